@@ -109,7 +109,8 @@ export class Store {
 
   mustGet(t: ResourceType, namespace: string | undefined, name: string): KubeObject {
     const found = this.get(t, namespace, name);
-    if (!found) throw new StoreError(404, 'NotFound', `${describe(t, name)} not found`, { name, kind: t.resource });
+    if (!found)
+      throw new StoreError(404, 'NotFound', `${describe(t, name)} not found`, { name, kind: t.resource });
     return found;
   }
 
@@ -121,7 +122,9 @@ export class Store {
       }
     }
     items.sort((a, b) =>
-      `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`),
+      `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
+        `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
+      ),
     );
     return { items, resourceVersion: String(this.revision) };
   }
@@ -130,7 +133,8 @@ export class Store {
     const obj = structuredClone(input);
     const meta = obj.metadata ?? (obj.metadata = {});
     if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${this.randomSuffix()}`;
-    if (!meta.name) throw new StoreError(422, 'Invalid', `${t.kind} is invalid: metadata.name: Required value`);
+    if (!meta.name)
+      throw new StoreError(422, 'Invalid', `${t.kind} is invalid: metadata.name: Required value`);
     if (t.namespaced) {
       if (!meta.namespace) throw new StoreError(400, 'BadRequest', 'the namespace of the object must be set');
       if (!this.bucket(RESOURCE_TYPES[0]!).has(meta.namespace)) {
@@ -163,7 +167,8 @@ export class Store {
     const name = input.metadata?.name ?? '';
     const key = qualifiedName(t, input.metadata?.namespace, name);
     const current = this.bucket(t).get(key);
-    if (!current) throw new StoreError(404, 'NotFound', `${describe(t, name)} not found`, { name, kind: t.resource });
+    if (!current)
+      throw new StoreError(404, 'NotFound', `${describe(t, name)} not found`, { name, kind: t.resource });
     const wanted = input.metadata.resourceVersion;
     if (wanted !== undefined && wanted !== '' && wanted !== current.metadata.resourceVersion) {
       throw new StoreError(
@@ -184,27 +189,45 @@ export class Store {
         creationTimestamp: current.metadata.creationTimestamp,
         generation: current.metadata.generation,
       };
-      if (t.subresources?.includes('status')) next.status = structuredClone(current.status);
-      if (!isDeepStrictEqual(specOf(next), specOf(current))) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
-      if (current.metadata.deletionTimestamp) next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
+      if (t.subresources?.includes('status')) {
+        // Keep "no status" as an absent key: an own `status: undefined` would make no-op writes look like changes.
+        if (current.status === undefined) delete next.status;
+        else next.status = structuredClone(current.status);
+      }
+      if (!isDeepStrictEqual(specOf(next), specOf(current)))
+        next.metadata.generation = (current.metadata.generation ?? 0) + 1;
+      if (current.metadata.deletionTimestamp)
+        next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
     }
     next.apiVersion = apiVersionOf(t);
     next.kind = t.kind;
-    if (isDeepStrictEqual({ ...next, metadata: { ...next.metadata, resourceVersion: undefined } }, {
-      ...current,
-      metadata: { ...current.metadata, resourceVersion: undefined },
-    })) {
+    if (
+      isDeepStrictEqual(
+        { ...next, metadata: { ...next.metadata, resourceVersion: undefined } },
+        {
+          ...current,
+          metadata: { ...current.metadata, resourceVersion: undefined },
+        },
+      )
+    ) {
       // A no-op write keeps its resourceVersion and fires no event, as on a real API server.
       return structuredClone(current);
     }
-    if (options.dryRun) return { ...next, metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion } };
+    if (options.dryRun)
+      return { ...next, metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion } };
     return this.commit('MODIFIED', t, key, next);
   }
 
-  delete(t: ResourceType, namespace: string | undefined, name: string, options: WriteOptions = {}): KubeObject {
+  delete(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: WriteOptions = {},
+  ): KubeObject {
     const key = qualifiedName(t, namespace, name);
     const current = this.bucket(t).get(key);
-    if (!current) throw new StoreError(404, 'NotFound', `${describe(t, name)} not found`, { name, kind: t.resource });
+    if (!current)
+      throw new StoreError(404, 'NotFound', `${describe(t, name)} not found`, { name, kind: t.resource });
     if (options.dryRun) return structuredClone(current);
     this.bucket(t).delete(key);
     const deleted = structuredClone(current);
@@ -227,9 +250,14 @@ export class Store {
     listener: StoreListener,
   ): () => void {
     const matches = (e: StoreEvent): boolean =>
-      (t === undefined || e.resource === t) && (namespace === undefined || e.object.metadata.namespace === namespace);
+      (t === undefined || e.resource === t) &&
+      (namespace === undefined || e.object.metadata.namespace === namespace);
     if (sinceRevision !== undefined && sinceRevision + 1 < this.oldestRetained) {
-      throw new StoreError(410, 'Expired', `too old resource version: ${sinceRevision} (${this.oldestRetained - 1})`);
+      throw new StoreError(
+        410,
+        'Expired',
+        `too old resource version: ${sinceRevision} (${this.oldestRetained - 1})`,
+      );
     }
     if (sinceRevision !== undefined) {
       for (const e of this.history) if (e.resourceVersion > sinceRevision && matches(e)) listener(e);
@@ -269,9 +297,12 @@ export class Store {
     for (const t of RESOURCE_TYPES) {
       for (const obj of [...this.bucket(t).values()]) {
         const owned = obj.metadata.ownerReferences?.some((ref) => ref.uid === owner.metadata.uid);
-        const inDeletedNamespace = owner.kind === 'Namespace' && t.namespaced && obj.metadata.namespace === owner.metadata.name;
+        const inDeletedNamespace =
+          owner.kind === 'Namespace' && t.namespaced && obj.metadata.namespace === owner.metadata.name;
         if (owned || inDeletedNamespace) {
-          const stillThere = this.bucket(t).has(qualifiedName(t, obj.metadata.namespace, obj.metadata.name ?? ''));
+          const stillThere = this.bucket(t).has(
+            qualifiedName(t, obj.metadata.namespace, obj.metadata.name ?? ''),
+          );
           if (stillThere) this.delete(t, obj.metadata.namespace, obj.metadata.name ?? '');
         }
       }
@@ -280,7 +311,12 @@ export class Store {
 
   private bucket(t: ResourceType): Map<string, KubeObject> {
     const found = this.objects.get(resourceKey(t));
-    if (!found) throw new StoreError(404, 'NotFound', `the server could not find the requested resource (${t.resource})`);
+    if (!found)
+      throw new StoreError(
+        404,
+        'NotFound',
+        `the server could not find the requested resource (${t.resource})`,
+      );
     return found;
   }
 

@@ -1,0 +1,35 @@
+import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
+import { input } from '../../../packages/core/src/inputs.js';
+import { IMAGES_FORM, parseImageOverrides } from '../../../packages/core/src/manifests.js';
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NAME_FORM = 'a Kubernetes name: lower-case letters, digits and "-", starting and ending with a letter or digit';
+
+export const spec = {
+  ...deployInputs,
+  kubeconfig: input.secret({ config: false }),
+  context: input.string(),
+  namespace: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
+  app: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
+  manifests: input.list({ itemDescription: 'manifest files or globs' }),
+  images: input.list({
+    itemDescription: IMAGES_FORM,
+    item: (line) => (parseImageOverrides([line]).problems.length > 0 ? IMAGES_FORM : undefined),
+  }),
+  deployment: input.list({ itemDescription: 'Deployment names', item: (n) => (NAME.test(n) ? undefined : NAME_FORM) }),
+  timeout: input.duration({ default: '10m', min: '1s', max: '6h' }),
+  'auto-rollback': input.boolean({ default: true }),
+  'on-cancel': input.enum(['rollback', 'leave'], { default: 'rollback' }),
+  'lock-wait': input.duration({ default: '0s', allowZero: true, max: '6h' }),
+  annotations: input.list({
+    commas: false,
+    itemDescription: 'key=value lines',
+    item: (line) => (/^[a-zA-Z0-9./_-]+=/.test(line) ? undefined : 'key=value lines such as team=payments'),
+  }),
+  'dry-run': input.boolean({ default: false, config: false }),
+  'github-token': input.secret({ config: false }),
+} as const;
+
+export function getInputs(): ReturnType<typeof resolveSettings<typeof spec>> {
+  return resolveSettings(spec);
+}

@@ -1,0 +1,12 @@
+/**
+ * deploy-rolling: validate every input and manifest, then (loaded only after validation, so a
+ * bad input fails fast) apply, watch the rollout and roll back on failure.
+ */
+import { finish, runAction } from '../../../packages/core/src/action.js';
+import { getInputs } from './inputs.js';
+
+void runAction(async (ctx) => {
+  const settings = getInputs();
+  const { deployRollingStep } = await import('./step.js');
+  await deployRollingStep(settings, ctx);
+}).then(finish);

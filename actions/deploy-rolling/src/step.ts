@@ -1,0 +1,73 @@
+import * as core from '@actions/core';
+import type { ActionContext } from '../../../packages/core/src/action.js';
+import { seconds } from '../../../packages/core/src/action.js';
+import { runContext } from '../../../packages/core/src/github.js';
+import { InputError } from '../../../packages/core/src/inputs.js';
+import { createKube } from '../../../packages/core/src/kube.js';
+import { parseImageOverrides } from '../../../packages/core/src/manifests.js';
+import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
+import { PlanError, planRolling } from '../../../packages/core/src/rolling-plan.js';
+import { RollingDeploy } from '../../../packages/core/src/rolling.js';
+import { rollingSummary } from '../../../packages/core/src/rolling-summary.js';
+import type { getInputs } from './inputs.js';
+
+type Settings = ReturnType<typeof getInputs>;
+
+export async function deployRollingStep(settings: Settings, ctx: ActionContext): Promise<void> {
+  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+  let plan;
+  try {
+    plan = await planRolling({
+      namespace: settings.namespace,
+      manifests: settings.manifests ?? [],
+      images: parseImageOverrides([...(settings.images ?? [])]).overrides,
+      deployments: settings.deployment ?? [],
+      workspace,
+    });
+  } catch (error) {
+    if (error instanceof PlanError) throw new InputError(error.problems.map((message) => ({ input: 'manifests', value: '', accepted: '', message })));
+    throw error;
+  }
+  const annotations = Object.fromEntries(
+    (settings.annotations ?? []).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+
+  const kube = await createKube({ kubeconfig: settings.kubeconfig, context: settings.context, namespace: plan.namespace ?? settings.namespace });
+  try {
+    const namespace = plan.namespace ?? kube.namespace;
+    const app = settings.app ?? plan.deployments[0]!;
+    const deploy = new RollingDeploy({
+      kube,
+      plan,
+      namespace,
+      app,
+      timeoutMs: settings.timeout,
+      autoRollback: settings.autoRollback,
+      onCancel: settings.onCancel,
+      lockWaitMs: settings.lockWait,
+      annotations,
+      dryRun: settings.dryRun,
+      githubToken: settings.githubToken,
+      environment: settings.environment,
+      run: runContext(),
+      signal: ctx.signal,
+      log: (text) => core.info(text),
+    });
+    const outcome = await deploy.run();
+    const first = outcome.deployments[0];
+    const single = outcome.deployments.length === 1;
+    const pick = (f: (d: NonNullable<typeof first>) => string | undefined): string =>
+      single ? (f(first!) ?? '') : outcome.deployments.map((d) => `${d.name}=${f(d) ?? ''}`).join(',');
+    setOutputs({
+      revision: outcome.dryRun ? undefined : pick((d) => d.revision),
+      'previous-revision': outcome.dryRun ? undefined : pick((d) => d.previousRevision),
+      images: single ? (first?.images ?? {}) : Object.fromEntries(outcome.deployments.map((d) => [d.name, d.images])),
+      'rolled-back': outcome.rolledBack,
+      duration: seconds(Date.now() - ctx.startedAt),
+    });
+    await writeSummary(rollingSummary({ app, namespace, outcome, durationMs: Date.now() - ctx.startedAt }));
+    if (!outcome.ok) throw new Error(outcome.message);
+  } finally {
+    await kube.dispose();
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Typed, checked access to the few kinds the actions own (Deployments, ReplicaSets, Pods,
+ * Events, ConfigMaps, Leases): every call goes through kubeCall, so it is retried when safe and
+ * fails with an error naming verb, kind, namespace/name, status and reason.
+ */
+import { FIELD_MANAGER, kubeCall, type Kube } from './kube.js';
+import { isNotFound } from './kube-errors.js';
+import type { KubeObject } from './manifests.js';
+
+export interface ResourceRef {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+export const DEPLOYMENTS: ResourceRef = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' };
+export const REPLICASETS: ResourceRef = { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet' };
+export const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
+export const EVENTS: ResourceRef = { group: '', version: 'v1', plural: 'events', kind: 'Event' };
+export const CONFIGMAPS: ResourceRef = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
+export const LEASES: ResourceRef = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' };
+export const NAMESPACES: ResourceRef = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' };
+
+export function resourcePath(ref: ResourceRef, namespace?: string, name?: string): string {
+  const base = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
+  const ns = namespace !== undefined && ref !== NAMESPACES ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${base}${ns}/${ref.plural}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
+function kindName(ref: ResourceRef): string {
+  return ref.group ? `${ref.plural}.${ref.group}` : ref.plural;
+}
+
+export interface ObjectList<T> {
+  items: T[];
+  metadata: { resourceVersion?: string };
+}
+
+export interface CallOptions {
+  deadlineMs?: number;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_CALL_DEADLINE_MS = 30_000;
+
+export class KubeObjects {
+  constructor(private readonly kube: Kube) {}
+
+  get namespace(): string {
+    return this.kube.namespace;
+  }
+
+  async get<T = KubeObject>(ref: ResourceRef, namespace: string, name: string, options: CallOptions = {}): Promise<T | undefined> {
+    try {
+      return await kubeCall(
+        { verb: 'get', kind: kindName(ref), namespace, name },
+        (signal) => this.kube.request<T>({ method: 'GET', path: resourcePath(ref, namespace, name), signal }),
+        { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
+      );
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async mustGet<T = KubeObject>(ref: ResourceRef, namespace: string, name: string, options: CallOptions = {}): Promise<T> {
+    return kubeCall(
+      { verb: 'get', kind: kindName(ref), namespace, name },
+      (signal) => this.kube.request<T>({ method: 'GET', path: resourcePath(ref, namespace, name), signal }),
+      { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
+    );
+  }
+
+  list<T = KubeObject>(
+    ref: ResourceRef,
+    namespace: string,
+    query: { labelSelector?: string; fieldSelector?: string } = {},
+    options: CallOptions = {},
+  ): Promise<ObjectList<T>> {
+    return kubeCall(
+      { verb: 'list', kind: kindName(ref), namespace },
+      (signal) => this.kube.request<ObjectList<T>>({ method: 'GET', path: resourcePath(ref, namespace), query, signal }),
+      { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
+    );
+  }
+
+  create<T = KubeObject>(ref: ResourceRef, namespace: string, body: unknown, options: CallOptions = {}): Promise<T> {
+    return kubeCall(
+      { verb: 'create', kind: kindName(ref), namespace, name: (body as KubeObject).metadata?.name },
+      (signal) =>
+        this.kube.request<T>({
+          method: 'POST',
+          path: resourcePath(ref, namespace),
+          query: { fieldManager: FIELD_MANAGER },
+          body,
+          signal,
+        }),
+      { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
+    );
+  }
+
+  /** PUT with the body's resourceVersion as precondition: a concurrent change answers 409. */
+  replace<T = KubeObject>(ref: ResourceRef, namespace: string, body: KubeObject, options: CallOptions = {}): Promise<T> {
+    return kubeCall(
+      { verb: 'update', kind: kindName(ref), namespace, name: body.metadata.name },
+      (signal) =>
+        this.kube.request<T>({
+          method: 'PUT',
+          path: resourcePath(ref, namespace, body.metadata.name),
+          query: { fieldManager: FIELD_MANAGER },
+          body,
+          signal,
+        }),
+      { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
+    );
+  }
+
+  patch<T = KubeObject>(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    patch: unknown,
+    type: 'merge' | 'strategic' | 'json',
+    options: CallOptions & { subresource?: string; dryRun?: boolean } = {},
+  ): Promise<T> {
+    const contentType = {
+      merge: 'application/merge-patch+json',
+      strategic: 'application/strategic-merge-patch+json',
+      json: 'application/json-patch+json',
+    }[type];
+    const path = resourcePath(ref, namespace, name) + (options.subresource ? `/${options.subresource}` : '');
+    return kubeCall(
+      { verb: 'patch', kind: kindName(ref), namespace, name },
+      (signal) =>
+        this.kube.request<T>({
+          method: 'PATCH',
+          path,
+          query: { fieldManager: FIELD_MANAGER, ...(options.dryRun ? { dryRun: 'All' } : {}) },
+          body: patch,
+          contentType,
+          signal,
+        }),
+      { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
+    );
+  }
+
+  async delete(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    preconditions?: { uid?: string; resourceVersion?: string },
+    options: CallOptions = {},
+  ): Promise<boolean> {
+    try {
+      await kubeCall(
+        { verb: 'delete', kind: kindName(ref), namespace, name },
+        (signal) =>
+          this.kube.request({
+            method: 'DELETE',
+            path: resourcePath(ref, namespace, name),
+            body: preconditions ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions } : undefined,
+            signal,
+          }),
+        { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
+      );
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Server-side apply of any manifest (kinds resolved through discovery by client-node), with
+   * field manager cd-actions. `force` takes over fields another manager set, as a deploy tool must
+   * for the fields it owns (image, replicas from the manifest).
+   */
+  apply<T = KubeObject>(object: KubeObject, options: CallOptions & { dryRun?: boolean; force?: boolean } = {}): Promise<T> {
+    return kubeCall(
+      { verb: 'apply', kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name },
+      () =>
+        this.kube.objects.patch(
+          object,
+          undefined,
+          options.dryRun ? 'All' : undefined,
+          FIELD_MANAGER,
+          options.force ?? true,
+          'application/apply-patch+yaml',
+        ) as Promise<T>,
+      { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
+    );
+  }
+}

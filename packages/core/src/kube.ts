@@ -1,0 +1,357 @@
+/**
+ * Kubernetes client factory and the one way to make API calls (kubeCall: retry policy + errors that
+ * name verb, kind, object, status and reason).
+ *
+ * Start-up speed: `@kubernetes/client-node` is ~5 MB and costs ~130 ms to load, so it is imported
+ * dynamically inside createKube, after the action has validated its inputs. Only types are
+ * imported statically.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import * as actionsCore from '@actions/core';
+import type {
+  AppsV1Api,
+  Configuration,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+} from '@kubernetes/client-node';
+import { KubeApiError, type KubeCallTarget } from './kube-errors.js';
+import { classifyError, withRetry, type RetryOptions } from './retry.js';
+
+/** Field manager for server-side apply and every write, so `managedFields` shows who changed what. */
+export const FIELD_MANAGER = 'cd-actions';
+
+export interface KubeSettings {
+  /** The `kubeconfig` input: kubeconfig YAML, or base64 of it. */
+  kubeconfig?: string;
+  /** The `context` input. */
+  context?: string;
+  /** The `namespace` input; wins over the context's namespace. */
+  namespace?: string;
+}
+
+/** Seams for tests; production uses the process environment and @actions/core. */
+export interface KubeDeps {
+  env?: NodeJS.ProcessEnv;
+  homeDir?: string;
+  setSecret?: (secret: string) => void;
+}
+
+export interface KubeRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** API path, e.g. `/apis/apps/v1/namespaces/shop/deployments`. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** Defaults to application/json when there is a body. */
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface Kube {
+  readonly kc: KubeConfig;
+  readonly objects: KubernetesObjectApi;
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly coordination: CoordinationV1Api;
+  readonly custom: CustomObjectsApi;
+  /** From the `namespace` input, else the context's namespace, else `default`. */
+  readonly namespace: string;
+  readonly context: string;
+  readonly server: string;
+  /** A raw JSON call by path (lists by path, subresources); throws client-node's ApiException on non-2xx. */
+  request<T>(req: KubeRequest): Promise<T>;
+  /** Writes the effective kubeconfig to a 0600 temp file for tools that need a path; removed on dispose/exit. */
+  writeKubeconfigFile(): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+/** A bad `kubeconfig` or `context` input, or no usable kubeconfig at all. */
+export class KubeConfigError extends Error {
+  override readonly name = 'KubeConfigError';
+  constructor(
+    readonly input: 'kubeconfig' | 'context',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const KUBECONFIG_FORM =
+  'a kubeconfig YAML document (apiVersion: v1, kind: Config, with clusters, users and contexts), or base64 of it';
+
+/**
+ * Accepts kubeconfig YAML or base64 of it. YAML always holds a `key: value` colon; base64 never does,
+ * which makes the test unambiguous.
+ */
+export function decodeKubeconfigInput(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.includes(':')) return trimmed;
+  const compact = trimmed.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) {
+    throw new KubeConfigError(
+      'kubeconfig',
+      `Input \`kubeconfig\` is not a kubeconfig. Accepted: ${KUBECONFIG_FORM}.`,
+    );
+  }
+  const decoded = Buffer.from(compact, 'base64').toString('utf8');
+  if (!decoded.includes(':') || decoded.includes('\uFFFD')) {
+    throw new KubeConfigError(
+      'kubeconfig',
+      `Input \`kubeconfig\` looks like base64 but does not decode to a kubeconfig. Accepted: ${KUBECONFIG_FORM}.`,
+    );
+  }
+  return decoded.trim();
+}
+
+const SENSITIVE_KEY =
+  /^\s*-?\s*"?(token|client-key-data|client-certificate-data|password|id-token|refresh-token|access-token|client-secret|secret)"?\s*:\s*(.+?)\s*$/i;
+
+/**
+ * Values to mask. The runner masks a secret per line, so the whole document alone would not hide a
+ * token printed on its own; each sensitive value and its line are registered too.
+ */
+export function kubeconfigSecrets(yamlText: string): string[] {
+  const out = new Set<string>([yamlText.trim()]);
+  for (const line of yamlText.split(/\r?\n/)) {
+    const match = SENSITIVE_KEY.exec(line);
+    const value = match?.[2]?.replace(/^["']|["']$/g, '');
+    if (!value || value.length < 6) continue;
+    out.add(line.trim());
+    out.add(value);
+  }
+  return [...out].filter((s) => s.length > 0);
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+interface LoadedConfig {
+  kc: KubeConfig;
+  source: string;
+}
+
+type ClientNode = typeof import('@kubernetes/client-node');
+
+function loadFromText(
+  k8s: ClientNode,
+  text: string,
+  source: string,
+  mask: (s: string) => void,
+  baseDir?: string,
+): LoadedConfig {
+  for (const secret of kubeconfigSecrets(text)) mask(secret);
+  const kc = new k8s.KubeConfig();
+  try {
+    kc.loadFromString(text);
+  } catch (err) {
+    // js-yaml quotes the offending lines in its message; keep only the first line so no secret leaks.
+    const reason = firstLine(err instanceof Error ? err.message : String(err));
+    throw new KubeConfigError(
+      'kubeconfig',
+      `${source} is not a valid kubeconfig (${reason}). Accepted: ${KUBECONFIG_FORM}.`,
+    );
+  }
+  if (kc.getContexts().length === 0) {
+    throw new KubeConfigError('kubeconfig', `${source} has no contexts. Accepted: ${KUBECONFIG_FORM}.`);
+  }
+  if (baseDir) kc.makePathsAbsolute(baseDir);
+  return { kc, source };
+}
+
+function loadKubeConfig(k8s: ClientNode, settings: KubeSettings, deps: Required<KubeDeps>): LoadedConfig {
+  const mask = deps.setSecret;
+  if (settings.kubeconfig?.trim()) {
+    mask(settings.kubeconfig.trim());
+    const text = decodeKubeconfigInput(settings.kubeconfig);
+    if (text !== settings.kubeconfig.trim()) {
+      // base64 is as secret as what it decodes to, and may be wrapped: mask each line of it too.
+      // (Never do this for YAML: lines such as `kind: Config` would be starred out of every log.)
+      for (const line of settings.kubeconfig.split(/\r?\n/)) if (line.trim().length >= 8) mask(line.trim());
+    }
+    const workspace = deps.env.GITHUB_WORKSPACE;
+    return loadFromText(k8s, text, 'Input `kubeconfig`', mask, workspace);
+  }
+  const envPaths = (deps.env.KUBECONFIG ?? '').split(delimiter).filter((p) => p && existsSync(p));
+  const defaultPath = join(deps.homeDir, '.kube', 'config');
+  const paths = envPaths.length > 0 ? envPaths : existsSync(defaultPath) ? [defaultPath] : [];
+  if (paths.length > 0) {
+    const [first, ...rest] = paths.map((path) =>
+      loadFromText(k8s, readFileSync(path, 'utf8'), `kubeconfig file ${path}`, mask, dirname(path)),
+    );
+    if (!first) throw new Error('unreachable: no kubeconfig paths');
+    for (const other of rest) first.kc.mergeConfig(other.kc, true);
+    return { kc: first.kc, source: paths.join(delimiter) };
+  }
+  const tokenPath = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+  if (deps.env.KUBERNETES_SERVICE_HOST && deps.env.KUBERNETES_SERVICE_PORT && existsSync(tokenPath)) {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromCluster();
+    return { kc, source: 'in-cluster service account' };
+  }
+  throw new KubeConfigError(
+    'kubeconfig',
+    `No kubeconfig found: the \`kubeconfig\` input is empty, KUBECONFIG is not set, ${defaultPath} does not exist ` +
+      `and this is not a pod in a cluster. Set the \`kubeconfig\` input to ${KUBECONFIG_FORM} (e.g. from a secret).`,
+  );
+}
+
+function selectContext(kc: KubeConfig, wanted: string | undefined, source: string): string {
+  const names = kc.getContexts().map((c) => c.name);
+  const list = names.map((n) => `"${n}"`).join(', ');
+  if (wanted?.trim()) {
+    const name = wanted.trim();
+    if (!names.includes(name)) {
+      throw new KubeConfigError(
+        'context',
+        `Input \`context\`: "${name}" is not a context in ${source}. Accepted: one of the contexts it defines: ${list}.`,
+      );
+    }
+    kc.setCurrentContext(name);
+    return name;
+  }
+  const current = kc.getCurrentContext();
+  if (current && names.includes(current)) return current;
+  if (names.length === 1 && names[0]) {
+    kc.setCurrentContext(names[0]);
+    return names[0];
+  }
+  throw new KubeConfigError(
+    'context',
+    `Input \`context\` is empty and ${source} has no usable current-context${current ? ` ("${current}")` : ''}. ` +
+      `Accepted: one of the contexts it defines: ${list}.`,
+  );
+}
+
+/** Temp dirs written by any Kube in this process, removed at exit even if dispose() is never reached. */
+const tempDirs = new Set<string>();
+
+/** The process 'exit' hook: synchronous, as exit handlers must be. */
+export function removeKubeconfigFilesSync(): void {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+function trackTempDir(dir: string): void {
+  tempDirs.add(dir);
+  if (!process.listeners('exit').includes(removeKubeconfigFilesSync))
+    process.once('exit', removeKubeconfigFilesSync);
+}
+
+export async function createKube(settings: KubeSettings, deps: KubeDeps = {}): Promise<Kube> {
+  const k8s = await import('@kubernetes/client-node');
+  const env = deps.env ?? process.env;
+  const resolved: Required<KubeDeps> = {
+    env,
+    homeDir: deps.homeDir ?? env.HOME ?? homedir(),
+    setSecret: deps.setSecret ?? ((s: string) => actionsCore.setSecret(s)),
+  };
+  const { kc, source } = loadKubeConfig(k8s, settings, resolved);
+  const context = selectContext(kc, settings.context, source);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster?.server) {
+    throw new KubeConfigError(
+      'kubeconfig',
+      `Context "${context}" in ${source} names no cluster with a server URL.`,
+    );
+  }
+  const namespace = settings.namespace?.trim() || kc.getContextObject(context)?.namespace || 'default';
+
+  const configuration: Configuration = k8s.createConfiguration({
+    baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+  });
+
+  async function request<T>(req: KubeRequest): Promise<T> {
+    const ctx = configuration.baseServer.makeRequestContext(req.path, k8s.HttpMethod[req.method]);
+    for (const [key, value] of Object.entries(req.query ?? {})) {
+      if (value !== undefined) ctx.setQueryParam(key, String(value));
+    }
+    ctx.setHeaderParam('Accept', 'application/json');
+    if (req.body !== undefined) {
+      ctx.setHeaderParam('Content-Type', req.contentType ?? 'application/json');
+      ctx.setBody(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
+    }
+    if (req.signal) ctx.setSignal(req.signal);
+    await kc.applySecurityAuthentication(ctx);
+    const response = await configuration.httpApi.send(ctx).toPromise();
+    const text = await response.body.text();
+    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
+      throw new k8s.ApiException(
+        response.httpStatusCode,
+        'Unsuccessful HTTP Request',
+        text,
+        response.headers,
+      );
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  let tempDir: string | undefined;
+  async function writeKubeconfigFile(): Promise<string> {
+    if (!tempDir) {
+      const base = env.RUNNER_TEMP || tmpdir();
+      tempDir = await mkdtemp(join(base, 'cd-actions-kube-'));
+      trackTempDir(tempDir);
+      await writeFile(join(tempDir, 'kubeconfig'), kc.exportConfig(), { mode: 0o600, flag: 'wx' });
+    }
+    return join(tempDir, 'kubeconfig');
+  }
+
+  async function dispose(): Promise<void> {
+    if (!tempDir) return;
+    const dir = tempDir;
+    tempDir = undefined;
+    tempDirs.delete(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  return {
+    kc,
+    objects: k8s.KubernetesObjectApi.makeApiClient(kc),
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
+    custom: kc.makeApiClient(k8s.CustomObjectsApi),
+    namespace,
+    context,
+    server: cluster.server,
+    request,
+    writeKubeconfigFile,
+    dispose,
+  };
+}
+
+/**
+ * Verbs safe to repeat. Server-side apply is included: applying the same configuration twice
+ * converges on the same object. create/update/patch are not (a retried create can see its own
+ * first attempt as AlreadyExists; a JSON patch may apply twice).
+ */
+const IDEMPOTENT_VERBS = new Set(['get', 'read', 'list', 'watch', 'delete', 'apply', 'head']);
+
+export type KubeCallOptions = Omit<RetryOptions, 'idempotent' | 'classify'> & { idempotent?: boolean };
+
+/** Runs one API call through the retry policy; failures become KubeApiError. */
+export async function kubeCall<T>(
+  what: KubeCallTarget,
+  fn: (signal: AbortSignal) => Promise<T>,
+  options: KubeCallOptions = {},
+): Promise<T> {
+  const idempotent = options.idempotent ?? IDEMPOTENT_VERBS.has(what.verb.toLowerCase());
+  try {
+    return await withRetry((_attempt, signal) => fn(signal), {
+      ...options,
+      idempotent,
+      classify: (err) => classifyError(err, idempotent),
+    });
+  } catch (err) {
+    if (err instanceof KubeApiError || (err instanceof Error && err.name === 'AbortError')) throw err;
+    throw new KubeApiError(what, err);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * One deploy per app at a time: a Lease `cd-actions-lock-<app>` held for the length of a run.
+ * A second run fails at once naming the holder, or waits up to `waitMs` for it to go. A Lease
+ * not renewed within its duration (a runner that died) is taken over.
+ */
+import * as core from '@actions/core';
+import { isAlreadyExists, isConflict } from './kube-errors.js';
+import { LEASES, type KubeObjects } from './kube-objects.js';
+import type { RunContext } from './github.js';
+import { runUrl } from './github.js';
+
+export interface LockHolder {
+  identity: string;
+  repository: string;
+  runId: string;
+  runUrl: string;
+  since: string;
+}
+
+export interface AppLock {
+  name: string;
+  release(): Promise<void>;
+}
+
+export class LockHeldError extends Error {
+  constructor(
+    readonly holder: LockHolder,
+    app: string,
+    namespace: string,
+  ) {
+    super(
+      `Another run is deploying ${app} in ${namespace}: ${holder.repository} run ${holder.runId} (${holder.runUrl}) has held lease ${lockName(app)} since ${holder.since}. ` +
+        'Wait for it to finish, or set lock-wait (e.g. 10m) to queue behind it.',
+    );
+  }
+}
+
+interface Lease {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string; uid?: string; annotations?: Record<string, string> };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string };
+}
+
+export function lockName(app: string): string {
+  return `cd-actions-lock-${app}`.slice(0, 253);
+}
+
+const ANNOTATION = 'cd-actions.dev/lock-holder';
+
+function microTime(date = new Date()): string {
+  return date.toISOString().replace('Z', '000Z');
+}
+
+function holderOf(lease: Lease): LockHolder {
+  try {
+    return JSON.parse(lease.metadata.annotations?.[ANNOTATION] ?? '') as LockHolder;
+  } catch {
+    const identity = lease.spec?.holderIdentity ?? 'unknown';
+    return { identity, repository: identity, runId: '?', runUrl: '?', since: lease.spec?.acquireTime ?? '?' };
+  }
+}
+
+function expired(lease: Lease, now: number): boolean {
+  const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+  const duration = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+  return Number.isFinite(renewed) && duration > 0 && renewed + duration < now;
+}
+
+export async function acquireLock(options: {
+  objects: KubeObjects;
+  namespace: string;
+  app: string;
+  run: RunContext;
+  waitMs: number;
+  /** How long the lock lives without renewal; renewed every third of it while held. */
+  leaseSeconds?: number;
+  signal?: AbortSignal;
+}): Promise<AppLock> {
+  const { objects, namespace, app, run } = options;
+  const name = lockName(app);
+  const leaseSeconds = options.leaseSeconds ?? 120;
+  const identity = `${run.repository}#${run.runId}/${run.runAttempt}`;
+  const holder: LockHolder = {
+    identity,
+    repository: run.repository,
+    runId: run.runId,
+    runUrl: runUrl(run),
+    since: new Date().toISOString(),
+  };
+  const body = (resourceVersion?: string): Lease => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      name,
+      namespace,
+      ...(resourceVersion ? { resourceVersion } : {}),
+      annotations: { [ANNOTATION]: JSON.stringify(holder) },
+    },
+    spec: {
+      holderIdentity: identity,
+      leaseDurationSeconds: leaseSeconds,
+      acquireTime: microTime(),
+      renewTime: microTime(),
+    },
+  });
+
+  const deadline = Date.now() + options.waitMs;
+  let announced = false;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const existing = await objects.get<Lease>(LEASES, namespace, name);
+    try {
+      if (!existing) {
+        await objects.create(LEASES, namespace, body());
+      } else if (existing.spec?.holderIdentity === identity || expired(existing, Date.now())) {
+        // Our own lease from an earlier attempt of this run, or a dead holder's: take it over.
+        await objects.replace(LEASES, namespace, body(existing.metadata.resourceVersion) as never);
+      } else {
+        const current = holderOf(existing);
+        if (Date.now() >= deadline) throw new LockHeldError(current, app, namespace);
+        if (!announced) {
+          core.info(`Waiting up to ${Math.round(options.waitMs / 1000)} s for ${current.repository} run ${current.runId} to release ${name}`);
+          announced = true;
+        }
+        await waitForChange(Math.min(2000, deadline - Date.now()), options.signal);
+        continue;
+      }
+    } catch (error) {
+      // Someone else created or renewed it between our read and write: read again.
+      if (isAlreadyExists(error) || isConflict(error)) continue;
+      throw error;
+    }
+    break;
+  }
+  core.info(`Holding lock ${namespace}/${name} as ${identity}`);
+  return startRenewal(objects, namespace, name, identity, leaseSeconds);
+}
+
+function waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
+  // The lease carries no event to wait on when its holder dies, only time: a short sleep is the honest wait.
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, Math.max(50, ms));
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    });
+  });
+}
+
+function startRenewal(objects: KubeObjects, namespace: string, name: string, identity: string, leaseSeconds: number): AppLock {
+  const renew = async (): Promise<void> => {
+    const lease = await objects.get<Lease>(LEASES, namespace, name);
+    if (lease?.spec?.holderIdentity !== identity) return;
+    await objects.patch(LEASES, namespace, name, { spec: { renewTime: microTime() } }, 'merge');
+  };
+  const timer = setInterval(() => {
+    renew().catch((error: unknown) => core.warning(`Could not renew lock ${name}: ${String(error)}`));
+  }, (leaseSeconds * 1000) / 3);
+  timer.unref();
+  let released = false;
+  return {
+    name,
+    async release(): Promise<void> {
+      if (released) return;
+      released = true;
+      clearInterval(timer);
+      const lease = await objects.get<Lease>(LEASES, namespace, name);
+      if (lease?.spec?.holderIdentity !== identity) return;
+      await objects.delete(LEASES, namespace, name, { resourceVersion: lease.metadata.resourceVersion });
+      core.info(`Released lock ${namespace}/${name}`);
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { checkMessage } from '../../../sandbox/src/standins/block-kit.js';
+import { summarizeReport } from './gate-report.js';
+import { enforceLimits } from './limits.js';
+import { buildDefaultMessage, headline, type DeployFacts } from './message.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field by the assertions
+type Json = any;
+
+const SHA = '3f786850e387550fdab836ed7e6dc881de23001b';
+
+function facts(overrides: Partial<DeployFacts> = {}): DeployFacts {
+  return {
+    status: 'success',
+    app: 'shop',
+    environment: 'production',
+    version: '1.4.2',
+    strategy: 'canary',
+    fields: [],
+    mentions: [],
+    durationMs: 185_000,
+    repository: 'acme/shop',
+    commit: { sha: SHA, url: `https://github.com/acme/shop/commit/${SHA}`, message: 'Fix totals' },
+    actor: 'octocat',
+    runUrl: 'https://github.com/acme/shop/actions/runs/1',
+    workflow: 'deploy',
+    runNumber: '17',
+    ...overrides,
+  };
+}
+
+type Block = Json;
+const details = (message: Record<string, unknown>): Block[] => (message.attachments as Block[])[0]!.blocks;
+
+describe('buildDefaultMessage', () => {
+  it('builds header, fields, commit, context and run button under a coloured attachment', () => {
+    const message = buildDefaultMessage(facts());
+    expect(checkMessage(message)).toBeUndefined();
+    expect(message.text).toBe(':white_check_mark: shop 1.4.2 deployed to production');
+    expect(message.blocks).toEqual([
+      {
+        type: 'header',
+        text: {
+          type: 'plain_text',
+          text: ':white_check_mark: shop 1.4.2 deployed to production',
+          emoji: true,
+        },
+      },
+    ]);
+    const [fields, commit, context, actions] = details(message);
+    expect((message.attachments as Block[])[0]!.color).toBe('#2EB67D');
+    expect(fields!.fields.map((f: Block) => f.text)).toEqual([
+      '*Environment*\nproduction',
+      '*Version*\n1.4.2',
+      '*Strategy*\ncanary',
+      '*Duration*\n3m 5s',
+    ]);
+    expect(commit!.text.text).toBe(
+      `*Commit* <https://github.com/acme/shop/commit/${SHA}|\`3f78685\`>\nFix totals`,
+    );
+    expect(context!.elements[0].text).toBe('by *octocat* · acme/shop · deploy #17');
+    expect(actions!.elements[0]).toMatchObject({
+      type: 'button',
+      url: 'https://github.com/acme/shop/actions/runs/1',
+    });
+  });
+
+  it.each([
+    ['started', ':rocket: Deploying shop 1.4.2 to production', '#439FE0'],
+    ['failure', ':x: shop 1.4.2 deploy to production failed', '#E01E5A'],
+    ['cancelled', ':no_entry_sign: shop 1.4.2 deploy to production cancelled', '#9E9E9E'],
+    ['rolled-back', ':rewind: shop rolled back on production', '#ECB22E'],
+  ] as const)('%s: header and colour follow the status', (status, header, color) => {
+    const message = buildDefaultMessage(facts({ status }));
+    expect((message.blocks as Block[])[0]!.text.text).toBe(header);
+    expect((message.attachments as Block[])[0]!.color).toBe(color);
+  });
+
+  it('names the repository when no app is given', () => {
+    expect(headline(facts({ app: undefined, version: undefined, environment: undefined }))).toBe(
+      'shop deployed',
+    );
+  });
+
+  it('mentions on failure and rollback only', () => {
+    const mentions = ['U0ABCDEFG1', 'S0ONCALL01', 'here'];
+    const failed = buildDefaultMessage(facts({ status: 'failure', mentions }));
+    expect(failed.text).toMatch(/^<@U0ABCDEFG1> <!subteam\^S0ONCALL01> <!here> /);
+    expect((failed.blocks as Block[])[1]!.text.text).toContain('<@U0ABCDEFG1>');
+    const fine = buildDefaultMessage(facts({ status: 'success', mentions }));
+    expect(fine.text).not.toContain('<@');
+    expect(fine.blocks).toHaveLength(1);
+  });
+
+  it('escapes user text, fields and the commit message, but not its own links', () => {
+    const message = buildDefaultMessage(
+      facts({
+        text: 'a <b> & c',
+        fields: [['<x>', 'y & z']],
+        commit: { sha: SHA, url: 'https://x/commit', message: '<!channel> fix & <https://evil|go>' },
+      }),
+    );
+    const text = JSON.stringify(details(message));
+    expect(text).toContain('a &lt;b&gt; &amp; c');
+    expect(text).toContain('*&lt;x&gt;*\\ny &amp; z');
+    expect(text).toContain(
+      '<https://x/commit|`3f78685`>\\n&lt;!channel&gt; fix &amp; &lt;https://evil|go&gt;',
+    );
+  });
+
+  it('summarises a gate report: verdict, counts and failing checks only', () => {
+    const report = summarizeReport({
+      verdict: 'fail',
+      checks: [
+        { name: 'errors', verdict: 'fail', value: 0.2, threshold: 0.05 },
+        { name: 'latency', verdict: 'pass' },
+      ],
+    });
+    if (!report.ok) throw new Error(report.reason);
+    const text = JSON.stringify(details(buildDefaultMessage(facts({ report: report.summary }))));
+    expect(text).toContain(':red_circle: *Gate verdict: fail* (1 of 2 checks not passing)');
+    expect(text).toContain('• `errors` fail: value 0.2, threshold 0.05');
+    expect(text).not.toContain('latency');
+  });
+
+  it('splits more than 10 fields into sections Slack accepts', () => {
+    const fields = Array.from({ length: 12 }, (_, i): [string, string] => [`k${i}`, `v${i}`]);
+    const message = buildDefaultMessage(facts({ fields }));
+    const sections = details(message).filter((b) => b.fields);
+    expect(sections.map((s) => s.fields.length)).toEqual([10, 6]);
+    expect(checkMessage(message)).toBeUndefined();
+  });
+
+  it('with a huge commit message and app name, is accepted once limits are enforced', () => {
+    const message = buildDefaultMessage(
+      facts({ app: 'a'.repeat(300), commit: { sha: SHA, url: 'https://x', message: '<&>'.repeat(2000) } }),
+    );
+    expect(checkMessage(message)).toBeDefined();
+    expect(checkMessage(enforceLimits(message).message)).toBeUndefined();
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * The default deploy notice as Block Kit: a header with the status emoji and app, the facts as
+ * fields, the commit linked with its message, the gate report's verdict and failing checks, a
+ * button to the run, all under an attachment whose colour follows the status. Pure: built from
+ * a `DeployFacts` value, so every variation is unit-tested without a network.
+ */
+import type { ReportSummary } from './gate-report.js';
+import { escapeMrkdwn, humanDuration } from './text.js';
+
+export const DEPLOY_STATUSES = ['started', 'success', 'failure', 'cancelled', 'rolled-back'] as const;
+export type DeployStatus = (typeof DEPLOY_STATUSES)[number];
+
+export const STATUS_STYLE: Record<DeployStatus, { emoji: string; color: string; verb: string }> = {
+  started: { emoji: ':rocket:', color: '#439FE0', verb: 'deploying' },
+  success: { emoji: ':white_check_mark:', color: '#2EB67D', verb: 'deployed' },
+  failure: { emoji: ':x:', color: '#E01E5A', verb: 'deploy failed' },
+  cancelled: { emoji: ':no_entry_sign:', color: '#9E9E9E', verb: 'deploy cancelled' },
+  'rolled-back': { emoji: ':rewind:', color: '#ECB22E', verb: 'rolled back' },
+};
+
+export interface CommitFacts {
+  sha: string;
+  url: string;
+  message?: string;
+}
+
+/** Everything a notice can say. Text here is raw: the builders escape it. */
+export interface DeployFacts {
+  status: DeployStatus;
+  app?: string;
+  environment?: string;
+  version?: string;
+  strategy?: string;
+  text?: string;
+  /** Extra facts from the `fields` input, in the order given. */
+  fields: [string, string][];
+  /** Slack ids: users (U..., W...), user groups (S...), or here/channel/everyone. */
+  mentions: string[];
+  durationMs?: number;
+  repository: string;
+  commit?: CommitFacts;
+  actor?: string;
+  runUrl?: string;
+  workflow?: string;
+  runNumber?: string;
+  report?: ReportSummary;
+}
+
+export type SlackPayload = Record<string, unknown>;
+type Block = Record<string, unknown>;
+
+/** Mentions notify on failure and after a rollback: both need a person. */
+export function wantsMentions(status: DeployStatus): boolean {
+  return status === 'failure' || status === 'rolled-back';
+}
+
+export function mentionMarkup(id: string): string {
+  if (id === 'here' || id === 'channel' || id === 'everyone') return `<!${id}>`;
+  if (id.startsWith('S')) return `<!subteam^${id}>`;
+  return `<@${id}>`;
+}
+
+export function shortSha(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+/** The subject: the app (or repository), what happened and where, in plain text. */
+export function headline(facts: DeployFacts): string {
+  const subject = facts.app ?? facts.repository.split('/').pop() ?? facts.repository;
+  const where = facts.environment
+    ? ` ${facts.status === 'rolled-back' ? 'on' : 'to'} ${facts.environment}`
+    : '';
+  const version = facts.version ? ` ${facts.version}` : '';
+  switch (facts.status) {
+    case 'started':
+      return `Deploying ${subject}${version}${where}`;
+    case 'success':
+      return `${subject}${version} deployed${where}`;
+    case 'failure':
+      return `${subject}${version} deploy${where} failed`;
+    case 'cancelled':
+      return `${subject}${version} deploy${where} cancelled`;
+    case 'rolled-back':
+      return `${subject} rolled back${where}`;
+  }
+}
+
+function field(label: string, value: string): Block {
+  return { type: 'mrkdwn', text: `*${escapeMrkdwn(label)}*\n${escapeMrkdwn(value)}` };
+}
+
+function factFields(facts: DeployFacts): Block[] {
+  const list: Block[] = [];
+  if (facts.environment) list.push(field('Environment', facts.environment));
+  if (facts.version) list.push(field('Version', facts.version));
+  if (facts.strategy) list.push(field('Strategy', facts.strategy));
+  if (facts.durationMs !== undefined) list.push(field('Duration', humanDuration(facts.durationMs)));
+  for (const [name, value] of facts.fields) list.push(field(name, value === '' ? '-' : value));
+  return list;
+}
+
+/** Fields in sections of at most 10, Slack's limit per section. */
+function fieldSections(fields: Block[]): Block[] {
+  const sections: Block[] = [];
+  for (let i = 0; i < fields.length; i += 10)
+    sections.push({ type: 'section', fields: fields.slice(i, i + 10) });
+  return sections;
+}
+
+function commitSection(commit: CommitFacts): Block {
+  const link = `<${commit.url}|\`${shortSha(commit.sha)}\`>`;
+  const message = commit.message?.trim();
+  return {
+    type: 'section',
+    text: {
+      type: 'mrkdwn',
+      text: message ? `*Commit* ${link}\n${escapeMrkdwn(message)}` : `*Commit* ${link}`,
+    },
+  };
+}
+
+export function reportLines(report: ReportSummary): string[] {
+  const verdict = `*Gate verdict: ${escapeMrkdwn(report.verdict)}*`;
+  const counts =
+    report.total > 0
+      ? ` (${report.failing.length} of ${report.total} check${report.total === 1 ? '' : 's'} not passing)`
+      : '';
+  const lines = [`${report.passed ? ':large_green_circle:' : ':red_circle:'} ${verdict}${counts}`];
+  for (const check of report.failing) {
+    const detail = check.detail ? `: ${escapeMrkdwn(check.detail)}` : '';
+    lines.push(`• \`${escapeMrkdwn(check.name)}\` ${escapeMrkdwn(check.verdict)}${detail}`);
+  }
+  return lines;
+}
+
+function contextLine(facts: DeployFacts): string {
+  const parts: string[] = [];
+  if (facts.actor) parts.push(`by *${escapeMrkdwn(facts.actor)}*`);
+  parts.push(escapeMrkdwn(facts.repository));
+  if (facts.workflow)
+    parts.push(`${escapeMrkdwn(facts.workflow)}${facts.runNumber ? ` #${facts.runNumber}` : ''}`);
+  return parts.join(' · ');
+}
+
+/** Notification text: what Slack shows in push notices and where blocks cannot render. */
+export function fallbackText(facts: DeployFacts): string {
+  const mentions = wantsMentions(facts.status) ? facts.mentions.map(mentionMarkup) : [];
+  return [...mentions, `${STATUS_STYLE[facts.status].emoji} ${escapeMrkdwn(headline(facts))}`].join(' ');
+}
+
+export function buildDefaultMessage(facts: DeployFacts): SlackPayload {
+  const style = STATUS_STYLE[facts.status];
+  const top: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: `${style.emoji} ${headline(facts)}`, emoji: true } },
+  ];
+  if (wantsMentions(facts.status) && facts.mentions.length > 0) {
+    top.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: `${facts.mentions.map(mentionMarkup).join(' ')} please take a look` },
+    });
+  }
+  const details: Block[] = [];
+  if (facts.text) details.push({ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(facts.text) } });
+  details.push(...fieldSections(factFields(facts)));
+  if (facts.commit) details.push(commitSection(facts.commit));
+  if (facts.report)
+    details.push({ type: 'section', text: { type: 'mrkdwn', text: reportLines(facts.report).join('\n') } });
+  details.push({ type: 'context', elements: [{ type: 'mrkdwn', text: contextLine(facts) }] });
+  if (facts.runUrl) {
+    details.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: 'view-run',
+          text: { type: 'plain_text', text: 'View run', emoji: true },
+          url: facts.runUrl,
+          ...(facts.status === 'failure' ? { style: 'danger' } : {}),
+        },
+      ],
+    });
+  }
+  return { text: fallbackText(facts), blocks: top, attachments: [{ color: style.color, blocks: details }] };
+}

@@ -1,0 +1,98 @@
+/**
+ * notify-slack after validation: build the message (default or custom payload), meet Slack's
+ * limits, deliver it, and report. Loaded by the action only once its inputs are valid, so a bad
+ * input never pays for this code.
+ */
+import { deliver, SlackDeliveryError } from './deliver.js';
+import { enforceLimits } from './limits.js';
+import { buildDefaultMessage, fallbackText, type DeployFacts } from './message.js';
+import type { NotifyOutcome, NotifySettings } from './notify-types.js';
+import { renderPayload } from './placeholders.js';
+import { runFacts, sinceTs } from './run-facts.js';
+import { notifySummary } from './summary.js';
+import type { WorkflowIo } from './workflow-commands.js';
+
+export type { NotifyOutcome, NotifySettings } from './notify-types.js';
+
+export function deployFacts(settings: NotifySettings, env: NodeJS.ProcessEnv, now = Date.now()): DeployFacts {
+  const run = runFacts(env);
+  // A later status measures from the `started` message it updates or replies to.
+  const durationMs =
+    settings.status === 'started' ? undefined : sinceTs(settings.updateTs ?? settings.threadTs, now);
+  const optional = <K extends 'app' | 'environment' | 'version' | 'strategy' | 'text' | 'report'>(key: K) =>
+    settings[key] !== undefined ? { [key]: settings[key] } : {};
+  return {
+    status: settings.status,
+    ...optional('app'),
+    ...optional('environment'),
+    ...optional('version'),
+    ...optional('strategy'),
+    ...optional('text'),
+    ...optional('report'),
+    fields: settings.fields,
+    mentions: settings.mentions,
+    ...(durationMs !== undefined ? { durationMs } : {}),
+    ...run,
+  };
+}
+
+export function composeMessage(
+  settings: NotifySettings,
+  facts: DeployFacts,
+): { message: Record<string, unknown>; notes: string[] } {
+  let message = settings.payload ? renderPayload(settings.payload, facts) : buildDefaultMessage(facts);
+  // Slack wants notification text with blocks; a custom payload may leave it out.
+  if (typeof message.text !== 'string' || message.text.trim() === '')
+    message = { ...message, text: fallbackText(facts) };
+  return enforceLimits(message);
+}
+
+export async function runNotifySlack(
+  settings: NotifySettings,
+  io: WorkflowIo,
+  options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; baseDelayMs?: number } = {},
+): Promise<NotifyOutcome> {
+  const env = options.env ?? process.env;
+  const facts = deployFacts(settings, env);
+  const { message, notes } = composeMessage(settings, facts);
+  for (const note of notes) io.info(`Slack limits: ${note}`);
+  const target =
+    settings.destination.kind === 'webhook' ? 'incoming webhook' : `channel ${settings.destination.channel}`;
+  io.info(`${settings.updateTs ? 'Updating' : 'Posting'} the ${settings.status} notice to Slack (${target})`);
+
+  let outcome: NotifyOutcome;
+  try {
+    const result = await deliver({
+      destination: settings.destination,
+      message,
+      ...(settings.updateTs ? { updateTs: settings.updateTs } : {}),
+      ...(settings.threadTs ? { threadTs: settings.threadTs } : {}),
+      deadlineMs: settings.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.baseDelayMs !== undefined ? { baseDelayMs: options.baseDelayMs } : {}),
+      onRetry: (attempt, delayMs, reason) =>
+        io.info(`Slack attempt ${attempt} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`),
+    });
+    const ts = settings.updateTs ?? result.ts;
+    outcome = {
+      ok: true,
+      ...(ts ? { ts } : {}),
+      // The thread later steps reply under: the one given, else this message itself.
+      ...((settings.threadTs ?? ts) ? { threadTs: settings.threadTs ?? ts } : {}),
+      ...(result.channelId ? { channelId: result.channelId } : {}),
+    };
+    io.info(`Slack accepted the message${ts ? ` (ts ${ts})` : ''} after ${result.attempts} attempt(s)`);
+  } catch (err) {
+    const error = err instanceof SlackDeliveryError || err instanceof Error ? err.message : String(err);
+    outcome = { ok: false, error, ...(settings.threadTs ? { threadTs: settings.threadTs } : {}) };
+    if (settings.failOnError) io.setFailed(error);
+    else io.warning(`${error} (fail-on-error is false: the step goes on)`);
+  }
+
+  io.setOutput('ok', String(outcome.ok));
+  io.setOutput('ts', outcome.ts ?? '');
+  io.setOutput('thread-ts', outcome.threadTs ?? '');
+  io.setOutput('channel-id', outcome.channelId ?? '');
+  io.appendSummary(notifySummary(settings, facts, outcome));
+  return outcome;
+}

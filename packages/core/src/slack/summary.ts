@@ -1,0 +1,38 @@
+/** The job-summary section of a Slack notice: what was sent where, and how it went. No secrets. */
+import type { DeployFacts } from './message.js';
+import type { NotifyOutcome, NotifySettings } from './notify-types.js';
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+export function notifySummary(settings: NotifySettings, facts: DeployFacts, outcome: NotifyOutcome): string {
+  const destination =
+    settings.destination.kind === 'webhook'
+      ? 'incoming webhook'
+      : `channel \`${cell(settings.destination.channel)}\``;
+  const rows: [string, string][] = [
+    ['Status', facts.status],
+    ['Sent to', destination],
+    [
+      'Action',
+      settings.updateTs
+        ? `update of ${settings.updateTs}`
+        : settings.threadTs
+          ? `reply in ${settings.threadTs}`
+          : 'new message',
+    ],
+    ['Delivered', outcome.ok ? `yes${outcome.ts ? ` (ts ${outcome.ts})` : ''}` : 'no'],
+  ];
+  if (facts.app) rows.push(['App', cell(facts.app)]);
+  if (facts.environment) rows.push(['Environment', cell(facts.environment)]);
+  if (facts.version) rows.push(['Version', cell(facts.version)]);
+  if (facts.report)
+    rows.push([
+      'Gate verdict',
+      `${cell(facts.report.verdict)} (${facts.report.failing.length} of ${facts.report.total} checks not passing)`,
+    ]);
+  const table = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+  const error = outcome.error ? `\n\n> :warning: ${cell(outcome.error)}` : '';
+  return `### Slack notice\n\n${table}${error}\n`;
+}

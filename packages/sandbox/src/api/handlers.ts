@@ -1,0 +1,631 @@
+/**
+ * The verbs on resources and their subresources: get, list, watch, create, update, patch (four
+ * flavours), delete and deletecollection, plus status, scale, pods/log and services/proxy.
+ * Every write is defaulted, validated and given managedFields before the store sees it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseYaml } from 'yaml';
+import type { KubeObject, Store } from '../store.js';
+import { RESOURCE_TYPES, apiVersionOf, type ResourceType } from '../resources.js';
+import type { ClusterHooks } from '../hooks.js';
+import type { FaultRule } from '../faults.js';
+import type { ResourceRequest } from './request-info.js';
+import { isTrue } from './request-info.js';
+import {
+  ApiError,
+  badRequest,
+  invalid,
+  methodNotAllowed,
+  notFound,
+  success,
+  unsupportedMediaType,
+} from './status.js';
+import { objectMatcher } from './selectors.js';
+import { validateObject } from './validation.js';
+import { applyDefaults } from './defaults.js';
+import { isObject, jsonPatch, mergePatch, parseJsonBody, strategicMerge, type JsonObject } from './patch.js';
+import { recordUpdate, serverSideApply } from './managed-fields.js';
+import { serveWatch, type ActiveWatch, type PreviousObjects } from './watch.js';
+import { proxyToService } from './proxy.js';
+
+export interface ServeDeps {
+  store: Store;
+  hooks?: ClusterHooks;
+  previous: PreviousObjects;
+  watches: Set<ActiveWatch>;
+  bookmarkIntervalMs: number;
+}
+
+export interface ResourceCall {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  info: ResourceRequest;
+  readBody: () => Promise<string>;
+  dryRun: boolean;
+  fault: FaultRule | undefined;
+}
+
+/** Custom resources take no strategic merge patch, as on a real cluster. */
+const CRD_GROUPS = new Set(['networking.istio.io', 'gateway.networking.k8s.io']);
+
+export function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function presenter(t: ResourceType, version: string): (obj: KubeObject) => KubeObject {
+  const apiVersion = apiVersionOf(t, version);
+  return (obj) => ({ ...obj, apiVersion, kind: t.kind });
+}
+
+function managerOf(call: ResourceCall): string {
+  const explicit = call.url.searchParams.get('fieldManager');
+  if (explicit) return explicit;
+  const agent = call.req.headers['user-agent'] ?? 'unknown';
+  return agent.split('/')[0] || 'unknown';
+}
+
+function parseObjectBody(text: string, contentType: string): KubeObject {
+  let parsed: unknown;
+  try {
+    parsed = contentType.includes('yaml') ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw badRequest(
+      `the object provided is unrecognized: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (!isObject(parsed)) throw badRequest('the object provided is unrecognized (must be of type object)');
+  const obj = parsed as unknown as KubeObject;
+  if (!isObject(obj.metadata)) obj.metadata = {};
+  return obj;
+}
+
+function contentTypeOf(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** Checks apiVersion, kind and namespace in a body against the URL, filling in what is missing. */
+function reconcileTypeMeta(obj: KubeObject, call: ResourceCall, requireTypeMeta = false): void {
+  const { type: t, version, namespace } = call.info;
+  const expected = apiVersionOf(t, version);
+  if (requireTypeMeta && (!obj.apiVersion || !obj.kind)) {
+    throw badRequest(`${!obj.apiVersion ? 'apiVersion' : 'kind'} must be set`);
+  }
+  if (
+    obj.apiVersion &&
+    obj.apiVersion !== expected &&
+    !t.versions.some((v) => apiVersionOf(t, v) === obj.apiVersion)
+  ) {
+    throw badRequest(
+      `the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected})`,
+    );
+  }
+  if (obj.kind && obj.kind !== t.kind) {
+    throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${t.kind})`);
+  }
+  if (t.namespaced) {
+    if (obj.metadata.namespace && obj.metadata.namespace !== namespace) {
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    }
+    obj.metadata.namespace = namespace;
+  }
+  obj.apiVersion = apiVersionOf(t);
+  obj.kind = t.kind;
+}
+
+function checkName(obj: KubeObject, name: string | undefined): void {
+  if (name !== undefined && obj.metadata.name !== undefined && obj.metadata.name !== name) {
+    throw badRequest(
+      `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
+    );
+  }
+  if (name !== undefined) obj.metadata.name = name;
+}
+
+function storeNamespace(info: ResourceRequest): string | undefined {
+  return info.type.namespaced ? info.namespace : undefined;
+}
+
+function mustGet(store: Store, info: ResourceRequest): KubeObject {
+  const found = store.get(info.type, storeNamespace(info), info.name ?? '');
+  if (!found) throw notFound(info.type, info.name ?? '');
+  return found;
+}
+
+/** Applies a non-apply patch body to `target` according to its content type. */
+function applyPatch(target: KubeObject, text: string, contentType: string, t: ResourceType): KubeObject {
+  const json = target as unknown as JsonObject;
+  switch (contentType) {
+    case 'application/merge-patch+json':
+      return mergePatch(json, parseJsonBody(text)) as unknown as KubeObject;
+    case 'application/json-patch+json':
+      return jsonPatch(json, parseJsonBody(text)) as unknown as KubeObject;
+    case 'application/strategic-merge-patch+json': {
+      if (CRD_GROUPS.has(t.group)) {
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+        );
+      }
+      const patch = parseJsonBody(text);
+      if (!isObject(patch)) throw badRequest('strategic merge patch must be an object');
+      return (strategicMerge(json, patch, [], t.kind) ?? {}) as unknown as KubeObject;
+    }
+    default:
+      throw unsupportedMediaType(contentType);
+  }
+}
+
+function prepareWrite(t: ResourceType, obj: KubeObject, previous: KubeObject | undefined): void {
+  if (!previous && t.subresources?.includes('status') && t.kind !== 'Namespace') delete obj.status;
+  applyDefaults(obj);
+  validateObject(t, obj, previous);
+}
+
+export async function serveResource(deps: ServeDeps, call: ResourceCall): Promise<void> {
+  const { info } = call;
+  const t = info.type;
+  if (t.namespaced && info.namespace === undefined && info.name !== undefined) {
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+  if (!t.namespaced && t.kind !== 'Namespace' && info.namespace !== undefined) {
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+  if (
+    t.namespaced &&
+    info.namespace === undefined &&
+    (info.verb === 'create' || info.verb === 'deletecollection')
+  ) {
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+  if (info.subresource !== undefined) return serveSubresource(deps, call);
+  switch (info.verb) {
+    case 'get':
+      return sendJson(call.res, 200, presenter(t, info.version)(mustGet(deps.store, info)));
+    case 'list':
+      return serveList(deps, call);
+    case 'watch':
+      return startWatch(deps, call);
+    case 'create':
+      return serveCreate(deps, call);
+    case 'update':
+      return serveUpdate(deps, call);
+    case 'patch':
+      return servePatch(deps, call);
+    case 'delete':
+      return serveDelete(deps, call);
+    case 'deletecollection':
+      return serveDeleteCollection(deps, call);
+    default:
+      throw methodNotAllowed();
+  }
+}
+
+function serveList(deps: ServeDeps, call: ResourceCall): void {
+  const { info, url } = call;
+  const t = info.type;
+  const matches = objectMatcher(
+    url.searchParams.get('labelSelector'),
+    url.searchParams.get('fieldSelector'),
+    t.kind,
+  );
+  const { items, resourceVersion } = deps.store.list(t, storeNamespace(info));
+  const present = presenter(t, info.version);
+  sendJson(call.res, 200, {
+    kind: t.listKind,
+    apiVersion: apiVersionOf(t, info.version),
+    metadata: { resourceVersion },
+    items: items.filter((o) => !matches || matches(o)).map(present),
+  });
+}
+
+function startWatch(deps: ServeDeps, call: ResourceCall): void {
+  const { info, url } = call;
+  const t = info.type;
+  const q = url.searchParams;
+  let fieldSelector = q.get('fieldSelector');
+  if (info.name !== undefined)
+    fieldSelector = [fieldSelector, `metadata.name=${info.name}`].filter(Boolean).join(',');
+  const matches = objectMatcher(q.get('labelSelector'), fieldSelector, t.kind);
+  const timeout = q.get('timeoutSeconds');
+  const sendInitial = q.get('sendInitialEvents');
+  const watch = serveWatch(call.req, call.res, {
+    store: deps.store,
+    previous: deps.previous,
+    type: t,
+    namespace: storeNamespace(info),
+    present: presenter(t, info.version),
+    matches,
+    resourceVersion: q.get('resourceVersion') ?? undefined,
+    allowBookmarks: isTrue(q.get('allowWatchBookmarks')),
+    sendInitialEvents: sendInitial === null ? undefined : isTrue(sendInitial),
+    bookmarkIntervalMs: deps.bookmarkIntervalMs,
+    timeoutSeconds: timeout !== null ? Number(timeout) : undefined,
+    dropAfterMs: call.fault?.dropWatchAfterMs,
+  });
+  deps.watches.add(watch);
+  call.res.on('close', () => deps.watches.delete(watch));
+}
+
+async function serveCreate(deps: ServeDeps, call: ResourceCall): Promise<void> {
+  const { info } = call;
+  const t = info.type;
+  const obj = parseObjectBody(await call.readBody(), contentTypeOf(call.req));
+  reconcileTypeMeta(obj, call);
+  prepareWrite(t, obj, undefined);
+  recordUpdate(undefined, obj, managerOf(call), t.kind, apiVersionOf(t, info.version));
+  const created = deps.store.create(t, obj, { dryRun: call.dryRun });
+  sendJson(call.res, 201, presenter(t, info.version)(created));
+}
+
+async function serveUpdate(deps: ServeDeps, call: ResourceCall): Promise<void> {
+  const { info } = call;
+  const t = info.type;
+  const obj = parseObjectBody(await call.readBody(), contentTypeOf(call.req));
+  reconcileTypeMeta(obj, call);
+  checkName(obj, info.name);
+  const current = mustGet(deps.store, info);
+  if (obj.metadata.managedFields === undefined && current.metadata.managedFields !== undefined) {
+    obj.metadata.managedFields = current.metadata.managedFields;
+  }
+  prepareWrite(t, obj, current);
+  recordUpdate(current, obj, managerOf(call), t.kind, apiVersionOf(t, info.version));
+  const updated = deps.store.update(t, obj, { dryRun: call.dryRun });
+  sendJson(call.res, 200, presenter(t, info.version)(updated));
+}
+
+async function servePatch(deps: ServeDeps, call: ResourceCall): Promise<void> {
+  const { info, url } = call;
+  const t = info.type;
+  const contentType = contentTypeOf(call.req);
+  const text = await call.readBody();
+  const force = isTrue(url.searchParams.get('force'));
+  const apiVersion = apiVersionOf(t, info.version);
+  const present = presenter(t, info.version);
+  const current = deps.store.get(t, storeNamespace(info), info.name ?? '');
+
+  if (contentType === 'application/apply-patch+yaml') {
+    const fieldManager = url.searchParams.get('fieldManager');
+    if (!fieldManager)
+      throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
+    const applied = parseObjectBody(text, 'yaml');
+    reconcileTypeMeta(applied, call, true);
+    checkName(applied, info.name);
+    const next = serverSideApply({
+      live: current,
+      applied,
+      manager: fieldManager,
+      force,
+      kind: t.kind,
+      apiVersion,
+    });
+    next.apiVersion = apiVersionOf(t);
+    next.kind = t.kind;
+    prepareWrite(t, next, current);
+    if (!current) {
+      const created = deps.store.create(t, next, { dryRun: call.dryRun });
+      return sendJson(call.res, 201, present(created));
+    }
+    next.metadata.resourceVersion = current.metadata.resourceVersion;
+    return sendJson(call.res, 200, present(deps.store.update(t, next, { dryRun: call.dryRun })));
+  }
+
+  if (force) throw badRequest('force may not be specified for non-apply patch');
+  if (!current) throw notFound(t, info.name ?? '');
+  const patched = applyPatch(current, text, contentType, t);
+  if (!isObject(patched.metadata)) patched.metadata = {};
+  checkName(patched, info.name);
+  reconcileTypeMeta(patched, call);
+  prepareWrite(t, patched, current);
+  recordUpdate(current, patched, managerOf(call), t.kind, apiVersion);
+  sendJson(call.res, 200, present(deps.store.update(t, patched, { dryRun: call.dryRun })));
+}
+
+interface DeleteOptions {
+  propagationPolicy?: string;
+  orphanDependents?: boolean;
+  dryRun?: string[];
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+async function deleteOptionsOf(call: ResourceCall): Promise<DeleteOptions> {
+  const text = await call.readBody();
+  let options: DeleteOptions = {};
+  if (text.trim() !== '') {
+    const parsed = parseJsonBody(text);
+    if (isObject(parsed)) options = parsed;
+  }
+  const policy = call.url.searchParams.get('propagationPolicy');
+  if (policy) options.propagationPolicy = policy;
+  if (call.url.searchParams.get('orphanDependents') === 'true') options.orphanDependents = true;
+  return options;
+}
+
+function dependentsOf(store: Store, owner: KubeObject): { type: ResourceType; obj: KubeObject }[] {
+  const found: { type: ResourceType; obj: KubeObject }[] = [];
+  for (const type of RESOURCE_TYPES) {
+    for (const obj of store.list(type).items) {
+      if (obj.metadata.ownerReferences?.some((ref) => ref.uid === owner.metadata.uid))
+        found.push({ type, obj });
+    }
+  }
+  return found;
+}
+
+/** Deletes one object with the requested propagation; dependents go first for Foreground. */
+function deleteWithPolicy(store: Store, t: ResourceType, current: KubeObject, policy: string): KubeObject {
+  if (policy === 'Orphan') {
+    for (const { type, obj } of dependentsOf(store, current)) {
+      obj.metadata.ownerReferences = obj.metadata.ownerReferences?.filter(
+        (ref) => ref.uid !== current.metadata.uid,
+      );
+      if (obj.metadata.ownerReferences?.length === 0) delete obj.metadata.ownerReferences;
+      store.update(type, obj);
+    }
+  } else if (policy === 'Foreground') {
+    for (const { type, obj } of dependentsOf(store, current)) {
+      const still = store.get(type, obj.metadata.namespace, obj.metadata.name ?? '');
+      if (still) deleteWithPolicy(store, type, still, 'Foreground');
+    }
+  }
+  return store.delete(t, current.metadata.namespace, current.metadata.name ?? '');
+}
+
+async function serveDelete(deps: ServeDeps, call: ResourceCall): Promise<void> {
+  const { info } = call;
+  const t = info.type;
+  const options = await deleteOptionsOf(call);
+  const dryRun = call.dryRun || (options.dryRun ?? []).includes('All');
+  const current = mustGet(deps.store, info);
+  const pre = options.preconditions;
+  if (pre?.uid && pre.uid !== current.metadata.uid) {
+    throw new ApiError(
+      409,
+      'Conflict',
+      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`,
+    );
+  }
+  if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+    throw new ApiError(
+      409,
+      'Conflict',
+      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`,
+    );
+  }
+  const policy = options.propagationPolicy ?? (options.orphanDependents ? 'Orphan' : 'Background');
+  if (!['Background', 'Foreground', 'Orphan'].includes(policy)) {
+    throw invalid(t, info.name ?? '', [
+      {
+        reason: 'FieldValueNotSupported',
+        message: `Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
+        field: 'propagationPolicy',
+      },
+    ]);
+  }
+  const deleted = dryRun ? current : deleteWithPolicy(deps.store, t, current, policy);
+  if (t.kind === 'Pod') return sendJson(call.res, 200, presenter(t, info.version)(deleted));
+  sendJson(
+    call.res,
+    200,
+    success({
+      name: info.name,
+      ...(t.group ? { group: t.group } : {}),
+      kind: t.resource,
+      uid: current.metadata.uid,
+    }),
+  );
+}
+
+async function serveDeleteCollection(deps: ServeDeps, call: ResourceCall): Promise<void> {
+  const { info, url } = call;
+  const t = info.type;
+  const options = await deleteOptionsOf(call);
+  const dryRun = call.dryRun || (options.dryRun ?? []).includes('All');
+  const matches = objectMatcher(
+    url.searchParams.get('labelSelector'),
+    url.searchParams.get('fieldSelector'),
+    t.kind,
+  );
+  const present = presenter(t, info.version);
+  const deleted: KubeObject[] = [];
+  for (const obj of deps.store.list(t, storeNamespace(info)).items) {
+    if (matches && !matches(obj)) continue;
+    const still = deps.store.get(t, obj.metadata.namespace, obj.metadata.name ?? '');
+    if (!still) continue;
+    deleted.push(
+      dryRun ? still : deleteWithPolicy(deps.store, t, still, options.propagationPolicy ?? 'Background'),
+    );
+  }
+  sendJson(call.res, 200, {
+    kind: t.listKind,
+    apiVersion: apiVersionOf(t, info.version),
+    metadata: { resourceVersion: String(deps.store.currentRevision) },
+    items: deleted.map(present),
+  });
+}
+
+// ---- subresources -------------------------------------------------------------------------
+
+async function serveSubresource(deps: ServeDeps, call: ResourceCall): Promise<void> {
+  const { info } = call;
+  const sub = info.subresource ?? '';
+  if (!(info.type.subresources ?? []).includes(sub) || info.name === undefined) {
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+  switch (sub) {
+    case 'status':
+      return serveStatus(deps, call);
+    case 'scale':
+      return serveScale(deps, call);
+    case 'log':
+      if (info.verb !== 'get') throw methodNotAllowed();
+      return servePodLog(deps, call);
+    case 'proxy': {
+      const service = mustGet(deps.store, { ...info, name: serviceNameOf(info.name) });
+      return proxyToService(
+        call.req,
+        call.res,
+        deps.hooks,
+        service,
+        info.name,
+        info.proxyPath ?? '/',
+        call.url.search,
+      );
+    }
+    default:
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+}
+
+/** `web`, `web:http` and `https:web:443` all name Service `web`. */
+function serviceNameOf(nameWithPort: string): string {
+  const parts = nameWithPort.split(':');
+  return (parts.length === 3 ? parts[1] : parts[0]) ?? nameWithPort;
+}
+
+async function serveStatus(deps: ServeDeps, call: ResourceCall): Promise<void> {
+  const { info } = call;
+  const t = info.type;
+  const present = presenter(t, info.version);
+  const current = mustGet(deps.store, info);
+  let next: KubeObject;
+  if (info.verb === 'get') return sendJson(call.res, 200, present(current));
+  if (info.verb === 'update') {
+    next = parseObjectBody(await call.readBody(), contentTypeOf(call.req));
+    reconcileTypeMeta(next, call);
+    checkName(next, info.name);
+  } else if (info.verb === 'patch') {
+    next = applyPatch(current, await call.readBody(), contentTypeOf(call.req), t);
+    checkName(next, info.name);
+  } else throw methodNotAllowed();
+  validateObject(t, { ...current, status: next.status }, current);
+  const updated = deps.store.update(t, next, { subresource: 'status', dryRun: call.dryRun });
+  sendJson(call.res, 200, present(updated));
+}
+
+function selectorString(selector: unknown): string {
+  if (!isObject(selector)) return '';
+  const terms: string[] = [];
+  const labels = isObject(selector.matchLabels) ? selector.matchLabels : {};
+  for (const [k, v] of Object.entries(labels))
+    terms.push(`${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : [];
+  for (const e of expressions) {
+    if (!isObject(e)) continue;
+    const values = Array.isArray(e.values)
+      ? e.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(',')
+      : '';
+    const key = typeof e.key === 'string' ? e.key : '';
+    if (e.operator === 'In') terms.push(`${key} in (${values})`);
+    else if (e.operator === 'NotIn') terms.push(`${key} notin (${values})`);
+    else if (e.operator === 'Exists') terms.push(key);
+    else if (e.operator === 'DoesNotExist') terms.push(`!${key}`);
+  }
+  return terms.join(',');
+}
+
+function scaleOf(obj: KubeObject): KubeObject {
+  const spec = isObject(obj.spec) ? obj.spec : {};
+  const status = isObject(obj.status) ? obj.status : {};
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: {
+      name: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+      uid: obj.metadata.uid,
+      resourceVersion: obj.metadata.resourceVersion,
+      creationTimestamp: obj.metadata.creationTimestamp,
+    },
+    spec: { replicas: typeof spec.replicas === 'number' ? spec.replicas : 1 },
+    status: {
+      replicas: typeof status.replicas === 'number' ? status.replicas : 0,
+      selector: selectorString(spec.selector),
+    },
+  };
+}
+
+async function serveScale(deps: ServeDeps, call: ResourceCall): Promise<void> {
+  const { info } = call;
+  const t = info.type;
+  const current = mustGet(deps.store, info);
+  if (info.verb === 'get') return sendJson(call.res, 200, scaleOf(current));
+  let scale: KubeObject;
+  const text = await call.readBody();
+  if (info.verb === 'update') scale = parseObjectBody(text, contentTypeOf(call.req));
+  else if (info.verb === 'patch') {
+    const contentType = contentTypeOf(call.req);
+    // Scale is a built-in kind without lists, so a strategic merge is a merge patch.
+    const effective =
+      contentType === 'application/strategic-merge-patch+json' ? 'application/merge-patch+json' : contentType;
+    if (effective === 'application/apply-patch+yaml') throw unsupportedMediaType(contentType);
+    scale = applyPatch(scaleOf(current), text, effective, t);
+  } else throw methodNotAllowed();
+  const replicas = (isObject(scale.spec) ? scale.spec : {}).replicas;
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+    throw new ApiError(
+      422,
+      'Invalid',
+      `Scale.autoscaling "${info.name ?? ''}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+      {
+        name: info.name,
+        group: 'autoscaling',
+        kind: 'Scale',
+        causes: [
+          {
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+            field: 'spec.replicas',
+          },
+        ],
+      },
+    );
+  }
+  const next = structuredClone(current);
+  next.spec = { ...(isObject(next.spec) ? next.spec : {}), replicas };
+  const wanted = scale.metadata?.resourceVersion;
+  if (wanted) next.metadata.resourceVersion = wanted;
+  recordUpdate(current, next, managerOf(call), t.kind, apiVersionOf(t, info.version));
+  const updated = deps.store.update(t, next, { dryRun: call.dryRun });
+  sendJson(call.res, 200, scaleOf(updated));
+}
+
+function servePodLog(deps: ServeDeps, call: ResourceCall): void {
+  const { info, url } = call;
+  const pod = mustGet(deps.store, info);
+  const text = deps.hooks?.podLog(info.namespace ?? '', info.name ?? '');
+  if (text === undefined) {
+    const containers = (
+      isObject(pod.spec) && Array.isArray(pod.spec.containers) ? pod.spec.containers : []
+    ) as JsonObject[];
+    const first = containers[0]?.name;
+    const container = url.searchParams.get('container') ?? (typeof first === 'string' ? first : '');
+    throw badRequest(
+      `container "${container}" in pod "${info.name ?? ''}" is waiting to start: ContainerCreating`,
+    );
+  }
+  const tail = url.searchParams.get('tailLines');
+  let body = text;
+  if (tail !== null) {
+    const lines = text.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    body =
+      lines.slice(-Math.max(0, Number(tail))).join('\n') + (lines.length > 0 && Number(tail) > 0 ? '\n' : '');
+  }
+  call.res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
+  call.res.end(body);
+}

@@ -1,0 +1,231 @@
+/**
+ * Runs the real Prometheus binary (Debian package `prometheus`) against the sandbox's
+ * metrics: a generated config scraping every second, a temporary TSDB, a free loopback port.
+ * With `faults`, the returned URL is a small proxy that applies `prometheus` fault rules
+ * (5xx, 429, latency) before passing requests on, so gates can be tested against a flaky
+ * Prometheus.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditLog, Faults } from '../faults.js';
+
+export interface PrometheusOptions {
+  /** host:port of each metrics endpoint (path /metrics). */
+  targets: string[];
+  /** Scrape and rule evaluation interval; default 1. */
+  scrapeIntervalSeconds?: number;
+  /** Default: env PROMETHEUS_BIN, else `prometheus` on the PATH. */
+  binary?: string;
+  /** How long to wait for /-/ready; default 30 s. */
+  readyTimeoutMs?: number;
+  /** When given, the URL answered is a proxy applying `prometheus` faults. */
+  faults?: Faults;
+  audit?: AuditLog;
+}
+
+export interface RunningPrometheus {
+  url: string;
+  stop(): Promise<void>;
+}
+
+function findBinary(binary: string): string | undefined {
+  const candidates = binary.includes('/')
+    ? [binary]
+    : [
+        ...(process.env.PATH ?? '')
+          .split(':')
+          .filter(Boolean)
+          .map((dir) => join(dir, binary)),
+        `/usr/bin/${binary}`,
+      ];
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+function freePort(): Promise<number> {
+  const server = createServer();
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function isReady(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export function prometheusConfig(targets: string[], intervalSeconds: number): string {
+  const interval = `${intervalSeconds}s`;
+  return [
+    'global:',
+    `  scrape_interval: ${interval}`,
+    `  evaluation_interval: ${interval}`,
+    `  scrape_timeout: ${interval}`,
+    'scrape_configs:',
+    '  - job_name: sandbox',
+    '    honor_labels: true',
+    '    metrics_path: /metrics',
+    '    static_configs:',
+    `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`,
+    '',
+  ].join('\n');
+}
+
+export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
+  const wanted = options.binary ?? process.env.PROMETHEUS_BIN ?? 'prometheus';
+  const binary = findBinary(wanted);
+  if (!binary) {
+    throw new Error(
+      `prometheus not found at ${wanted}: install it with \`apt-get install prometheus\` or set PROMETHEUS_BIN`,
+    );
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sandbox-prometheus-'));
+  const configFile = join(dir, 'prometheus.yml');
+  writeFileSync(configFile, prometheusConfig(options.targets, options.scrapeIntervalSeconds ?? 1));
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  let lastOutput = '';
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn(
+      binary,
+      [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--storage.tsdb.retention.time=2h',
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const keep = (chunk: Buffer) => {
+      lastOutput = (lastOutput + chunk.toString()).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    let exited = false;
+    child.once('exit', () => {
+      exited = true;
+    });
+    child.once('error', (error) => {
+      exited = true;
+      lastOutput += String(error);
+    });
+    while (!exited && Date.now() < deadline && !(await isReady(url))) await sleep(100);
+    if (!exited && Date.now() < deadline) {
+      const proxy = options.faults ? await startFaultProxy(port, options.faults, options.audit) : undefined;
+      return {
+        url: proxy?.url ?? url,
+        async stop() {
+          if (proxy) await proxy.stop();
+          await stopProcess(child);
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
+    await stopProcess(child);
+    // A port taken between choosing and binding: try another, within the deadline.
+    if (Date.now() >= deadline || attempt >= 3) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(
+        `prometheus (${binary}) did not become ready: ${lastOutput.trim().split('\n').slice(-5).join(' | ')}`,
+      );
+    }
+  }
+}
+
+async function startFaultProxy(
+  upstreamPort: number,
+  faults: Faults,
+  audit?: AuditLog,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const verb = path.split('?')[0]?.split('/').pop() ?? '';
+    const fault = faults.take('prometheus', { method, path, verb });
+    const forward = (): void => {
+      if (fault?.status) {
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+        res
+          .writeHead(fault.status, headers)
+          .end(
+            JSON.stringify(fault.body ?? { status: 'error', errorType: 'internal', error: 'injected fault' }),
+          );
+        audit?.record({ target: 'prometheus', user: 'anonymous', verb, method, path, status: fault.status });
+        return;
+      }
+      const upstream = request(
+        { host: '127.0.0.1', port: upstreamPort, path, method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          audit?.record({
+            target: 'prometheus',
+            user: 'anonymous',
+            verb,
+            method,
+            path,
+            status: answer.statusCode ?? 502,
+          });
+        },
+      );
+      upstream.on('error', () => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+      req.pipe(upstream);
+    };
+    if (fault?.latencyMs) setTimeout(forward, fault.latencyMs);
+    else forward();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

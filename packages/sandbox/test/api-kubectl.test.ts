@@ -1,0 +1,346 @@
+/**
+ * The real kubectl (v1.32 on these machines) against the API server: apply (client- and
+ * server-side), get -o yaml/json/jsonpath, patch, scale, set image, label, rollout history and
+ * undo over ReplicaSets shaped as the deployment controller shapes them, delete.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { findResource } from '../src/resources.js';
+import { startTestApi, type TestApi, type Untyped } from './api-helpers.js';
+
+const KUBECTL = process.env.KUBECTL_BIN ?? '/usr/bin/kubectl';
+const deployments = findResource('apps', 'deployments')!;
+const replicasets = findResource('apps', 'replicasets')!;
+
+let t: TestApi;
+let dir = '';
+let kubeconfig = '';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function kubectl(args: string[], config = kubeconfig): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      KUBECTL,
+      ['--kubeconfig', config, '--cache-dir', join(dir, 'cache'), ...args],
+      { timeout: 30_000, env: { ...process.env, HOME: dir, KUBECONFIG: '' } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+async function ok(args: string[]): Promise<string> {
+  const run = await kubectl(args);
+  if (run.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${run.code}): ${run.stderr}`);
+  return run.stdout;
+}
+
+function manifest(image: string, replicas = 2): string {
+  return `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels: {app: web}
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: ${image}
+          ports: [{containerPort: 8080}]
+          env: [{name: MODE, value: blue}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: web
+  namespace: shop
+spec:
+  hosts: [web]
+  http:
+    - route:
+        - destination: {host: web, subset: stable}
+          weight: 100
+`;
+}
+
+function writeManifest(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+beforeAll(async () => {
+  t = await startTestApi();
+  dir = mkdtempSync(join(tmpdir(), 'sandbox-kubectl-'));
+  kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, t.api.kubeconfig(), { mode: 0o600 });
+});
+
+afterAll(async () => {
+  await t?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('kubectl', () => {
+  it('applies client-side, reports unchanged, and reads back with -o yaml, json and jsonpath', async () => {
+    const file = writeManifest('v1.yaml', manifest('shop/web:1.0'));
+    const first = await ok(['apply', '-f', file]);
+    expect(first).toContain('namespace/shop created');
+    expect(first).toContain('deployment.apps/web created');
+    expect(first).toContain('virtualservice.networking.istio.io/web created');
+    expect(await ok(['apply', '-f', file])).toContain('deployment.apps/web unchanged');
+    const changed = await ok(['apply', '-f', writeManifest('v2.yaml', manifest('shop/web:1.1', 3))]);
+    expect(changed).toContain('deployment.apps/web configured');
+
+    const yaml = parseYaml(await ok(['get', 'deployment', 'web', '-n', 'shop', '-o', 'yaml']));
+    expect(yaml.spec.replicas).toBe(3);
+    expect(yaml.spec.template.spec.containers[0].image).toBe('shop/web:1.1');
+    expect(yaml.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']).toContain(
+      'shop/web:1.1',
+    );
+    const json = JSON.parse(await ok(['get', 'svc', 'web', '-n', 'shop', '-o', 'json']));
+    expect(json.spec.ports[0]).toMatchObject({ name: 'http', port: 80, targetPort: 8080 });
+    expect(
+      await ok(['get', 'vs', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.http[0].route[0].weight}']),
+    ).toBe('100');
+    const list = await ok([
+      'get',
+      'deploy,svc',
+      '-n',
+      'shop',
+      '-o',
+      'jsonpath={range .items[*]}{.kind}/{.metadata.name} {end}',
+    ]);
+    expect(list.trim()).toBe('Deployment/web Service/web');
+    expect(await ok(['get', 'deployments', '-A', '-l', 'app=web', '-o', 'name'])).toBe(
+      'deployment.apps/web\n',
+    );
+  });
+
+  it('applies server-side with conflicts and --force-conflicts', async () => {
+    const file = writeManifest('ssa.yaml', manifest('shop/web:2.0', 3));
+    const conflict = await kubectl([
+      'apply',
+      '--server-side',
+      '--field-manager',
+      'other-pipeline',
+      '-f',
+      file,
+    ]);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toContain('Apply failed with');
+    expect(conflict.stderr).toContain('.spec.template.spec.containers[name="web"].image');
+    const forced = await ok([
+      'apply',
+      '--server-side',
+      '--field-manager',
+      'other-pipeline',
+      '--force-conflicts',
+      '-f',
+      file,
+    ]);
+    expect(forced).toContain('deployment.apps/web serverside-applied');
+    const managers = JSON.parse(
+      await ok(['get', 'deploy', 'web', '-n', 'shop', '-o', 'json', '--show-managed-fields']),
+    ).metadata.managedFields.map(
+      (m: { manager: string; operation: string }) => `${m.manager}:${m.operation}`,
+    );
+    expect(managers).toContain('other-pipeline:Apply');
+    expect(
+      await ok([
+        'get',
+        'deploy',
+        'web',
+        '-n',
+        'shop',
+        '-o',
+        'jsonpath={.spec.template.spec.containers[0].image}',
+      ]),
+    ).toBe('shop/web:2.0');
+  });
+
+  it('patches, scales, labels and sets images', async () => {
+    expect(
+      await ok([
+        'patch',
+        'deploy',
+        'web',
+        '-n',
+        'shop',
+        '-p',
+        '{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"EXTRA","value":"1"}]}]}}}}',
+      ]),
+    ).toContain('patched');
+    const env = await ok([
+      'get',
+      'deploy',
+      'web',
+      '-n',
+      'shop',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].env[*].name}',
+    ]);
+    expect(env).toBe('MODE EXTRA');
+    await ok([
+      'patch',
+      'deploy',
+      'web',
+      '-n',
+      'shop',
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"minReadySeconds":5}}',
+    ]);
+    await ok([
+      'patch',
+      'deploy',
+      'web',
+      '-n',
+      'shop',
+      '--type',
+      'json',
+      '-p',
+      '[{"op":"add","path":"/metadata/labels/tier","value":"front"}]',
+    ]);
+    expect(await ok(['scale', 'deploy/web', '-n', 'shop', '--replicas', '4'])).toContain(
+      'deployment.apps/web scaled',
+    );
+    expect(await ok(['label', 'deploy', 'web', '-n', 'shop', 'team=payments'])).toContain('labeled');
+    expect(await ok(['set', 'image', 'deployment/web', '-n', 'shop', 'web=shop/web:3.0'])).toContain(
+      'image updated',
+    );
+    const stored = t.store.get(deployments, 'shop', 'web')!;
+    expect(stored.spec).toMatchObject({
+      replicas: 4,
+      minReadySeconds: 5,
+      template: { spec: { containers: [{ image: 'shop/web:3.0' }] } },
+    });
+    expect(stored.metadata.labels).toEqual({ app: 'web', tier: 'front', team: 'payments' });
+    const bad = await kubectl([
+      'patch',
+      'deploy',
+      'web',
+      '-n',
+      'shop',
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"replicas":"many"}}',
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('is invalid');
+  });
+
+  it('shows rollout history and undoes to an earlier revision from the ReplicaSets', async () => {
+    const deploy = t.store.get(deployments, 'shop', 'web')!;
+    const template = (image: string, hash: string) => {
+      const tpl = structuredClone((deploy.spec as Untyped).template);
+      tpl.metadata.labels['pod-template-hash'] = hash;
+      tpl.spec.containers[0].image = image;
+      return tpl;
+    };
+    // What the deployment controller would have left behind for two revisions.
+    for (const [revision, image, hash] of [
+      ['1', 'shop/web:1.0', 'aaaa1'],
+      ['2', 'shop/web:3.0', 'bbbb2'],
+    ] as const) {
+      t.store.create(replicasets, {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: `web-${hash}`,
+          namespace: 'shop',
+          labels: { app: 'web', 'pod-template-hash': hash },
+          annotations: { 'deployment.kubernetes.io/revision': revision },
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              name: 'web',
+              uid: deploy.metadata.uid!,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: 'web', 'pod-template-hash': hash } },
+          template: template(image, hash),
+        },
+      });
+    }
+    const history = await ok(['rollout', 'history', 'deployment/web', '-n', 'shop']);
+    expect(history).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+    expect(await ok(['rollout', 'history', 'deployment/web', '-n', 'shop', '--revision', '1'])).toContain(
+      'shop/web:1.0',
+    );
+    expect(await ok(['rollout', 'undo', 'deployment/web', '-n', 'shop', '--to-revision', '1'])).toContain(
+      'deployment.apps/web rolled back',
+    );
+    const image = await ok([
+      'get',
+      'deploy',
+      'web',
+      '-n',
+      'shop',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ]);
+    expect(image).toBe('shop/web:1.0');
+  });
+
+  it('deletes with cascade and reports permission errors', async () => {
+    const limitedToken = t.api.addToken({ name: 'reader', namespaces: ['shop'], verbs: ['get', 'list'] });
+    const limited = join(dir, 'reader-kubeconfig');
+    writeFileSync(limited, t.api.kubeconfig({ token: limitedToken, namespace: 'shop' }), { mode: 0o600 });
+    expect((await kubectl(['get', 'deploy', 'web', '-o', 'name'], limited)).stdout).toBe(
+      'deployment.apps/web\n',
+    );
+    const denied = await kubectl(['delete', 'deploy', 'web'], limited);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain(
+      'deployments.apps "web" is forbidden: User "reader" cannot delete resource "deployments" in API group "apps" in the namespace "shop"',
+    );
+
+    expect(await ok(['delete', 'deployment', 'web', '-n', 'shop'])).toContain(
+      'deployment.apps "web" deleted',
+    );
+    expect(t.store.list(replicasets, 'shop').items).toEqual([]);
+    const gone = await kubectl(['get', 'deploy', 'web', '-n', 'shop']);
+    expect(gone.stderr).toContain('Error from server (NotFound): deployments.apps "web" not found');
+  });
+});
