@@ -2,7 +2,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RESOURCE_TYPES, type ResourceType } from '../../packages/sandbox/src/resources.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../packages/sandbox/src/sandbox.js';
+import type { KubeObject } from '../../packages/sandbox/src/store.js';
 
 export const FAST_TIMINGS = { podStartMs: 50, readyAfterMs: 100, crashRestartMs: 150, progressCheckMs: 200 };
 
@@ -77,4 +79,38 @@ export async function workspace(files: Record<string, string>): Promise<string> 
     await writeFile(path, text);
   }
   return dir;
+}
+
+/** The minimal rights deploy-rolling and rollback document (actions/deploy-rolling/README.md), as a sandbox token. */
+export const DEPLOYER_ROLE = {
+  name: 'deployer',
+  namespaces: ['shop'],
+  verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+  resources: ['deployments.apps', 'replicasets.apps', 'pods', 'events', 'configmaps', 'services', 'leases.coordination.k8s.io'],
+};
+
+export function kind(name: string): ResourceType {
+  const found = RESOURCE_TYPES.find((t) => t.kind === name);
+  if (!found) throw new Error(`no resource type ${name}`);
+  return found;
+}
+
+/** Reads an object straight from the sandbox's store: what the cluster really holds. */
+export function live(sandbox: Sandbox, kindName: string, namespace: string, name: string): KubeObject | undefined {
+  return sandbox.store.get(kind(kindName), namespace, name);
+}
+
+export function imageOf(deployment: KubeObject | undefined): string | undefined {
+  return (deployment as { spec?: { template?: { spec?: { containers?: { image: string }[] } } } } | undefined)?.spec?.template
+    ?.spec?.containers?.[0]?.image;
+}
+
+/** Pods of a Deployment that are Ready, by image. */
+export function readyPodImages(sandbox: Sandbox, namespace: string, app: string): string[] {
+  return sandbox.store
+    .list(kind('Pod'), namespace)
+    .items.filter((p) => p.metadata.labels?.app === app)
+    .filter((p) => (p as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+    .map((p) => (p as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image)
+    .sort();
 }

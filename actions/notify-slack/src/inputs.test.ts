@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../../packages/core/src/errors.js';
 import { readNotifySlackSettings } from './inputs.js';
 
@@ -88,5 +91,70 @@ describe('readNotifySlackSettings', () => {
     expect(() =>
       read({ 'webhook-url': HOOK, status: 'success', payload: 'blocks: [{ type: divider, x: 1 }]' }).run(),
     ).toThrow(/Input "payload".*blocks\[0\]\.x: unknown property/);
+  });
+});
+
+describe('defaults from the deploy config', () => {
+  let workspace: string;
+  beforeAll(async () => {
+    workspace = await mkdtemp(join(tmpdir(), 'notify-config-'));
+    await mkdir(join(workspace, '.github'));
+    await writeFile(
+      join(workspace, '.github/deploy.yml'),
+      [
+        'environments:',
+        '  production:',
+        '    app: shop',
+        '    strategy: canary',
+        '    slack:',
+        '      channel: "#deploys"',
+        '      mention-on-failure: [S0ONCALL01, U0ABCDEFG1]',
+        '  staging:',
+        '    slack:',
+        '      channel: "not a channel"',
+      ].join('\n'),
+    );
+    await writeFile(join(workspace, 'broken.yml'), 'environments:\n  production:\n    strategy: yolo\n');
+  });
+  afterAll(() => rm(workspace, { recursive: true, force: true }));
+
+  it('takes channel, mentions, app and strategy from the environment entry; inputs win', () => {
+    const settings = read(
+      { token: TOKEN, status: 'failure', environment: 'production', strategy: 'blue-green' },
+      { GITHUB_WORKSPACE: workspace },
+    ).run();
+    expect(settings).toMatchObject({
+      destination: { kind: 'api', channel: '#deploys' },
+      app: 'shop',
+      strategy: 'blue-green',
+      mentions: ['S0ONCALL01', 'U0ABCDEFG1'],
+    });
+  });
+
+  it('says where a bad config value came from', () => {
+    const { run } = read(
+      { token: TOKEN, status: 'success', environment: 'staging' },
+      { GITHUB_WORKSPACE: workspace },
+    );
+    expect(run).toThrow('(from .github/deploy.yml:10 (environments.staging.slack.channel))');
+  });
+
+  it('refuses a config file that breaks the schema, with file and line', () => {
+    const { run } = read(
+      { 'webhook-url': HOOK, status: 'success', environment: 'production', config: 'broken.yml' },
+      { GITHUB_WORKSPACE: workspace },
+    );
+    expect(run).toThrow(/Input "config": broken\.yml:3: environments\.production\.strategy/);
+  });
+
+  it('needs a config file only when one is named', () => {
+    const env = { GITHUB_WORKSPACE: join(workspace, 'nowhere') };
+    expect(
+      read({ 'webhook-url': HOOK, status: 'success', environment: 'production' }, env).run().app,
+    ).toBeUndefined();
+    expect(
+      read({ 'webhook-url': HOOK, status: 'success', environment: 'production', config: 'deploy.yml' }, env)
+        .run,
+    ).toThrow(/Input "config": deploy\.yml: no such file/);
   });
 });

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { InputError, type InputProblem } from '../../../packages/core/src/errors.js';
+import { DEFAULT_CONFIG_PATH, configDefaults, type ConfigDefault } from './deploy-config.js';
 import * as kinds from '../../../packages/core/src/inputs-kinds.js';
 import type { InputSpec, Parsed } from '../../../packages/core/src/inputs-kinds.js';
 import { checkBlockKitMessage } from '../../../packages/core/src/slack/block-kit.js';
@@ -138,6 +139,7 @@ export function notifySlackSpec(env: NodeJS.ProcessEnv = process.env) {
       },
     ),
     'fail-on-error': kinds.boolean({ default: false }),
+    config: kinds.string({ default: DEFAULT_CONFIG_PATH }),
     timeout: kinds.duration({ default: '30s', min: '1s', max: '10m' }),
   } as const;
 }
@@ -159,12 +161,13 @@ function problem(
   secret: boolean,
   accepted: string,
   reason?: string,
+  where = '',
 ): InputProblem {
   return {
     input,
     value: secret ? '***' : raw,
     accepted,
-    message: `Input "${input}" has value ${shown(raw, secret)}: ${reason ? `${reason}; ` : ''}expected ${accepted}`,
+    message: `Input "${input}" has value ${shown(raw, secret)}${where}: ${reason ? `${reason}; ` : ''}expected ${accepted}`,
   };
 }
 
@@ -189,10 +192,34 @@ export function readNotifySlackSettings(
   const problems: InputProblem[] = [];
   const values = new Map<string, unknown>();
   const raws = new Map<string, string>();
+
+  const explicit = new Map<string, string>();
   for (const [name, inputSpec] of Object.entries(spec)) {
     const given = source.read(name).trim();
-    if (given !== '' && inputSpec.secret) maskSecret(name, given, source.mask);
-    const raw = given !== '' ? given : inputSpec.default;
+    if (given === '') continue;
+    if (inputSpec.secret) maskSecret(name, given, source.mask);
+    explicit.set(name, given);
+  }
+  const fromConfig = new Map<string, ConfigDefault>();
+  const environment = explicit.get('environment');
+  if (environment !== undefined) {
+    const loaded = configDefaults({
+      file: explicit.get('config') ?? DEFAULT_CONFIG_PATH,
+      explicit: explicit.has('config'),
+      environment,
+      workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+    });
+    problems.push(...loaded.problems);
+    for (const [name, value] of loaded.defaults) {
+      // A config channel means nothing to a webhook, which has its own.
+      if (name === 'channel' && !explicit.has('token')) continue;
+      fromConfig.set(name, value);
+    }
+  }
+
+  for (const [name, inputSpec] of Object.entries(spec)) {
+    const configured = fromConfig.get(name);
+    const raw = explicit.get(name) ?? configured?.raw ?? inputSpec.default;
     if (raw === undefined) {
       if (inputSpec.required)
         problems.push({
@@ -208,13 +235,15 @@ export function readNotifySlackSettings(
     raws.set(name, raw);
     const parsed = inputSpec.parse(normalised);
     if (parsed.ok) values.set(name, parsed.value);
-    else
+    else {
+      const where = explicit.has(name) || !configured ? '' : ` (from ${configured.where})`;
       problems.push(
-        problem(name, raw, inputSpec.secret, parsed.accepted ?? inputSpec.accepted, parsed.reason),
+        problem(name, raw, inputSpec.secret, parsed.accepted ?? inputSpec.accepted, parsed.reason, where),
       );
+    }
   }
 
-  const has = (name: string): boolean => raws.has(name) && source.read(name).trim() !== '';
+  const has = (name: string): boolean => explicit.has(name) || fromConfig.has(name);
   const rule = (input: string, accepted: string, message: string): void => {
     problems.push({ input, value: spec[input]?.secret ? '***' : (raws.get(input) ?? ''), accepted, message });
   };

@@ -47,6 +47,8 @@ export interface DeploymentOutcome {
   images: Record<string, string>;
   changed: boolean;
   rolledBack: boolean;
+  /** pod-template-hash of the version this run tried to roll out. */
+  candidateHash?: string;
   failure?: string;
   events?: string[];
 }
@@ -176,7 +178,7 @@ export class RollingDeploy {
         diffs.push(diffObjects(object, live, result));
         this.applied.push({ kind: object.kind, name: object.metadata.name, source, result: 'dry-run' });
       } catch (error) {
-        problems.push(`${source}: ${object.kind} ${object.metadata.name}: ${error instanceof Error ? error.message : String(error)}`);
+        problems.push(`Input "manifests": ${source}: ${object.kind} ${object.metadata.name}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
     for (const [name, manifest] of targets) {
@@ -187,7 +189,8 @@ export class RollingDeploy {
         const result = await this.objects.patch<KubeObject>(DEPLOYMENTS, this.o.namespace, name, patch, 'strategic', { dryRun: true });
         diffs.push(diffObjects(live, live, result));
       } catch (error) {
-        problems.push(error instanceof Error ? error.message : String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        problems.push(message.startsWith('Input "') ? message : `Input "images": Deployment ${name}: ${message}`);
       }
     }
     if (problems.length > 0) {
@@ -302,6 +305,7 @@ export class RollingDeploy {
         images: imagesOf(live.spec.template),
         changed: b.revision !== live.metadata.annotations?.['deployment.kubernetes.io/revision'],
         rolledBack: false,
+        candidateHash: await this.hashOf(name),
         ...(result && !result.ok ? { failure: result.reason, events: result.events } : {}),
       });
     }
@@ -412,7 +416,8 @@ export class RollingDeploy {
       outcome,
       deployment: d.name,
       revision: d.revision,
-      templateHash: outcome === 'succeeded' ? await this.hashOf(d.name) : undefined,
+      // For a failed deploy this names the version that failed, so rollback's "previous" can skip it.
+      templateHash: d.candidateHash,
       images: d.images,
       from: d.previousRevision,
       to: d.revision,

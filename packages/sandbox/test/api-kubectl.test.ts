@@ -147,6 +147,40 @@ describe('kubectl', () => {
     expect(await ok(['get', 'deployments', '-A', '-l', 'app=web', '-o', 'name'])).toBe(
       'deployment.apps/web\n',
     );
+    // Server-side printing: the columns kube-apiserver's Table has.
+    const table = await ok(['get', 'deploy,svc', '-n', 'shop']);
+    expect(table).toMatch(
+      /NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\ndeployment\.apps\/web\s+0\/3\s+0\s+0\s+\d+s/,
+    );
+    expect(table).toMatch(/service\/web\s+ClusterIP\s+10\.96\.\d+\.\d+\s+<none>\s+80\/TCP/);
+  });
+
+  it('creates namespaces, configmaps and secrets from generators (protobuf bodies)', async () => {
+    expect(await ok(['create', 'namespace', 'gen'])).toBe('namespace/gen created\n');
+    await ok(['create', 'configmap', 'settings', '-n', 'gen', '--from-literal=a=1', '--from-literal=b=2']);
+    await ok(['create', 'secret', 'generic', 'token', '-n', 'gen', '--from-literal=token=s3cret']);
+    const configmaps = findResource('', 'configmaps')!;
+    const secrets = findResource('', 'secrets')!;
+    expect(t.store.get(configmaps, 'gen', 'settings')?.data).toEqual({ a: '1', b: '2' });
+    expect(t.store.get(secrets, 'gen', 'token')).toMatchObject({
+      type: 'Opaque',
+      data: { token: 'czNjcmV0' },
+    });
+    const deployment = await kubectl(['create', 'deployment', 'd', '-n', 'gen', '--image', 'nginx']);
+    expect(deployment.stderr).toContain('send Deployment as JSON');
+  });
+
+  it('leaves the cluster alone on a server dry run', async () => {
+    const before = t.store.currentRevision;
+    const dry = await ok([
+      'apply',
+      '--dry-run=server',
+      '-f',
+      writeManifest('dry.yaml', manifest('shop/web:9.9', 7)),
+    ]);
+    expect(dry).toContain('deployment.apps/web configured (server dry run)');
+    expect(t.store.currentRevision).toBe(before);
+    expect(t.store.get(deployments, 'shop', 'web')!.spec).toMatchObject({ replicas: 3 });
   });
 
   it('applies server-side with conflicts and --force-conflicts', async () => {
@@ -321,6 +355,31 @@ describe('kubectl', () => {
       'jsonpath={.spec.template.spec.containers[0].image}',
     ]);
     expect(image).toBe('shop/web:1.0');
+  });
+
+  it('follows rollout status over a watch until the deployment reports complete', async () => {
+    const current = t.store.get(deployments, 'shop', 'web')!;
+    const generation = current.metadata.generation ?? 1;
+    const replicas = (current.spec as { replicas: number }).replicas;
+    const setStatus = (ready: number): void => {
+      const latest = t.store.get(deployments, 'shop', 'web')!;
+      latest.status = {
+        observedGeneration: generation,
+        replicas,
+        updatedReplicas: replicas,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        conditions: [{ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }],
+      };
+      t.store.update(deployments, latest, { subresource: 'status' });
+    };
+    setStatus(0);
+    // The way the controller would finish the rollout while kubectl watches.
+    const waiting = kubectl(['rollout', 'status', 'deployment/web', '-n', 'shop', '--timeout', '20s']);
+    setTimeout(() => setStatus(replicas), 700);
+    const run = await waiting;
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('deployment "web" successfully rolled out');
   });
 
   it('deletes with cascade and reports permission errors', async () => {

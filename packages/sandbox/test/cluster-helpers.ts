@@ -111,7 +111,7 @@ export function waitFor<R>(
         const value = check();
         if (value !== undefined && value !== false) finish(() => resolve(value));
       } catch (error) {
-        finish(() => reject(error));
+        finish(() => reject(error instanceof Error ? error : new Error(String(error))));
       }
     };
     const unwatch = store.watch(undefined, undefined, undefined, () => queueMicrotask(attempt));

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KubeObject } from '../src/store.js';
+import { StoreError, type KubeObject } from '../src/store.js';
 import {
   condition,
   deployment,
@@ -136,6 +136,7 @@ describe('Deployment controller', () => {
     const firstRS = replicaSetsOf(store, 'roll')[0]!;
 
     const violations: string[] = [];
+    const reasons: string[] = [];
     let maxPods = 0;
     let minAvailable = Infinity;
     let maxSpecSum = 0;
@@ -149,6 +150,8 @@ describe('Deployment controller', () => {
       maxPods = Math.max(maxPods, pods.length);
       minAvailable = Math.min(minAvailable, available);
       maxSpecSum = Math.max(maxSpecSum, specSum);
+      const reason = condition(getDeployment(store, 'roll'), 'Progressing')?.reason;
+      if (reason && reasons.at(-1) !== reason) reasons.push(reason);
       if (pods.length > 5) violations.push(`${pods.length} pods`);
       if (available < 4) violations.push(`${available} available`);
     });
@@ -157,6 +160,12 @@ describe('Deployment controller', () => {
     unwatch();
 
     expect(violations).toEqual([]);
+    expect(reasons).toEqual([
+      'NewReplicaSetAvailable',
+      'NewReplicaSetCreated',
+      'ReplicaSetUpdated',
+      'NewReplicaSetAvailable',
+    ]);
     expect(maxPods).toBe(5); // the surge was used
     expect(minAvailable).toBe(4);
     expect(maxSpecSum).toBe(5);
@@ -202,7 +211,19 @@ describe('Deployment controller', () => {
     const v1 = replicaSetsOf(store, 'undo')[0]!;
     setImage(store, 'undo', 'example/app:2');
     await waitForRollout(store, 'undo');
-    setImage(store, 'undo', 'example/app:1');
+    // As kubectl rollout undo does: the old ReplicaSet's template, without the hash label, after
+    // a Go round trip (creationTimestamp: null, resources: {}).
+    interface Template {
+      metadata: { labels: Record<string, string>; creationTimestamp?: null };
+      spec: { containers: { resources?: object }[] };
+    }
+    const template = structuredClone((v1.spec as { template: Template }).template);
+    delete template.metadata.labels['pod-template-hash'];
+    template.metadata.creationTimestamp = null;
+    template.spec.containers[0]!.resources = {};
+    const d = getDeployment(store, 'undo');
+    (d.spec as { template: unknown }).template = template;
+    store.update(T.deployments, d);
     await waitForRollout(store, 'undo');
 
     const sets = replicaSetsOf(store, 'undo');
@@ -334,6 +355,22 @@ describe('Deployment controller', () => {
     expect(replicaSetsOf(store, 'scale')).toHaveLength(1);
   });
 
+  it('re-reads and retries after a 409 Conflict on its writes', async () => {
+    const { store } = world;
+    const original = store.update.bind(store);
+    let conflicts = 0;
+    store.update = (t, obj, options) => {
+      if (t === T.deployments && options?.subresource === 'status' && conflicts < 3) {
+        conflicts += 1;
+        throw new StoreError(409, 'Conflict', 'the object has been modified');
+      }
+      return original(t, obj, options);
+    };
+    store.create(T.deployments, deployment('conflict', { replicas: 2 }));
+    await waitForRollout(store, 'conflict');
+    expect(conflicts).toBe(3);
+  });
+
   it('cascades a Deployment delete to ReplicaSets, pods and their servers', async () => {
     const { store, cluster } = world;
     store.create(T.deployments, deployment('gone', { replicas: 2 }));
@@ -342,8 +379,8 @@ describe('Deployment controller', () => {
     const target = cluster.resolveServiceProxy('demo', 'gone', undefined);
     expect(target).toBeDefined();
     expect((await httpGet(target!.port, '/health')).status).toBe(200);
+    const podName = podsOf(store, { app: 'gone' })[0]!.metadata.name!;
     store.delete(T.deployments, 'demo', 'gone');
-    expect(replicaSetsOf).toBeDefined();
     expect(store.list(T.replicasets, 'demo').items).toHaveLength(0);
     expect(podsOf(store, { app: 'gone' })).toHaveLength(0);
     await waitFor(
@@ -352,6 +389,7 @@ describe('Deployment controller', () => {
       'endpoints emptied',
     );
     await expect(httpGet(target!.port, '/health')).rejects.toThrow();
+    await waitFor(store, () => eventsFor(podName).some((e) => e.reason === 'Killing'), 'Killing event');
   });
 });
 

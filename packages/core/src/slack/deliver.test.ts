@@ -6,7 +6,7 @@ import { SlackDeliveryError, deliver, type Destination } from './deliver.js';
 const faults = new Faults();
 const audit = new AuditLog();
 let slack: SlackStandIn;
-let api: Destination;
+let api: Extract<Destination, { kind: 'api' }>;
 
 beforeAll(async () => {
   slack = await startSlack({ faults, audit });

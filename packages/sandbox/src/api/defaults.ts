@@ -81,6 +81,20 @@ export function applyDefaults(obj: KubeObject): void {
     case 'Service':
       if (isObject(spec)) defaultService(spec);
       break;
+    case 'Secret': {
+      // stringData is write-only: the API server folds it into base64 data, as kube-apiserver does.
+      const stringData = (obj as { stringData?: unknown }).stringData;
+      if (isObject(stringData)) {
+        const data = isObject(obj.data) ? obj.data : {};
+        for (const [key, value] of Object.entries(stringData)) {
+          if (typeof value === 'string') data[key] = Buffer.from(value, 'utf8').toString('base64');
+        }
+        obj.data = data;
+      }
+      delete (obj as { stringData?: unknown }).stringData;
+      (obj as { type?: unknown }).type ??= 'Opaque';
+      break;
+    }
     case 'Namespace': {
       const status = isObject(obj.status) ? obj.status : {};
       status.phase ??= 'Active';

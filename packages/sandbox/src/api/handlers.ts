@@ -27,6 +27,8 @@ import { isObject, jsonPatch, mergePatch, parseJsonBody, strategicMerge, type Js
 import { recordUpdate, serverSideApply } from './managed-fields.js';
 import { serveWatch, type ActiveWatch, type PreviousObjects } from './watch.js';
 import { proxyToService } from './proxy.js';
+import { toTable, wantsTable } from './table.js';
+import { PROTOBUF, decodeProtobufObject } from './protobuf.js';
 
 export interface ServeDeps {
   store: Store;
@@ -42,6 +44,7 @@ export interface ResourceCall {
   url: URL;
   info: ResourceRequest;
   readBody: () => Promise<string>;
+  readRawBody: () => Promise<Buffer>;
   dryRun: boolean;
   fault: FaultRule | undefined;
 }
@@ -76,7 +79,23 @@ function managerOf(call: ResourceCall): string {
   return agent.split('/')[0] || 'unknown';
 }
 
+const OBJECT_MEDIA_TYPES = new Set([
+  '',
+  'application/json',
+  'application/yaml',
+  'application/x-yaml',
+  'text/yaml',
+]);
+
 function parseObjectBody(text: string, contentType: string): KubeObject {
+  // Protobuf and CBOR bodies are refused with 415, which makes client-go fall back to JSON.
+  if (!OBJECT_MEDIA_TYPES.has(contentType)) {
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+    );
+  }
   let parsed: unknown;
   try {
     parsed = contentType.includes('yaml') ? parseYaml(text) : JSON.parse(text);
@@ -194,8 +213,16 @@ export async function serveResource(deps: ServeDeps, call: ResourceCall): Promis
   }
   if (info.subresource !== undefined) return serveSubresource(deps, call);
   switch (info.verb) {
-    case 'get':
-      return sendJson(call.res, 200, presenter(t, info.version)(mustGet(deps.store, info)));
+    case 'get': {
+      const found = presenter(t, info.version)(mustGet(deps.store, info));
+      if (!wantsTable(call.req.headers.accept)) return sendJson(call.res, 200, found);
+      const includeObject = call.url.searchParams.get('includeObject');
+      return sendJson(
+        call.res,
+        200,
+        toTable(t, [found], found.metadata.resourceVersion ?? '', includeObject),
+      );
+    }
     case 'list':
       return serveList(deps, call);
     case 'watch':
@@ -225,6 +252,10 @@ function serveList(deps: ServeDeps, call: ResourceCall): void {
   );
   const { items, resourceVersion } = deps.store.list(t, storeNamespace(info));
   const present = presenter(t, info.version);
+  if (wantsTable(call.req.headers.accept)) {
+    const rows = items.filter((o) => !matches || matches(o)).map(present);
+    return sendJson(call.res, 200, toTable(t, rows, resourceVersion, url.searchParams.get('includeObject')));
+  }
   sendJson(call.res, 200, {
     kind: t.listKind,
     apiVersion: apiVersionOf(t, info.version),
@@ -248,7 +279,18 @@ function startWatch(deps: ServeDeps, call: ResourceCall): void {
     previous: deps.previous,
     type: t,
     namespace: storeNamespace(info),
-    present: presenter(t, info.version),
+    present: wantsTable(call.req.headers.accept)
+      ? (obj) => {
+          const present = presenter(t, info.version);
+          const table = toTable(
+            t,
+            [present(obj)],
+            obj.metadata.resourceVersion ?? '',
+            q.get('includeObject'),
+          );
+          return table as KubeObject;
+        }
+      : presenter(t, info.version),
     matches,
     resourceVersion: q.get('resourceVersion') ?? undefined,
     allowBookmarks: isTrue(q.get('allowWatchBookmarks')),
@@ -264,7 +306,12 @@ function startWatch(deps: ServeDeps, call: ResourceCall): void {
 async function serveCreate(deps: ServeDeps, call: ResourceCall): Promise<void> {
   const { info } = call;
   const t = info.type;
-  const obj = parseObjectBody(await call.readBody(), contentTypeOf(call.req));
+  const contentType = contentTypeOf(call.req);
+  const obj =
+    contentType === PROTOBUF
+      ? (decodeProtobufObject(await call.readRawBody()) as unknown as KubeObject)
+      : parseObjectBody(await call.readBody(), contentType);
+  if (!isObject(obj.metadata)) obj.metadata = {};
   reconcileTypeMeta(obj, call);
   prepareWrite(t, obj, undefined);
   recordUpdate(undefined, obj, managerOf(call), t.kind, apiVersionOf(t, info.version));
@@ -302,7 +349,7 @@ async function servePatch(deps: ServeDeps, call: ResourceCall): Promise<void> {
     const fieldManager = url.searchParams.get('fieldManager');
     if (!fieldManager)
       throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager to be set');
-    const applied = parseObjectBody(text, 'yaml');
+    const applied = parseObjectBody(text, 'application/yaml');
     reconcileTypeMeta(applied, call, true);
     checkName(applied, info.name);
     const next = serverSideApply({

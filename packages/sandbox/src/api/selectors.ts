@@ -79,6 +79,13 @@ const FIELD_GETTERS: Record<string, (obj: KubeObject) => string | undefined> = {
   'status.phase': (o) => (o.status as { phase?: string } | undefined)?.phase,
   'spec.nodeName': (o) => (o.spec as { nodeName?: string } | undefined)?.nodeName,
   type: (o) => (o as { type?: string }).type,
+  // Events are found by what they are about, as `kubectl describe` does.
+  'involvedObject.name': (o) => (o as { involvedObject?: { name?: string } }).involvedObject?.name,
+  'involvedObject.kind': (o) => (o as { involvedObject?: { kind?: string } }).involvedObject?.kind,
+  'involvedObject.namespace': (o) =>
+    (o as { involvedObject?: { namespace?: string } }).involvedObject?.namespace,
+  'involvedObject.uid': (o) => (o as { involvedObject?: { uid?: string } }).involvedObject?.uid,
+  reason: (o) => (o as { reason?: string }).reason,
 };
 
 export type FieldSelector = (obj: KubeObject) => boolean;
@@ -90,8 +97,14 @@ export function parseFieldSelector(text: string | null, kind: string): FieldSele
     if (!m) throw badRequest(`invalid selector: '${text}'; can't understand '${term}'`);
     const field = m[1] ?? '';
     const podOnly = field === 'status.phase' || field === 'spec.nodeName';
+    const eventOnly = field.startsWith('involvedObject.') || field === 'reason';
     const getter = FIELD_GETTERS[field];
-    if (!getter || (podOnly && kind !== 'Pod') || (field === 'type' && kind !== 'Secret')) {
+    if (
+      !getter ||
+      (podOnly && kind !== 'Pod') ||
+      (eventOnly && kind !== 'Event') ||
+      (field === 'type' && !['Secret', 'Event'].includes(kind))
+    ) {
       throw badRequest(
         `"${field}" is not a known field selector: only "metadata.name", "metadata.namespace"`,
       );

@@ -101,10 +101,10 @@ function faultError(rule: FaultRule, info: RequestInfo): ApiError | undefined {
   return undefined;
 }
 
-function readBodyOnce(req: IncomingMessage): () => Promise<string> {
-  let pending: Promise<string> | undefined;
+function readBodyOnce(req: IncomingMessage): () => Promise<Buffer> {
+  let pending: Promise<Buffer> | undefined;
   return () =>
-    (pending ??= new Promise<string>((resolve, reject) => {
+    (pending ??= new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (chunk: Buffer) => {
@@ -116,7 +116,7 @@ function readBodyOnce(req: IncomingMessage): () => Promise<string> {
         }
         chunks.push(chunk);
       });
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('end', () => resolve(Buffer.concat(chunks)));
       req.on('error', reject);
     }));
 }
@@ -221,7 +221,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       if (info.kind === 'unknown') {
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       }
-      await serveResource(deps, { req, res, url, info, readBody: readBodyOnce(req), dryRun, fault });
+      const readRawBody = readBodyOnce(req);
+      const readBody = async (): Promise<string> => (await readRawBody()).toString('utf8');
+      await serveResource(deps, { req, res, url, info, readBody, readRawBody, dryRun, fault });
     } catch (error) {
       const apiError = toApiError(error);
       if (res.headersSent) {

@@ -13,26 +13,43 @@ function objectKey(t: ResourceType, obj: KubeObject): string {
   return `${resourceKey(t)}|${obj.metadata.namespace ?? ''}|${obj.metadata.name ?? ''}`;
 }
 
-const PREVIOUS_LIMIT = 20_000;
+const VERSIONS_PER_OBJECT = 32;
+
+interface Version {
+  revision: number;
+  object: KubeObject | null;
+}
 
 /**
- * Remembers, for each stored revision, the object as it was before that event, so a watch with
- * a selector can tell "stopped matching" (DELETED) from "changed and still matching".
+ * Remembers recent versions of every object, so a watch with a selector can tell "stopped
+ * matching" (DELETED) from "changed and still matching". Lookups go by revision rather than by
+ * arrival order, because a store listener that writes while an event is being delivered makes
+ * later events arrive before earlier ones.
  */
 export class PreviousObjects {
-  private readonly latest = new Map<string, KubeObject>();
-  private readonly before = new Map<number, KubeObject | null>();
+  private readonly versions = new Map<string, Version[]>();
   private readonly unsubscribe: () => void;
 
   constructor(store: Store) {
-    for (const t of RESOURCE_TYPES)
-      for (const obj of store.list(t).items) this.latest.set(objectKey(t, obj), obj);
+    for (const t of RESOURCE_TYPES) {
+      for (const obj of store.list(t).items) {
+        this.versions.set(objectKey(t, obj), [
+          { revision: Number(obj.metadata.resourceVersion ?? 0), object: obj },
+        ]);
+      }
+    }
     this.unsubscribe = store.watch(undefined, undefined, undefined, (event) => this.observe(event));
   }
 
-  /** The object before the event; undefined when unknown (older than what we remember). */
+  /** The object before the event (null: it did not exist); undefined when no longer remembered. */
   previous(event: StoreEvent): KubeObject | null | undefined {
-    return this.before.get(event.resourceVersion);
+    const history = this.versions.get(objectKey(event.resource, event.object));
+    if (!history) return event.type === 'ADDED' ? null : undefined;
+    let best: Version | undefined;
+    for (const v of history)
+      if (v.revision < event.resourceVersion && (!best || v.revision > best.revision)) best = v;
+    if (best) return best.object;
+    return history.length < VERSIONS_PER_OBJECT && event.type === 'ADDED' ? null : undefined;
   }
 
   close(): void {
@@ -41,13 +58,10 @@ export class PreviousObjects {
 
   private observe(event: StoreEvent): void {
     const key = objectKey(event.resource, event.object);
-    this.before.set(event.resourceVersion, this.latest.get(key) ?? null);
-    if (this.before.size > PREVIOUS_LIMIT) {
-      const oldest = this.before.keys().next().value;
-      if (oldest !== undefined) this.before.delete(oldest);
-    }
-    if (event.type === 'DELETED') this.latest.delete(key);
-    else this.latest.set(key, event.object);
+    const history = this.versions.get(key) ?? [];
+    history.push({ revision: event.resourceVersion, object: event.type === 'DELETED' ? null : event.object });
+    if (history.length > VERSIONS_PER_OBJECT) history.shift();
+    this.versions.set(key, history);
   }
 }
 
@@ -102,7 +116,19 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, options: W
       metadata: { resourceVersion: String(store.currentRevision), ...(annotations ? { annotations } : {}) },
     });
 
+  // Events are sent in revision order even when a store listener's nested write delivers a
+  // later event first: collect them and flush once the current delivery has finished.
+  let queue: StoreEvent[] = [];
+  const flush = (): void => {
+    const batch = queue.sort((a, b) => a.resourceVersion - b.resourceVersion);
+    queue = [];
+    for (const event of batch) relayNow(event);
+  };
   const relay = (event: StoreEvent): void => {
+    if (queue.length === 0) queueMicrotask(flush);
+    queue.push(event);
+  };
+  const relayNow = (event: StoreEvent): void => {
     if (!matches) {
       send(event.type, present(event.object));
       return;

@@ -79,7 +79,21 @@ export class Kubelet {
     const key = `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
     const known = this.pods.get(key);
     if (event.type === 'DELETED') {
-      if (known && known.uid === pod.metadata.uid) this.forget(key, known);
+      if (known && known.uid === pod.metadata.uid) {
+        if (known.startedAtMs !== undefined && !known.deleted) {
+          for (const c of known.containers) {
+            this.events.record(
+              pod,
+              'Normal',
+              'Killing',
+              `Stopping container ${c.name}`,
+              'kubelet',
+              `spec.containers{${c.name}}`,
+            );
+          }
+        }
+        this.forget(key, known);
+      }
       return;
     }
     if (known && known.uid === pod.metadata.uid) return;

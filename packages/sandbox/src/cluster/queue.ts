@@ -15,7 +15,7 @@ export class WorkQueue {
   private readonly pending = new Map<string, Work>();
   private scheduled = false;
   private stopped = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
 
   constructor(private readonly onError: (key: string, error: unknown) => void) {}
 
@@ -26,23 +26,30 @@ export class WorkQueue {
     this.schedule();
   }
 
-  /** Runs the work after a delay, for things only time changes (readiness, deadlines). */
+  /**
+   * Runs the work after a delay, for things only time changes (readiness, deadlines). One
+   * timer per key: the earliest asked-for time wins, so repeated syncs do not pile up timers.
+   */
   enqueueAfter(key: string, work: Work, delayMs: number): void {
     if (this.stopped) return;
+    const at = Date.now() + Math.max(0, delayMs);
+    const existing = this.timers.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
     const timer = setTimeout(
       () => {
-        this.timers.delete(timer);
+        this.timers.delete(key);
         this.enqueue(key, work);
       },
       Math.max(0, delayMs),
     );
-    this.timers.add(timer);
+    this.timers.set(key, { timer, at });
   }
 
   stop(): void {
     this.stopped = true;
     this.pending.clear();
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
 

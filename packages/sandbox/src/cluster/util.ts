@@ -115,16 +115,30 @@ export function randomSuffix(length = 5): string {
 
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 
-/** The template without the pod-template-hash label, the form two templates are compared in. */
-export function templateWithoutHash(template: unknown): unknown {
-  const copy = structuredClone((template ?? {}) as Record<string, unknown>);
-  const metadata = (copy.metadata ?? {}) as { labels?: Record<string, string> };
-  if (metadata.labels) {
-    delete metadata.labels[POD_TEMPLATE_HASH];
-    if (Object.keys(metadata.labels).length === 0) delete metadata.labels;
+/**
+ * What Go's typed round trip makes equal: nulls, empty objects and empty arrays are absent.
+ * kubectl sends `creationTimestamp: null` and `resources: {}` in templates it copies (rollout
+ * undo), and Kubernetes still sees the same template.
+ */
+function normalized(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map(normalized).filter((v) => v !== undefined);
+    return items.length ? items : undefined;
   }
-  if (copy.metadata && Object.keys(copy.metadata).length === 0) delete copy.metadata;
-  return copy;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => [k, normalized(v)] as const)
+      .filter(([, v]) => v !== undefined);
+    return entries.length ? Object.fromEntries(entries) : undefined;
+  }
+  return value === null ? undefined : value;
+}
+
+/** The template without the pod-template-hash label, in the form two templates are compared in. */
+export function templateWithoutHash(template: unknown): unknown {
+  const copy = structuredClone((template ?? {}) as { metadata?: { labels?: Record<string, string> } });
+  if (copy.metadata?.labels) delete copy.metadata.labels[POD_TEMPLATE_HASH];
+  return normalized(copy) ?? {};
 }
 
 export function podTemplateHash(template: unknown, collisionCount = 0): string {

@@ -1,0 +1,127 @@
+/**
+ * health-gate inputs: every input, every check of the `checks` list and the monitoring settings
+ * are validated here, before anything touches a network. Only light modules load on this path.
+ */
+import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
+import { input, type RuleProblem, type Settings } from '../../../packages/core/src/inputs.js';
+import { CONDITION_FORM, parseCondition } from '../../../packages/core/src/gate/condition.js';
+import { parseMonitoring, type MonitoringSpec } from '../../../packages/core/src/gate/monitoring-spec.js';
+import { parseChecks } from '../../../packages/core/src/gate/parse.js';
+import type { CheckDefaults, CheckSpec } from '../../../packages/core/src/gate/types.js';
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NAME_FORM = 'a Kubernetes name: lower-case letters, digits and "-", starting and ending with a letter or digit';
+
+export const spec = {
+  ...deployInputs,
+  kubeconfig: input.secret({ config: false }),
+  context: input.string(),
+  namespace: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
+  checks: input.document({ shape: 'list', description: 'a YAML list of checks, each a mapping with "kind" (http, prometheus, pods or command)' }),
+  url: input.url({ config: false }),
+  'prometheus-url': input.url(),
+  query: input.string({ config: false }),
+  threshold: input.string({
+    config: false,
+    validate: (text) => (parseCondition(text).ok ? undefined : CONDITION_FORM),
+  }),
+  deployment: input.string({ config: false, pattern: NAME, patternDescription: NAME_FORM }),
+  duration: input.duration({ default: '5m', min: '1s', max: '6h' }),
+  interval: input.duration({ default: '30s', min: '100ms', max: '1h' }),
+  'initial-delay': input.duration({ default: '0s', allowZero: true, max: '1h' }),
+  'on-no-data': input.enum(['hold', 'pass', 'fail'], { default: 'hold' }),
+  'on-inconclusive': input.enum(['fail', 'pass'], { default: 'fail' }),
+  'min-requests': input.integer({ default: 10, min: 0, max: 1_000_000_000, config: false }),
+  'failure-limit': input.integer({ default: 1, min: 0, max: 100_000, config: false }),
+  window: input.duration({ default: '1m', min: '1s', max: '24h', config: false }),
+  monitoring: input.document({ shape: 'mapping', config: false }),
+  'report-path': input.string({ config: false }),
+} as const;
+
+export type GateSettings = Settings<typeof spec>;
+
+/** The checks the step runs, and which input each came from (for messages). */
+export interface GateInputs {
+  settings: GateSettings;
+  checks: CheckSpec[];
+  /** Check name → the input that defined it (`checks`, `url`, `query`, `deployment`). */
+  inputOf: Map<string, string>;
+  monitoring: MonitoringSpec;
+}
+
+interface Built {
+  checks: CheckSpec[];
+  inputOf: Map<string, string>;
+  problems: { input: string; text: string }[];
+}
+
+/** Turns the settings into checks: the `checks` list plus one check per simple input. */
+export function buildChecks(settings: GateSettings, namespace = settings.namespace ?? 'default'): Built {
+  const defaults: Partial<CheckDefaults> = {
+    namespace,
+    prometheusUrl: settings.prometheusUrl,
+    minRequests: settings.minRequests,
+    failureLimit: settings.failureLimit,
+    windowMs: settings.window,
+  };
+  const sources: [string, unknown][] = [];
+  if (settings.checks !== undefined) sources.push(['checks', settings.checks]);
+  if (settings.url !== undefined) sources.push(['url', [{ kind: 'http', name: 'url', url: settings.url }]]);
+  if (settings.query !== undefined) {
+    sources.push(['query', [{ kind: 'prometheus', name: 'query', query: settings.query, condition: settings.threshold }]]);
+  }
+  if (settings.deployment !== undefined) {
+    sources.push(['deployment', [{ kind: 'pods', name: 'deployment', deployment: settings.deployment }]]);
+  }
+  const built: Built = { checks: [], inputOf: new Map(), problems: [] };
+  for (const [name, doc] of sources) {
+    const parsed = parseChecks(doc, defaults);
+    built.problems.push(...parsed.problems.map((text) => ({ input: name, text })));
+    for (const check of parsed.checks) {
+      if (built.inputOf.has(check.name)) {
+        built.problems.push({ input: 'checks', text: `two checks are named "${check.name}": expected unique names (the simple inputs url, query and deployment name their checks after themselves)` });
+        continue;
+      }
+      built.inputOf.set(check.name, name);
+      built.checks.push(check);
+    }
+  }
+  return built;
+}
+
+const CHECKS_FORM = '"checks", or "url", or "prometheus-url" with "query" and "threshold", or "deployment"';
+
+const rules: ((settings: GateSettings) => RuleProblem | undefined)[] = [
+  (s) =>
+    s.checks === undefined && s.url === undefined && s.query === undefined && s.deployment === undefined
+      ? { input: 'checks', accepted: CHECKS_FORM, message: `Input "checks" is required but no check was given: expected ${CHECKS_FORM}` }
+      : undefined,
+  (s) =>
+    s.query !== undefined && s.threshold === undefined
+      ? { input: 'threshold', accepted: CONDITION_FORM, message: `Input "threshold" is required with "query": expected ${CONDITION_FORM}` }
+      : s.threshold !== undefined && s.query === undefined
+        ? { input: 'query', accepted: 'a PromQL query', message: 'Input "query" is required with "threshold": expected a PromQL query' }
+        : undefined,
+  (s) =>
+    s.interval > s.duration
+      ? { input: 'interval', accepted: `a duration no longer than "duration" (${s.duration / 1000}s)` }
+      : undefined,
+  (s) => {
+    const { problems } = buildChecks(s);
+    if (problems.length === 0) return undefined;
+    const input = problems[0]!.input;
+    const lines = problems.map((p) => `Input "${p.input}": ${p.text}`);
+    return { input, accepted: 'valid checks', message: lines.join('\n') };
+  },
+  (s) => {
+    const { problems } = parseMonitoring(s.monitoring);
+    if (problems.length === 0) return undefined;
+    return { input: 'monitoring', accepted: 'valid monitoring settings', message: problems.map((p) => `Input "monitoring": ${p}`).join('\n') };
+  },
+];
+
+export function getInputs(): GateInputs {
+  const settings = resolveSettings(spec, { rules });
+  const { checks, inputOf } = buildChecks(settings);
+  return { settings, checks, inputOf, monitoring: parseMonitoring(settings.monitoring).spec };
+}

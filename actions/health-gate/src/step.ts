@@ -1,0 +1,122 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import * as core from '@actions/core';
+import type { ActionContext } from '../../../packages/core/src/action.js';
+import { seconds } from '../../../packages/core/src/action.js';
+import { collectMonitoring, type MonitoringSnapshot } from '../../../packages/core/src/gate/monitoring.js';
+import type { MonitoringSpec } from '../../../packages/core/src/gate/monitoring-spec.js';
+import { preflightGate, runGate } from '../../../packages/core/src/gate/gate.js';
+import { gateSummary } from '../../../packages/core/src/gate/summary.js';
+import type { CheckSpec, GateDecision } from '../../../packages/core/src/gate/types.js';
+import { InputError, type InputProblem } from '../../../packages/core/src/inputs.js';
+import { createKube, KubeConfigError, type Kube } from '../../../packages/core/src/kube.js';
+import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
+import { buildChecks, type GateInputs } from './inputs.js';
+
+function needsKube(checks: readonly CheckSpec[]): boolean {
+  return checks.some((c) => c.kind === 'pods' || (c.kind === 'http' && c.via === 'service-proxy'));
+}
+
+/** Fills the monitoring target from the checks when the `monitoring` input does not name one. */
+function monitoringTarget(spec: MonitoringSpec, checks: readonly CheckSpec[]): MonitoringSpec {
+  const templated = checks.find((c) => c.kind === 'prometheus' && c.target !== undefined);
+  const pods = checks.find((c) => c.kind === 'pods' && c.deployment !== undefined);
+  const target = templated?.kind === 'prometheus' ? templated.target : undefined;
+  return {
+    ...spec,
+    ...(spec.service === undefined && target ? { service: target.service, ...(target.version ? { version: target.version } : {}) } : {}),
+    ...(spec.namespace === undefined && target ? { namespace: target.namespace } : {}),
+    ...(spec.deployment === undefined && pods?.kind === 'pods' && pods.deployment ? { deployment: pods.deployment } : {}),
+  };
+}
+
+function problem(input: string, message: string): InputProblem {
+  return { input, value: '', accepted: '', message: `Input "${input}": ${message}` };
+}
+
+async function writeReport(path: string, decision: GateDecision, monitoring: MonitoringSnapshot | undefined): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const durationMs = Date.parse(decision.endedAt) - Date.parse(decision.startedAt);
+  await writeFile(path, `${JSON.stringify({ ...decision, durationMs, ...(monitoring ? { monitoring } : {}) }, null, 2)}\n`);
+}
+
+export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Promise<void> {
+  const { settings } = inputs;
+  let kube: Kube | undefined;
+  if (needsKube(inputs.checks)) {
+    try {
+      kube = await createKube({ kubeconfig: settings.kubeconfig, context: settings.context, namespace: settings.namespace });
+    } catch (error) {
+      if (error instanceof KubeConfigError) throw new InputError([problem(error.input, error.message)]);
+      throw error;
+    }
+  }
+  try {
+    const namespace = settings.namespace ?? kube?.namespace ?? 'default';
+    // The context's namespace is only known now: templates and checks default to it.
+    const { checks, inputOf } = namespace === (settings.namespace ?? 'default') ? inputs : buildChecks(settings, namespace);
+    const options = {
+      checks,
+      durationMs: settings.duration,
+      intervalMs: settings.interval,
+      initialDelayMs: settings.initialDelay,
+      onNoData: settings.onNoData,
+      onInconclusive: settings.onInconclusive,
+      ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl } : {}),
+      namespace,
+      ...(kube ? { kube } : {}),
+      signal: ctx.signal,
+      log: (text: string) => core.info(text),
+    };
+    const problems = await preflightGate(options);
+    if (problems.length > 0) {
+      throw new InputError(
+        problems.map((text) => {
+          const name = /^check "([^"]+)"/.exec(text)?.[1];
+          return problem((name && inputOf.get(name)) ?? 'checks', text);
+        }),
+      );
+    }
+
+    const decision = await runGate(options);
+
+    let monitoring: MonitoringSnapshot | undefined;
+    const watch = monitoringTarget(inputs.monitoring, checks);
+    if (watch.enabled && (watch.service || watch.deployment)) {
+      monitoring = await collectMonitoring({
+        spec: watch,
+        namespace,
+        windowMs: Math.min(settings.window, Math.max(settings.duration, 1000)),
+        ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl } : {}),
+        ...(kube ? { kube } : {}),
+      });
+    }
+
+    const reportPath = settings.reportPath
+      ? isAbsolute(settings.reportPath)
+        ? settings.reportPath
+        : resolve(process.env.GITHUB_WORKSPACE ?? process.cwd(), settings.reportPath)
+      : join(process.env.RUNNER_TEMP || tmpdir(), `health-gate-${process.env.GITHUB_RUN_ID ?? 'local'}-${Date.now()}.json`);
+    await writeReport(reportPath, decision, monitoring);
+    const durationMs = Date.parse(decision.endedAt) - Date.parse(decision.startedAt);
+    setOutputs({
+      verdict: decision.verdict,
+      'failed-checks': decision.checks.filter((c) => c.verdict === 'fail').map((c) => c.name).join(','),
+      report: reportPath,
+      duration: seconds(durationMs),
+    });
+    await writeSummary(gateSummary(decision, monitoring));
+    if (decision.verdict === 'pass') {
+      core.info(`Health gate passed: ${decision.reason}`);
+    } else if (decision.passed) {
+      core.warning(`Health gate inconclusive, passed by on-inconclusive: pass: ${decision.reason}`);
+    } else if (decision.verdict === 'fail') {
+      throw new Error(`Health gate failed: ${decision.reason}`);
+    } else {
+      throw new Error(`Health gate inconclusive (on-inconclusive: ${settings.onInconclusive}): ${decision.reason}`);
+    }
+  } finally {
+    await kube?.dispose();
+  }
+}

@@ -1,0 +1,28 @@
+import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
+import { exactlyOneOf, input } from '../../../packages/core/src/inputs.js';
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NAME_FORM = 'a Kubernetes name: lower-case letters, digits and "-", starting and ending with a letter or digit';
+
+export const spec = {
+  ...deployInputs,
+  kubeconfig: input.secret({ config: false }),
+  context: input.string(),
+  namespace: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
+  app: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
+  deployment: input.string({ pattern: NAME, patternDescription: NAME_FORM, config: false }),
+  'to-revision': input.string({
+    default: 'previous',
+    config: false,
+    pattern: /^(previous|last-successful|[1-9][0-9]{0,9})$/,
+    patternDescription: 'previous, last-successful, or a revision number such as 3',
+  }),
+  reason: input.string({ config: false }),
+  timeout: input.duration({ default: '5m', min: '1s', max: '6h' }),
+  'dry-run': input.boolean({ default: false, config: false }),
+  'github-token': input.secret({ config: false }),
+} as const;
+
+export function getInputs(): ReturnType<typeof resolveSettings<typeof spec>> {
+  return resolveSettings(spec, { rules: [exactlyOneOf('app', 'deployment')] });
+}

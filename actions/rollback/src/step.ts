@@ -1,0 +1,47 @@
+import * as core from '@actions/core';
+import { seconds, type ActionContext } from '../../../packages/core/src/action.js';
+import { runContext } from '../../../packages/core/src/github.js';
+import { InputError } from '../../../packages/core/src/inputs.js';
+import { createKube } from '../../../packages/core/src/kube.js';
+import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
+import { rollbackRolling, RollbackInputError } from '../../../packages/core/src/rollback.js';
+import { rollbackSummary } from '../../../packages/core/src/rollback-summary.js';
+import type { getInputs } from './inputs.js';
+
+type Settings = ReturnType<typeof getInputs>;
+
+export async function rollbackStep(settings: Settings, ctx: ActionContext): Promise<void> {
+  const kube = await createKube({ kubeconfig: settings.kubeconfig, context: settings.context, namespace: settings.namespace });
+  try {
+    const outcome = await rollbackRolling({
+      kube,
+      namespace: kube.namespace,
+      app: settings.app,
+      deployment: settings.deployment,
+      toRevision: settings.toRevision,
+      reason: settings.reason,
+      dryRun: settings.dryRun,
+      timeoutMs: settings.timeout,
+      githubToken: settings.githubToken,
+      environment: settings.environment,
+      run: runContext(),
+      signal: ctx.signal,
+      log: (text) => core.info(text),
+    }).catch((error: unknown) => {
+      if (error instanceof RollbackInputError) {
+        throw new InputError([{ input: error.input, value: '', accepted: '', message: error.message }]);
+      }
+      throw error;
+    });
+    setOutputs({
+      'from-revision': outcome.fromRevision,
+      'to-revision': outcome.dryRun ? undefined : outcome.toRevision,
+      images: outcome.images,
+      duration: seconds(Date.now() - ctx.startedAt),
+    });
+    await writeSummary(rollbackSummary(outcome, kube.namespace));
+    if (!outcome.ok) throw new Error(outcome.message);
+  } finally {
+    await kube.dispose();
+  }
+}

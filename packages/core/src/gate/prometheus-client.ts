@@ -1,0 +1,73 @@
+/**
+ * Instant queries against the Prometheus HTTP API, through the shared HTTP client (retry with
+ * backoff within a deadline). A query Prometheus rejects (HTTP 400/422, `bad_data`) is told
+ * apart from Prometheus being unreachable: the first is the user's to fix, the second is
+ * retried and, if it lasts, is no data, never a pass.
+ */
+import { createHttpClient, type HttpClient } from '../http.js';
+
+export interface SeriesValue {
+  labels: Record<string, string>;
+  value: number;
+}
+
+export class QueryRejectedError extends Error {
+  override readonly name = 'QueryRejectedError';
+  constructor(
+    readonly query: string,
+    readonly reason: string,
+  ) {
+    super(`Prometheus rejected the query ${JSON.stringify(query)}: ${reason}`);
+  }
+}
+
+interface ApiAnswer {
+  status?: string;
+  errorType?: string;
+  error?: string;
+  data?: { resultType?: string; result?: unknown };
+}
+
+function toNumber(text: unknown): number {
+  return typeof text === 'string' ? Number(text) : Number.NaN;
+}
+
+/** Reads vector and scalar results; a matrix or string result is not something a gate can judge. */
+export function readResult(query: string, data: ApiAnswer['data']): SeriesValue[] {
+  if (data?.resultType === 'scalar' && Array.isArray(data.result)) {
+    return [{ labels: {}, value: toNumber((data.result as unknown[])[1]) }];
+  }
+  if (data?.resultType === 'vector' && Array.isArray(data.result)) {
+    return (data.result as { metric?: Record<string, string>; value?: unknown[] }[]).map((series) => ({
+      labels: series.metric ?? {},
+      value: toNumber(series.value?.[1]),
+    }));
+  }
+  throw new QueryRejectedError(query, `the result is a ${data?.resultType ?? 'missing'} value; expected an instant vector or scalar`);
+}
+
+export interface PrometheusClient {
+  query(query: string, options: { signal?: AbortSignal; deadlineMs: number }): Promise<SeriesValue[]>;
+}
+
+export function createPrometheusClient(baseUrl: string, http: HttpClient = createHttpClient()): PrometheusClient {
+  const endpoint = `${baseUrl.replace(/\/+$/, '')}/api/v1/query`;
+  return {
+    async query(query, options) {
+      const response = await http.get<ApiAnswer>(endpoint, {
+        params: { query },
+        // Bad queries answer 400 (parse errors) or 422 (execution errors): read them, do not retry.
+        acceptStatus: (status) => status === 400 || status === 422,
+        timeoutMs: Math.max(500, Math.min(10_000, options.deadlineMs)),
+        retry: { deadlineMs: options.deadlineMs, baseDelayMs: 100, maxDelayMs: 1000, maxAttempts: 20 },
+        label: `Prometheus ${baseUrl.replace(/\/+$/, '')}/api/v1/query`,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const answer = response.data;
+      if (response.status === 400 || response.status === 422 || answer.status === 'error') {
+        throw new QueryRejectedError(query, `${answer.errorType ?? `HTTP ${response.status}`}: ${answer.error ?? 'no reason given'}`);
+      }
+      return readResult(query, answer.data);
+    },
+  };
+}

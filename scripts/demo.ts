@@ -1,0 +1,109 @@
+/**
+ * `npm run demo`: the bundled actions run as a pipeline would, against the sandbox with the
+ * real Prometheus. deploy v1 → deploy v2 → deploy v3 whose pods crash (caught, rolled back) →
+ * manual rollback to v1, with a readable timeline and each step's job summary.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runAction, type ActionResult } from '../packages/sandbox/src/harness.js';
+import { startSandbox } from '../packages/sandbox/src/sandbox.js';
+
+const root = resolve(import.meta.dirname, '..');
+const bold = (s: string): string => `\x1b[1m${s}\x1b[0m`;
+const dim = (s: string): string => `\x1b[2m${s}\x1b[0m`;
+const started = Date.now();
+const clock = (): string => `+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+
+function manifest(version: string, env: Record<string, string> = {}): string {
+  const envLines = Object.entries(env)
+    .map(([k, v]) => `            - { name: ${k}, value: "${v}" }`)
+    .join('\n');
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: shop, labels: { app: shop } }
+spec:
+  replicas: 3
+  selector: { matchLabels: { app: shop } }
+  strategy: { type: RollingUpdate, rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
+  template:
+    metadata: { labels: { app: shop } }
+    spec:
+      containers:
+        - name: shop
+          image: ghcr.io/acme/shop:${version}
+          ports: [{ containerPort: 8080 }]
+${envLines ? `          env:\n${envLines}\n` : ''}---
+apiVersion: v1
+kind: Service
+metadata: { name: shop }
+spec:
+  selector: { app: shop }
+  ports: [{ port: 80, targetPort: 8080 }]
+`;
+}
+
+interface Step {
+  title: string;
+  action: string;
+  inputs: Record<string, string>;
+  files?: Record<string, string>;
+  expectFailure?: boolean;
+}
+
+async function main(): Promise<void> {
+  for (const name of ['deploy-rolling', 'rollback']) {
+    if (!existsSync(join(root, 'dist', name, 'index.js'))) throw new Error(`dist/${name} is missing: run npm run build`);
+  }
+  console.log(bold('cd-actions demo: starting the sandbox (Kubernetes API, workloads, traffic, real Prometheus, Slack, GitHub)'));
+  const sandbox = await startSandbox({ prometheus: true, rps: 20, namespaces: ['shop'] });
+  console.log(dim(`  API server ${sandbox.apiServer}, Prometheus ${sandbox.prometheus}, kubeconfig ${sandbox.kubeconfig}`));
+  const kubeconfig = sandbox.api.kubeconfig();
+  const env = { GITHUB_API_URL: sandbox.github.url };
+  const common = { kubeconfig, namespace: 'shop', environment: 'staging', 'github-token': sandbox.github.token, app: 'shop' };
+  const steps: Step[] = [
+    { title: 'push to main: deploy v1', action: 'deploy-rolling', inputs: { ...common, manifests: 'k8s/*.yaml' }, files: { 'k8s/shop.yaml': manifest('1.0.0') } },
+    { title: 'push to main: deploy v2 (healthy)', action: 'deploy-rolling', inputs: { ...common, manifests: 'k8s/*.yaml' }, files: { 'k8s/shop.yaml': manifest('2.0.0') } },
+    {
+      title: 'push to main: deploy v3 (its pods crash)',
+      action: 'deploy-rolling',
+      inputs: { ...common, manifests: 'k8s/*.yaml', timeout: '5m' },
+      files: { 'k8s/shop.yaml': manifest('3.0.0', { SANDBOX_CRASH: 'true' }) },
+      expectFailure: true,
+    },
+    {
+      title: 'workflow_dispatch: manual rollback to v1',
+      action: 'rollback',
+      inputs: { kubeconfig, namespace: 'shop', app: 'shop', 'to-revision': '1', reason: 'demo: back to the first release' },
+    },
+  ];
+  let ok = true;
+  try {
+    for (const step of steps) {
+      console.log(`\n${bold(`${clock()}  ▶ ${step.title}`)}  ${dim(`(dist/${step.action}/index.js)`)}`);
+      const cwd = await mkdtemp(join(tmpdir(), 'demo-'));
+      for (const [file, text] of Object.entries(step.files ?? {})) {
+        await import('node:fs/promises').then((fs) => fs.mkdir(join(cwd, file, '..'), { recursive: true }));
+        await writeFile(join(cwd, file), text);
+      }
+      const result: ActionResult = await runAction({ action: step.action, inputs: step.inputs, env, cwd, timeoutMs: 120_000 });
+      for (const line of result.log.split('\n').filter((l) => l && !l.startsWith('::'))) console.log(dim(`           ${line}`));
+      for (const error of result.errors) console.log(`           ✖ ${error}`);
+      const verdict = result.exitCode === 0 ? '✔ succeeded' : '✖ failed (exit 1)';
+      console.log(bold(`${clock()}  ${verdict}`), dim(`outputs ${JSON.stringify(result.outputs)}`));
+      console.log(dim('  ── job summary ──'));
+      console.log(result.summary.replace(/^/gm, '  '));
+      if ((result.exitCode === 0) === Boolean(step.expectFailure)) ok = false;
+    }
+    const deployments = sandbox.github.deployments.map((d) => `${d.environment}#${d.id}: ${d.statuses.map((s) => s.state).join(' → ')}`);
+    console.log(bold('\nGitHub deployments recorded by the stand-in:'));
+    for (const line of deployments) console.log(`  ${line}`);
+  } finally {
+    await sandbox.stop();
+  }
+  console.log(bold(ok ? '\ndemo finished: every step did what it should' : '\ndemo finished with unexpected results'));
+  process.exit(ok ? 0 : 1);
+}
+
+await main();

@@ -1,0 +1,86 @@
+/** rollback end to end: reads the record and history from the cluster, restores, records who and why. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAction, type ActionResult } from '../../packages/sandbox/src/harness.js';
+import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
+import { DEPLOYER_ROLE, deploymentManifest, imageOf, live, readyPodImages, startTestSandbox, workspace } from './fixtures.js';
+
+let sandbox: Sandbox;
+let kubeconfig: string;
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox();
+  kubeconfig = sandbox.kubeconfigFor(DEPLOYER_ROLE);
+  // Three good versions, deployed as a pipeline would, then one that failed and was rolled back.
+  for (const [version, env] of [
+    ['1.0.0', {}],
+    ['2.0.0', {}],
+    ['3.0.0', {}],
+    ['4.0.0', { SANDBOX_CRASH: 'true' }],
+  ] as const) {
+    const ws = await workspace({ 'app.yaml': deploymentManifest({ name: 'api', image: `ghcr.io/acme/api:${version}`, env }) });
+    const result = await runAction({ action: 'deploy-rolling', cwd: ws, inputs: { kubeconfig, namespace: 'shop', manifests: 'app.yaml', app: 'shop-api' } });
+    expect(result.exitCode, result.log).toBe(version === '4.0.0' ? 1 : 0);
+  }
+});
+afterAll(async () => sandbox?.stop());
+
+function rollback(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionResult> {
+  return runAction({ action: 'rollback', inputs: { kubeconfig, namespace: 'shop', ...inputs }, env, timeoutMs: 60_000 });
+}
+
+function history(): { action: string; outcome: string; from?: string; to?: string; reason?: string; actor: string }[] {
+  const cm = live(sandbox, 'ConfigMap', 'shop', 'cd-actions-history-shop-api') as { data?: { history?: string } } | undefined;
+  return JSON.parse(cm?.data?.history ?? '[]');
+}
+
+describe('rollback', () => {
+  it('dry run prints the history and what would change, and changes nothing', async () => {
+    const writes = sandbox.audit.writes().length;
+    const result = await rollback({ app: 'shop-api', 'dry-run': 'true' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(sandbox.audit.writes().length).toBe(writes);
+    expect(result.summary).toContain('🧪 Rollback dry run: api in shop');
+    expect(result.summary).toContain('History of shop-api');
+    expect(result.summary).toMatch(/\| deploy \| \d+ \| ghcr.io\/acme\/api:3.0.0 \| 3f78685 \| \[run\]\(https:\/\/github.com\/acme\/shop\/actions\/runs\/4242\) \| succeeded/);
+    expect(result.summary).toContain('rolled-back');
+    expect(result.outputs['from-revision']).toBe('5');
+    expect(JSON.parse(result.outputs.images!)).toEqual({ api: 'ghcr.io/acme/api:2.0.0' });
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', 'api'))).toBe('ghcr.io/acme/api:3.0.0');
+  });
+
+  it('rolls back to the previous revision, found from the app name alone, and records who and why', async () => {
+    const result = await rollback({ app: 'shop-api', reason: 'checkout errors after 3.0.0' }, { GITHUB_ACTOR: 'oncall-ana' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs['from-revision']).toBe('5');
+    expect(result.outputs['to-revision']).toBe('6');
+    expect(JSON.parse(result.outputs.images!)).toEqual({ api: 'ghcr.io/acme/api:2.0.0' });
+    expect(readyPodImages(sandbox, 'shop', 'api')).toEqual(Array(3).fill('ghcr.io/acme/api:2.0.0'));
+    expect(history().at(-1)).toMatchObject({
+      action: 'rollback',
+      outcome: 'succeeded',
+      from: '5',
+      reason: 'checkout errors after 3.0.0',
+      actor: 'oncall-ana',
+    });
+    expect(result.summary).toContain('↩️ Rolled back: api in shop');
+  });
+
+  it('goes to a numbered revision', async () => {
+    const result = await rollback({ deployment: 'api', 'to-revision': '1' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(readyPodImages(sandbox, 'shop', 'api')).toEqual(Array(3).fill('ghcr.io/acme/api:1.0.0'));
+  });
+
+  it('goes to the last successful deploy from the history', async () => {
+    const result = await rollback({ app: 'shop-api', 'to-revision': 'last-successful' });
+    expect(result.exitCode, result.log).toBe(0);
+    // The last deploy that succeeded was 3.0.0 (4.0.0 crashed and was rolled back).
+    expect(readyPodImages(sandbox, 'shop', 'api')).toEqual(Array(3).fill('ghcr.io/acme/api:3.0.0'));
+  });
+
+  it('names the revisions that exist when asked for one that does not', async () => {
+    const result = await rollback({ deployment: 'api', 'to-revision': '99' });
+    expect(result.exitCode).toBe(1);
+    expect(result.errors.join('\n')).toMatch(/revisions that exist: \d+ \(ghcr.io\/acme\/api:/);
+  });
+});
