@@ -1,6 +1,8 @@
 import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
 import { input } from '../../../packages/core/src/inputs.js';
+import { InputError } from '../../../packages/core/src/errors.js';
 import { IMAGES_FORM, parseImageOverrides } from '../../../packages/core/src/manifests.js';
+import { PlanError, planRolling, type RollingPlan } from '../../../packages/core/src/rolling-plan.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NAME_FORM = 'a Kubernetes name: lower-case letters, digits and "-", starting and ending with a letter or digit';
@@ -32,4 +34,24 @@ export const spec = {
 
 export function getInputs(): ReturnType<typeof resolveSettings<typeof spec>> {
   return resolveSettings(spec);
+}
+
+export type Settings = ReturnType<typeof getInputs>;
+
+/** The manifests and image overrides checked offline, so bad ones fail before anything heavy loads. */
+export async function getPlan(settings: Settings): Promise<RollingPlan> {
+  try {
+    return await planRolling({
+      namespace: settings.namespace,
+      manifests: settings.manifests ?? [],
+      images: parseImageOverrides([...(settings.images ?? [])]).overrides,
+      deployments: settings.deployment ?? [],
+      workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+    });
+  } catch (error) {
+    if (error instanceof PlanError) {
+      throw new InputError(error.problems.map((message) => ({ input: 'manifests', value: '', accepted: '', message })));
+    }
+    throw error;
+  }
 }

@@ -3,10 +3,11 @@
  * bad input fails fast) apply, watch the rollout and roll back on failure.
  */
 import { finish, runAction } from '../../../packages/core/src/action.js';
-import { getInputs } from './inputs.js';
+import { getInputs, getPlan } from './inputs.js';
 
 void runAction(async (ctx) => {
   const settings = getInputs();
+  const plan = await getPlan(settings);
   const { deployRollingStep } = await import('./step.js');
-  await deployRollingStep(settings, ctx);
+  await deployRollingStep(settings, plan, ctx);
 }).then(finish);

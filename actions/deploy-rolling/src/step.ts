@@ -2,32 +2,14 @@ import * as core from '@actions/core';
 import type { ActionContext } from '../../../packages/core/src/action.js';
 import { seconds } from '../../../packages/core/src/action.js';
 import { runContext } from '../../../packages/core/src/github.js';
-import { InputError } from '../../../packages/core/src/inputs.js';
 import { createKube } from '../../../packages/core/src/kube.js';
-import { parseImageOverrides } from '../../../packages/core/src/manifests.js';
 import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
-import { PlanError, planRolling } from '../../../packages/core/src/rolling-plan.js';
+import type { RollingPlan } from '../../../packages/core/src/rolling-plan.js';
 import { RollingDeploy } from '../../../packages/core/src/rolling.js';
 import { rollingSummary } from '../../../packages/core/src/rolling-summary.js';
-import type { getInputs } from './inputs.js';
+import type { Settings } from './inputs.js';
 
-type Settings = ReturnType<typeof getInputs>;
-
-export async function deployRollingStep(settings: Settings, ctx: ActionContext): Promise<void> {
-  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
-  let plan;
-  try {
-    plan = await planRolling({
-      namespace: settings.namespace,
-      manifests: settings.manifests ?? [],
-      images: parseImageOverrides([...(settings.images ?? [])]).overrides,
-      deployments: settings.deployment ?? [],
-      workspace,
-    });
-  } catch (error) {
-    if (error instanceof PlanError) throw new InputError(error.problems.map((message) => ({ input: 'manifests', value: '', accepted: '', message })));
-    throw error;
-  }
+export async function deployRollingStep(settings: Settings, plan: RollingPlan, ctx: ActionContext): Promise<void> {
   const annotations = Object.fromEntries(
     (settings.annotations ?? []).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );

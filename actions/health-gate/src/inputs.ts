@@ -10,14 +10,18 @@ import { parseChecks } from '../../../packages/core/src/gate/parse.js';
 import type { CheckDefaults, CheckSpec } from '../../../packages/core/src/gate/types.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const NAME_FORM = 'a Kubernetes name: lower-case letters, digits and "-", starting and ending with a letter or digit';
+const NAME_FORM =
+  'a Kubernetes name: lower-case letters, digits and "-", starting and ending with a letter or digit';
 
 export const spec = {
   ...deployInputs,
   kubeconfig: input.secret({ config: false }),
   context: input.string(),
   namespace: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
-  checks: input.document({ shape: 'list', description: 'a YAML list of checks, each a mapping with "kind" (http, prometheus, pods or command)' }),
+  checks: input.document({
+    shape: 'list',
+    description: 'a YAML list of checks, each a mapping with "kind" (http, prometheus, pods or command)',
+  }),
   url: input.url({ config: false }),
   'prometheus-url': input.url(),
   query: input.string({ config: false }),
@@ -68,7 +72,10 @@ export function buildChecks(settings: GateSettings, namespace = settings.namespa
   if (settings.checks !== undefined) sources.push(['checks', settings.checks]);
   if (settings.url !== undefined) sources.push(['url', [{ kind: 'http', name: 'url', url: settings.url }]]);
   if (settings.query !== undefined) {
-    sources.push(['query', [{ kind: 'prometheus', name: 'query', query: settings.query, condition: settings.threshold }]]);
+    sources.push([
+      'query',
+      [{ kind: 'prometheus', name: 'query', query: settings.query, condition: settings.threshold }],
+    ]);
   }
   if (settings.deployment !== undefined) {
     sources.push(['deployment', [{ kind: 'pods', name: 'deployment', deployment: settings.deployment }]]);
@@ -79,7 +86,10 @@ export function buildChecks(settings: GateSettings, namespace = settings.namespa
     built.problems.push(...parsed.problems.map((text) => ({ input: name, text })));
     for (const check of parsed.checks) {
       if (built.inputOf.has(check.name)) {
-        built.problems.push({ input: 'checks', text: `two checks are named "${check.name}": expected unique names (the simple inputs url, query and deployment name their checks after themselves)` });
+        built.problems.push({
+          input: 'checks',
+          text: `two checks are named "${check.name}": expected unique names (the simple inputs url, query and deployment name their checks after themselves)`,
+        });
         continue;
       }
       built.inputOf.set(check.name, name);
@@ -94,13 +104,25 @@ const CHECKS_FORM = '"checks", or "url", or "prometheus-url" with "query" and "t
 const rules: ((settings: GateSettings) => RuleProblem | undefined)[] = [
   (s) =>
     s.checks === undefined && s.url === undefined && s.query === undefined && s.deployment === undefined
-      ? { input: 'checks', accepted: CHECKS_FORM, message: `Input "checks" is required but no check was given: expected ${CHECKS_FORM}` }
+      ? {
+          input: 'checks',
+          accepted: CHECKS_FORM,
+          message: `Input "checks" is required but no check was given: expected ${CHECKS_FORM}`,
+        }
       : undefined,
   (s) =>
     s.query !== undefined && s.threshold === undefined
-      ? { input: 'threshold', accepted: CONDITION_FORM, message: `Input "threshold" is required with "query": expected ${CONDITION_FORM}` }
+      ? {
+          input: 'threshold',
+          accepted: CONDITION_FORM,
+          message: `Input "threshold" is required with "query": expected ${CONDITION_FORM}`,
+        }
       : s.threshold !== undefined && s.query === undefined
-        ? { input: 'query', accepted: 'a PromQL query', message: 'Input "query" is required with "threshold": expected a PromQL query' }
+        ? {
+            input: 'query',
+            accepted: 'a PromQL query',
+            message: 'Input "query" is required with "threshold": expected a PromQL query',
+          }
         : undefined,
   (s) =>
     s.interval > s.duration
@@ -116,7 +138,11 @@ const rules: ((settings: GateSettings) => RuleProblem | undefined)[] = [
   (s) => {
     const { problems } = parseMonitoring(s.monitoring);
     if (problems.length === 0) return undefined;
-    return { input: 'monitoring', accepted: 'valid monitoring settings', message: problems.map((p) => `Input "monitoring": ${p}`).join('\n') };
+    return {
+      input: 'monitoring',
+      accepted: 'valid monitoring settings',
+      message: problems.map((p) => `Input "monitoring": ${p}`).join('\n'),
+    };
   },
 ];
 

@@ -25,9 +25,13 @@ function monitoringTarget(spec: MonitoringSpec, checks: readonly CheckSpec[]): M
   const target = templated?.kind === 'prometheus' ? templated.target : undefined;
   return {
     ...spec,
-    ...(spec.service === undefined && target ? { service: target.service, ...(target.version ? { version: target.version } : {}) } : {}),
+    ...(spec.service === undefined && target
+      ? { service: target.service, ...(target.version ? { version: target.version } : {}) }
+      : {}),
     ...(spec.namespace === undefined && target ? { namespace: target.namespace } : {}),
-    ...(spec.deployment === undefined && pods?.kind === 'pods' && pods.deployment ? { deployment: pods.deployment } : {}),
+    ...(spec.deployment === undefined && pods?.kind === 'pods' && pods.deployment
+      ? { deployment: pods.deployment }
+      : {}),
   };
 }
 
@@ -35,10 +39,17 @@ function problem(input: string, message: string): InputProblem {
   return { input, value: '', accepted: '', message: `Input "${input}": ${message}` };
 }
 
-async function writeReport(path: string, decision: GateDecision, monitoring: MonitoringSnapshot | undefined): Promise<void> {
+async function writeReport(
+  path: string,
+  decision: GateDecision,
+  monitoring: MonitoringSnapshot | undefined,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const durationMs = Date.parse(decision.endedAt) - Date.parse(decision.startedAt);
-  await writeFile(path, `${JSON.stringify({ ...decision, durationMs, ...(monitoring ? { monitoring } : {}) }, null, 2)}\n`);
+  await writeFile(
+    path,
+    `${JSON.stringify({ ...decision, durationMs, ...(monitoring ? { monitoring } : {}) }, null, 2)}\n`,
+  );
 }
 
 export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Promise<void> {
@@ -46,7 +57,11 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
   let kube: Kube | undefined;
   if (needsKube(inputs.checks)) {
     try {
-      kube = await createKube({ kubeconfig: settings.kubeconfig, context: settings.context, namespace: settings.namespace });
+      kube = await createKube({
+        kubeconfig: settings.kubeconfig,
+        context: settings.context,
+        namespace: settings.namespace,
+      });
     } catch (error) {
       if (error instanceof KubeConfigError) throw new InputError([problem(error.input, error.message)]);
       throw error;
@@ -55,7 +70,8 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
   try {
     const namespace = settings.namespace ?? kube?.namespace ?? 'default';
     // The context's namespace is only known now: templates and checks default to it.
-    const { checks, inputOf } = namespace === (settings.namespace ?? 'default') ? inputs : buildChecks(settings, namespace);
+    const { checks, inputOf } =
+      namespace === (settings.namespace ?? 'default') ? inputs : buildChecks(settings, namespace);
     const options = {
       checks,
       durationMs: settings.duration,
@@ -97,12 +113,18 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
       ? isAbsolute(settings.reportPath)
         ? settings.reportPath
         : resolve(process.env.GITHUB_WORKSPACE ?? process.cwd(), settings.reportPath)
-      : join(process.env.RUNNER_TEMP || tmpdir(), `health-gate-${process.env.GITHUB_RUN_ID ?? 'local'}-${Date.now()}.json`);
+      : join(
+          process.env.RUNNER_TEMP || tmpdir(),
+          `health-gate-${process.env.GITHUB_RUN_ID ?? 'local'}-${Date.now()}.json`,
+        );
     await writeReport(reportPath, decision, monitoring);
     const durationMs = Date.parse(decision.endedAt) - Date.parse(decision.startedAt);
     setOutputs({
       verdict: decision.verdict,
-      'failed-checks': decision.checks.filter((c) => c.verdict === 'fail').map((c) => c.name).join(','),
+      'failed-checks': decision.checks
+        .filter((c) => c.verdict === 'fail')
+        .map((c) => c.name)
+        .join(','),
       report: reportPath,
       duration: seconds(durationMs),
     });
@@ -114,7 +136,9 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
     } else if (decision.verdict === 'fail') {
       throw new Error(`Health gate failed: ${decision.reason}`);
     } else {
-      throw new Error(`Health gate inconclusive (on-inconclusive: ${settings.onInconclusive}): ${decision.reason}`);
+      throw new Error(
+        `Health gate inconclusive (on-inconclusive: ${settings.onInconclusive}): ${decision.reason}`,
+      );
     }
   } finally {
     await kube?.dispose();

@@ -1,17 +1,31 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InputError } from '../../../packages/core/src/errors.js';
+import * as runner from '../../../packages/core/src/runner-io.js';
 import { readNotifySlackSettings } from './inputs.js';
+
+vi.mock('../../../packages/core/src/runner-io.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../../packages/core/src/runner-io.js')>()),
+  setSecret: vi.fn(),
+  info: vi.fn(),
+}));
 
 const TOKEN = 'xoxb-123-456-abcdef';
 const HOOK = 'https://hooks.slack.com/services/T000/B000/s3cretWebhookPart';
 
+beforeEach(() => {
+  vi.mocked(runner.setSecret).mockReset();
+  vi.mocked(runner.info).mockReset();
+});
+
 function read(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}) {
   const masked: string[] = [];
-  const run = () =>
-    readNotifySlackSettings({ read: (name) => inputs[name] ?? '', mask: (v) => masked.push(v) }, env);
+  const run = () => {
+    vi.mocked(runner.setSecret).mockImplementation((value) => masked.push(value));
+    return readNotifySlackSettings({ read: (name) => inputs[name] ?? '', env });
+  };
   return { run, masked };
 }
 
@@ -37,7 +51,7 @@ describe('readNotifySlackSettings', () => {
       failOnError: false,
       timeoutMs: 30_000,
     });
-    expect(masked).toEqual([HOOK, 's3cretWebhookPart']);
+    expect(masked.sort()).toEqual([HOOK, 's3cretWebhookPart'].sort());
   });
 
   it('reads a Web API notice; SLACK_API_URL overrides the Slack base URL', () => {
@@ -66,19 +80,40 @@ describe('readNotifySlackSettings', () => {
     );
   });
 
-  it('lists every problem at once, never showing a secret', () => {
+  it('lists every problem at once, never showing a secret; checks across inputs follow', () => {
+    const problemsOf = (run: () => unknown): InputError['problems'] => {
+      try {
+        run();
+      } catch (error) {
+        expect(error).toBeInstanceOf(InputError);
+        expect((error as Error).message).not.toContain('xoxb-bad token');
+        return (error as InputError).problems;
+      }
+      throw new Error('expected an InputError');
+    };
     const { run, masked } = read({ token: 'xoxb-bad token', status: 'done', 'thread-ts': 'yesterday' });
-    let error: unknown;
-    try {
-      run();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(InputError);
-    const problems = (error as InputError).problems;
-    expect(problems.map((p) => p.input)).toEqual(['token', 'status', 'thread-ts', 'channel']);
-    expect((error as Error).message).not.toContain('xoxb-bad token');
+    expect(problemsOf(run).map((p) => p.input)).toEqual(['token', 'status', 'thread-ts']);
     expect(masked).toEqual(['xoxb-bad token']);
+    // Core's rules compare parsed values, so they run once every input is valid on its own.
+    const fixed = read({ token: TOKEN, status: 'success', 'thread-ts': '1700000000.000100' });
+    expect(problemsOf(fixed.run)).toEqual([
+      {
+        input: 'channel',
+        value: '',
+        accepted: 'a Slack channel id such as C0123456789',
+        message:
+          'Input "channel" is required with "token": expected a Slack channel id such as C0123456789, or #name',
+      },
+    ]);
+  });
+
+  it('names both destinations when both are given, with the webhook shown as ***', () => {
+    expect(() => read({ 'webhook-url': HOOK, token: TOKEN, status: 'success' }).run()).toThrow(
+      'Inputs "webhook-url" and "token" were both given: expected either "webhook-url", or "token" with "channel"',
+    );
+    expect(() => read({ 'webhook-url': HOOK, channel: '#deploys', status: 'success' }).run()).toThrow(
+      /Input "channel" was given with "webhook-url"/,
+    );
   });
 
   it('checks a custom payload at validation: structure and placeholder names', () => {
@@ -112,6 +147,10 @@ describe('defaults from the deploy config', () => {
         '  staging:',
         '    slack:',
         '      channel: "not a channel"',
+        '  timed:',
+        '    timeout: 45m',
+        '    slack:',
+        '      channel: C0DEPLOYS1',
       ].join('\n'),
     );
     await writeFile(join(workspace, 'broken.yml'), 'environments:\n  production:\n    strategy: yolo\n');
@@ -131,12 +170,46 @@ describe('defaults from the deploy config', () => {
     });
   });
 
+  it('ignores the configured channel for a webhook, which has its own', () => {
+    const settings = read(
+      { 'webhook-url': HOOK, status: 'failure', environment: 'production' },
+      { GITHUB_WORKSPACE: workspace },
+    ).run();
+    expect(settings).toMatchObject({
+      destination: { kind: 'webhook', url: HOOK },
+      app: 'shop',
+      strategy: 'canary',
+      mentions: ['S0ONCALL01', 'U0ABCDEFG1'],
+    });
+  });
+
+  it("keeps the environment's timeout (the deploy's) out of Slack's timeout", () => {
+    const settings = read(
+      { token: TOKEN, status: 'success', environment: 'timed' },
+      { GITHUB_WORKSPACE: workspace },
+    ).run();
+    expect(settings.timeoutMs).toBe(30_000);
+    expect(settings.destination).toMatchObject({ channel: 'C0DEPLOYS1' });
+  });
+
+  it('refuses an environment the config file does not define, naming the ones it does', () => {
+    const { run } = read(
+      { 'webhook-url': HOOK, status: 'success', environment: 'preview' },
+      { GITHUB_WORKSPACE: workspace },
+    );
+    expect(run).toThrow(
+      'Input "environment" has value "preview": expected one of production, staging, timed (the environments in .github/deploy.yml)',
+    );
+  });
+
   it('says where a bad config value came from', () => {
     const { run } = read(
       { token: TOKEN, status: 'success', environment: 'staging' },
       { GITHUB_WORKSPACE: workspace },
     );
-    expect(run).toThrow('(from .github/deploy.yml:10 (environments.staging.slack.channel))');
+    expect(run).toThrow(
+      'Input "channel" has value "not a channel" (from .github/deploy.yml:10, environments.staging.slack.channel): expected a Slack channel id',
+    );
   });
 
   it('refuses a config file that breaks the schema, with file and line', () => {
@@ -155,6 +228,6 @@ describe('defaults from the deploy config', () => {
     expect(
       read({ 'webhook-url': HOOK, status: 'success', environment: 'production', config: 'deploy.yml' }, env)
         .run,
-    ).toThrow(/Input "config": deploy\.yml: no such file/);
+    ).toThrow(/Input "config" has value "deploy\.yml": no such file/);
   });
 });

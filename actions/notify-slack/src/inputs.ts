@@ -1,17 +1,22 @@
 /**
- * notify-slack's inputs: the spec (core's input kinds) and the checks across inputs. Everything
- * here is local work (a file read for `report`, YAML parsing) and runs before any network call.
- *
- * Settling is done here rather than by core's getSettings because that module loads
- * @actions/core, whose ~490 kB of HTTP client would take this action over its start-up budget
- * (500 kB bundle, 60 ms to a validation failure). The problem wording is the same.
+ * notify-slack's inputs: the spec (core's input kinds), the checks across inputs, and the step
+ * from core's settings to NotifySettings. Validation, the deploy config (`environment` with
+ * `config`) and error wording are core's resolveSettings; everything here is local work (a file
+ * read for `report`, YAML parsing) and runs before any network call.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { InputError, type InputProblem } from '../../../packages/core/src/errors.js';
-import { DEFAULT_CONFIG_PATH, configDefaults, type ConfigDefault } from './deploy-config.js';
-import * as kinds from '../../../packages/core/src/inputs-kinds.js';
-import type { InputSpec, Parsed } from '../../../packages/core/src/inputs-kinds.js';
+import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
+import {
+  input,
+  readInput,
+  type InputReader,
+  type InputSpec,
+  type Rule,
+  type Settings,
+} from '../../../packages/core/src/inputs.js';
+import type { Parsed } from '../../../packages/core/src/inputs-kinds.js';
+import { setSecret } from '../../../packages/core/src/runner-io.js';
 import { checkBlockKitMessage } from '../../../packages/core/src/slack/block-kit.js';
 import { DEFAULT_SLACK_API_URL, type Destination } from '../../../packages/core/src/slack/deliver-types.js';
 import { summarizeReport } from '../../../packages/core/src/slack/gate-report.js';
@@ -26,7 +31,10 @@ export const CHANNEL = /^(?:[CGD][A-Z0-9]{6,}|#?[a-z0-9][a-z0-9._-]{0,79})$/;
 export const MENTION = /^(?:[UWS][A-Z0-9]{6,}|here|channel|everyone)$/;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** A spec whose parsed value gets one more check; `check` returns the reason it fails. */
+/**
+ * A spec whose parsed value gets one more check; `check` returns the reason it fails. Unlike the
+ * kinds' `validate` (which replaces the accepted form), the reason goes before "expected".
+ */
 function refine<T, A extends boolean>(
   spec: InputSpec<T, A>,
   check: (value: T) => string | undefined,
@@ -43,9 +51,8 @@ function refine<T, A extends boolean>(
 }
 
 function webhookUrl(): InputSpec<string, false> {
-  const base = kinds.url({ protocols: ['https'], secret: true });
   return {
-    ...base,
+    ...input.url({ protocols: ['https'], secret: true, config: false }),
     accepted:
       'an https URL of a Slack incoming webhook, such as https://hooks.slack.com/services/T.../B.../...',
     parse: (raw) => {
@@ -60,13 +67,13 @@ function webhookUrl(): InputSpec<string, false> {
   };
 }
 
-function reportFile(env: NodeJS.ProcessEnv): InputSpec<NonNullable<NotifySettings['report']>, false> {
+function reportFile(workspace: () => string): InputSpec<NonNullable<NotifySettings['report']>, false> {
   return {
-    ...kinds.string(),
+    ...input.string({ config: false }),
     accepted:
       'the path of a JSON report shaped { verdict, checks: [{ name, verdict }] } (health-gate or deploy output)',
     parse: (raw) => {
-      const path = isAbsolute(raw) ? raw : resolve(env.GITHUB_WORKSPACE ?? process.cwd(), raw);
+      const path = isAbsolute(raw) ? raw : resolve(workspace(), raw);
       let text: string;
       try {
         text = readFileSync(path, 'utf8');
@@ -89,25 +96,38 @@ function reportFile(env: NodeJS.ProcessEnv): InputSpec<NonNullable<NotifySetting
   };
 }
 
-export function notifySlackSpec(env: NodeJS.ProcessEnv = process.env) {
+/** GitHub's job.status is lower case already; a hand-typed "Success" means the same. */
+function anyCase<T, A extends boolean>(spec: InputSpec<T, A>): InputSpec<T, A> {
+  return { ...spec, parse: (raw) => spec.parse(raw.toLowerCase()) };
+}
+
+/**
+ * The inputs by their action.yml names. `config` says which key of the deploy config's
+ * environment entry supplies an input; `false` keeps a same-named key (the entry's `timeout` is
+ * the deploy's, not Slack's) from leaking in.
+ */
+function notifySlackSpec(env: NodeJS.ProcessEnv) {
   return {
     'webhook-url': webhookUrl(),
-    token: kinds.secret({
+    token: input.secret({
+      config: false,
       pattern: /^xox[a-z]-[A-Za-z0-9-]+$/,
       patternDescription: 'a Slack token such as xoxb-... (a bot token with chat:write)',
     }),
-    channel: kinds.string({
+    channel: input.string({
+      config: 'slack.channel',
       pattern: CHANNEL,
       patternDescription: 'a Slack channel id such as C0123456789, or a channel name such as #deploys',
     }),
-    status: kinds.oneOf(DEPLOY_STATUSES, { required: true }),
-    environment: kinds.string(),
-    app: kinds.string(),
-    version: kinds.string(),
-    strategy: kinds.string(),
-    text: kinds.string(),
+    status: anyCase(input.enum(DEPLOY_STATUSES, { required: true, config: false })),
+    environment: deployInputs.environment,
+    app: input.string({ config: 'app' }),
+    version: input.string({ config: false }),
+    strategy: input.string({ config: 'strategy' }),
+    text: input.string({ config: false }),
     fields: refine(
-      kinds.document({
+      input.document({
+        config: false,
         shape: 'mapping',
         description: 'a YAML map of name: value, such as "region: eu-west-1"',
       }),
@@ -118,16 +138,18 @@ export function notifySlackSpec(env: NodeJS.ProcessEnv = process.env) {
         return bad ? `the value of "${bad[0]}" is not a single value` : undefined;
       },
     ),
-    'mention-on-failure': kinds.list({
+    'mention-on-failure': input.list({
+      config: 'slack.mention-on-failure',
       itemDescription: 'Slack user ids (U...), user group ids (S...), here or channel',
       item: (id: string) =>
         MENTION.test(id) ? undefined : 'Slack user ids (U...), user group ids (S...), here or channel',
     }),
-    'update-ts': kinds.string({ pattern: SLACK_TS, patternDescription: TS_ACCEPTED }),
-    'thread-ts': kinds.string({ pattern: SLACK_TS, patternDescription: TS_ACCEPTED }),
-    report: reportFile(env),
+    'update-ts': input.string({ config: false, pattern: SLACK_TS, patternDescription: TS_ACCEPTED }),
+    'thread-ts': input.string({ config: false, pattern: SLACK_TS, patternDescription: TS_ACCEPTED }),
+    report: reportFile(() => env.GITHUB_WORKSPACE ?? process.cwd()),
     payload: refine(
-      kinds.document({
+      input.document({
+        config: false,
         shape: 'mapping',
         description: `a Block Kit message as YAML or JSON ({ text, blocks, attachments }) with placeholders such as {{app}} (${PLACEHOLDERS.join(', ')})`,
       }),
@@ -138,185 +160,146 @@ export function notifySlackSpec(env: NodeJS.ProcessEnv = process.env) {
         return problems.length > 0 ? `not valid Block Kit: ${problems.slice(0, 5).join('; ')}` : undefined;
       },
     ),
-    'fail-on-error': kinds.boolean({ default: false }),
-    config: kinds.string({ default: DEFAULT_CONFIG_PATH }),
-    timeout: kinds.duration({ default: '30s', min: '1s', max: '10m' }),
+    config: deployInputs.config,
+    'fail-on-error': input.boolean({ default: false, config: false }),
+    timeout: input.duration({ default: '30s', min: '1s', max: '10m', config: false }),
   } as const;
 }
 
-export interface InputSource {
-  read: (name: string) => string;
-  /** Masks a secret in the log; called before any validation could echo it. */
-  mask: (value: string) => void;
-}
+/** The spec the runner's inputs are read with (and action.yml is checked against). */
+export const spec = notifySlackSpec(process.env);
 
-function shown(raw: string, secret: boolean): string {
-  if (secret) return '"***"';
-  return JSON.stringify(raw.length > 120 ? `${raw.slice(0, 100)}…` : raw);
-}
+type NotifySpec = typeof spec;
 
-function problem(
-  input: string,
-  raw: string,
-  secret: boolean,
-  accepted: string,
-  reason?: string,
-  where = '',
-): InputProblem {
-  return {
-    input,
-    value: secret ? '***' : raw,
-    accepted,
-    message: `Input "${input}" has value ${shown(raw, secret)}${where}: ${reason ? `${reason}; ` : ''}expected ${accepted}`,
-  };
-}
-
-/** The webhook URL's last path segment is its secret: masked too, in case a path is ever logged. */
-function maskSecret(name: string, raw: string, mask: (value: string) => void): void {
-  mask(raw);
-  if (name === 'webhook-url' && URL.canParse(raw)) {
-    const last = new URL(raw).pathname.split('/').pop() ?? '';
-    if (last.length >= 8) mask(last);
-  }
-}
+const DESTINATION = 'either "webhook-url", or "token" with "channel"';
 
 /**
- * Reads and validates every input; returns the settings or throws one InputError listing every
- * problem (secrets shown as ***).
+ * The checks across inputs. `explicit` holds the inputs the step gave: a channel the config
+ * supplies means nothing to a webhook, which posts to its own, so only a given one conflicts.
  */
-export function readNotifySlackSettings(
-  source: InputSource,
-  env: NodeJS.ProcessEnv = process.env,
-): NotifySettings {
-  const spec: Record<string, InputSpec> = notifySlackSpec(env);
-  const problems: InputProblem[] = [];
-  const values = new Map<string, unknown>();
-  const raws = new Map<string, string>();
+function rules(explicit: ReadonlySet<string>): Rule<NotifySpec>[] {
+  return [
+    (s) => {
+      const webhook = s.webhookUrl !== undefined;
+      const token = s.token !== undefined;
+      if (webhook && token)
+        return {
+          input: 'webhook-url',
+          accepted: DESTINATION,
+          message: `Inputs "webhook-url" and "token" were both given: expected ${DESTINATION}`,
+        };
+      if (!webhook && !token)
+        return {
+          input: 'webhook-url',
+          accepted: DESTINATION,
+          message: `Input "webhook-url" or "token" is required but neither was given: expected ${DESTINATION}`,
+        };
+      if (token && s.channel === undefined)
+        return {
+          input: 'channel',
+          accepted: 'a Slack channel id such as C0123456789',
+          message:
+            'Input "channel" is required with "token": expected a Slack channel id such as C0123456789, or #name',
+        };
+      if (webhook && explicit.has('channel'))
+        return {
+          input: 'channel',
+          accepted: DESTINATION,
+          message:
+            'Input "channel" was given with "webhook-url": a webhook always posts to its own channel; give "token" to choose a channel',
+        };
+      return undefined;
+    },
+    (s) =>
+      s.webhookUrl !== undefined && s.updateTs !== undefined
+        ? {
+            input: 'update-ts',
+            accepted: 'update-ts only with "token" and "channel"',
+            message:
+              'Input "update-ts" was given with "webhook-url": Slack cannot update a webhook\'s message; use "token" and "channel" to post the started message and update it',
+          }
+        : undefined,
+    (s) =>
+      s.payload !== undefined && (s.fields !== undefined || s.report !== undefined)
+        ? {
+            input: 'payload',
+            accepted: 'payload alone, or fields/report with the default message',
+            message:
+              'Input "payload" was given with "fields" or "report": those only shape the default message; use placeholders in the payload instead',
+          }
+        : undefined,
+  ];
+}
 
-  const explicit = new Map<string, string>();
-  for (const [name, inputSpec] of Object.entries(spec)) {
-    const given = source.read(name).trim();
-    if (given === '') continue;
-    if (inputSpec.secret) maskSecret(name, given, source.mask);
-    explicit.set(name, given);
-  }
-  const fromConfig = new Map<string, ConfigDefault>();
-  const environment = explicit.get('environment');
-  if (environment !== undefined) {
-    const loaded = configDefaults({
-      file: explicit.get('config') ?? DEFAULT_CONFIG_PATH,
-      explicit: explicit.has('config'),
-      environment,
-      workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
-    });
-    problems.push(...loaded.problems);
-    for (const [name, value] of loaded.defaults) {
-      // A config channel means nothing to a webhook, which has its own.
-      if (name === 'channel' && !explicit.has('token')) continue;
-      fromConfig.set(name, value);
-    }
-  }
+/** The webhook URL's last path segment is its secret: masked on its own too, in case a path is logged. */
+function maskWebhookSecret(raw: string): void {
+  if (!URL.canParse(raw)) return;
+  const last = new URL(raw).pathname.split('/').pop() ?? '';
+  if (last.length >= 8) setSecret(last);
+}
 
-  for (const [name, inputSpec] of Object.entries(spec)) {
-    const configured = fromConfig.get(name);
-    const raw = explicit.get(name) ?? configured?.raw ?? inputSpec.default;
-    if (raw === undefined) {
-      if (inputSpec.required)
-        problems.push({
-          input: name,
-          value: '',
-          accepted: inputSpec.accepted,
-          message: `Input "${name}" is required but was not given: expected ${inputSpec.accepted}`,
-        });
-      continue;
-    }
-    // GitHub's job.status is lower case already; a hand-typed "Success" means the same.
-    const normalised = name === 'status' ? raw.toLowerCase() : raw;
-    raws.set(name, raw);
-    const parsed = inputSpec.parse(normalised);
-    if (parsed.ok) values.set(name, parsed.value);
-    else {
-      const where = explicit.has(name) || !configured ? '' : ` (from ${configured.where})`;
-      problems.push(
-        problem(name, raw, inputSpec.secret, parsed.accepted ?? inputSpec.accepted, parsed.reason, where),
-      );
-    }
-  }
-
-  const has = (name: string): boolean => explicit.has(name) || fromConfig.has(name);
-  const rule = (input: string, accepted: string, message: string): void => {
-    problems.push({ input, value: spec[input]?.secret ? '***' : (raws.get(input) ?? ''), accepted, message });
-  };
-  const destinationAccepted = 'either "webhook-url", or "token" with "channel"';
-  if (has('webhook-url') && has('token'))
-    rule(
-      'webhook-url',
-      destinationAccepted,
-      `Inputs "webhook-url" and "token" were both given: expected ${destinationAccepted}`,
-    );
-  else if (!has('webhook-url') && !has('token'))
-    rule(
-      'webhook-url',
-      destinationAccepted,
-      `Input "webhook-url" or "token" is required but neither was given: expected ${destinationAccepted}`,
-    );
-  else if (has('token') && !has('channel'))
-    rule(
-      'channel',
-      'a Slack channel id such as C0123456789',
-      'Input "channel" is required with "token": expected a Slack channel id such as C0123456789, or #name',
-    );
-  else if (has('webhook-url') && has('channel'))
-    rule(
-      'channel',
-      destinationAccepted,
-      'Input "channel" was given with "webhook-url": a webhook always posts to its own channel; give "token" to choose a channel',
-    );
-  if (has('webhook-url') && has('update-ts'))
-    rule(
-      'update-ts',
-      'update-ts only with "token" and "channel"',
-      'Input "update-ts" was given with "webhook-url": Slack cannot update a webhook\'s message; use "token" and "channel" to post the started message and update it',
-    );
-  if (has('payload') && (has('fields') || has('report')))
-    rule(
-      'payload',
-      'payload alone, or fields/report with the default message',
-      'Input "payload" was given with "fields" or "report": those only shape the default message; use placeholders in the payload instead',
-    );
-
-  if (problems.length > 0) throw new InputError(problems);
-
-  const get = <T>(name: string): T | undefined => values.get(name) as T | undefined;
-  const destination: Destination = has('webhook-url')
-    ? { kind: 'webhook', url: get<string>('webhook-url')! }
-    : {
-        kind: 'api',
-        token: get<string>('token')!,
-        channel: get<string>('channel')!,
-        apiUrl: (env.SLACK_API_URL ?? '').trim() || DEFAULT_SLACK_API_URL,
-      };
-  const optional = (key: keyof NotifySettings, name: string) =>
-    values.has(name) ? { [key]: values.get(name) } : {};
-  const fields = get<Record<string, unknown>>('fields') ?? {};
-  return Object.freeze({
+function toNotifySettings(s: Settings<NotifySpec>, env: NodeJS.ProcessEnv): NotifySettings {
+  const destination: Destination =
+    s.webhookUrl !== undefined
+      ? { kind: 'webhook', url: s.webhookUrl }
+      : {
+          kind: 'api',
+          token: s.token!,
+          channel: s.channel!,
+          apiUrl: (env.SLACK_API_URL ?? '').trim() || DEFAULT_SLACK_API_URL,
+        };
+  const fields = (s.fields ?? {}) as Record<string, unknown>;
+  const settings: NotifySettings = {
     destination,
-    status: get<NotifySettings['status']>('status')!,
-    ...optional('app', 'app'),
-    ...optional('environment', 'environment'),
-    ...optional('version', 'version'),
-    ...optional('strategy', 'strategy'),
-    ...optional('text', 'text'),
+    status: s.status,
     fields: Object.entries(fields).map(([k, v]): [string, string] => [
       k,
       typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v),
     ]),
-    mentions: [...(get<readonly string[]>('mention-on-failure') ?? [])],
-    ...optional('updateTs', 'update-ts'),
-    ...optional('threadTs', 'thread-ts'),
-    ...optional('report', 'report'),
-    ...(values.has('payload') ? { payload: structuredClone(get<Record<string, unknown>>('payload')!) } : {}),
-    failOnError: get<boolean>('fail-on-error') ?? false,
-    timeoutMs: get<number>('timeout') ?? 30_000,
+    mentions: [...(s.mentionOnFailure ?? [])],
+    failOnError: s.failOnError,
+    timeoutMs: s.timeout,
+  };
+  // Absent rather than undefined, so a settings object prints and compares as before.
+  if (s.app !== undefined) settings.app = s.app;
+  if (s.environment !== undefined) settings.environment = s.environment;
+  if (s.version !== undefined) settings.version = s.version;
+  if (s.strategy !== undefined) settings.strategy = s.strategy;
+  if (s.text !== undefined) settings.text = s.text;
+  if (s.updateTs !== undefined) settings.updateTs = s.updateTs;
+  if (s.threadTs !== undefined) settings.threadTs = s.threadTs;
+  if (s.report !== undefined) settings.report = s.report;
+  // A plain copy: core deep-freezes the documents it parses.
+  if (s.payload !== undefined) settings.payload = structuredClone(s.payload as Record<string, unknown>);
+  return Object.freeze(settings);
+}
+
+export interface ReadOptions {
+  /** Reads one raw input; the runner's INPUT_<NAME> unless a test injects another. */
+  readonly read?: InputReader;
+  /** GITHUB_WORKSPACE (config and report paths) and SLACK_API_URL; process.env by default. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Reads and validates every input, with the deploy config's entry for `environment` as defaults;
+ * returns the settings or throws one InputError listing every problem (secrets shown as ***).
+ */
+export function readNotifySlackSettings(options: ReadOptions = {}): NotifySettings {
+  const env = options.env ?? process.env;
+  const readRaw = options.read ?? readInput;
+  const explicit = new Set<string>();
+  const read: InputReader = (name) => {
+    const raw = readRaw(name);
+    if (raw.trim() === '') return raw;
+    explicit.add(name);
+    if (name === 'webhook-url') maskWebhookSecret(raw.trim());
+    return raw;
+  };
+  const settings = resolveSettings(env === process.env ? spec : notifySlackSpec(env), {
+    read,
+    rules: rules(explicit),
+    ...(env.GITHUB_WORKSPACE === undefined ? {} : { workspace: env.GITHUB_WORKSPACE }),
   });
+  return toNotifySettings(settings, env);
 }

@@ -3,17 +3,14 @@
  * Input problems fail the step; a failed send is a warning unless fail-on-error is true.
  */
 import { InputError } from '../../../packages/core/src/errors.js';
-import { createWorkflowIo } from '../../../packages/core/src/slack/workflow-commands.js';
+import { createWorkflowIo } from '../../../packages/core/src/runner-io.js';
 import { readNotifySlackSettings } from './inputs.js';
 
 async function main(): Promise<void> {
   const io = createWorkflowIo();
   let settings;
   try {
-    settings = readNotifySlackSettings({
-      read: (name) => io.getInput(name),
-      mask: (value) => io.setSecret(value),
-    });
+    settings = readNotifySlackSettings();
   } catch (err) {
     io.setFailed(err instanceof InputError ? err.message : `notify-slack: ${String(err)}`);
     return;

@@ -2,7 +2,7 @@
  * The frame every action's main runs in: one place that turns a cancel (SIGINT/SIGTERM from the
  * runner) into an AbortSignal and any error into exactly one core.setFailed.
  */
-import * as core from '@actions/core';
+import * as core from './runner-io.js';
 
 export interface ActionContext {
   /** Aborted when the runner cancels the run. */

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as core from '@actions/core';
+import * as core from './runner-io.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   actionDefaultsHidingConfig,
@@ -13,8 +13,8 @@ import {
 } from './config.js';
 import { InputError, explicitInputs, input, inputSources } from './inputs.js';
 
-vi.mock('@actions/core', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('@actions/core')>()),
+vi.mock('./runner-io.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('./runner-io.js')>()),
   setSecret: vi.fn(),
   info: vi.fn(),
 }));

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import * as core from '@actions/core';
+import * as core from './runner-io.js';
 import { isMap, isScalar, LineCounter, parse, parseDocument, type Document, type Node } from 'yaml';
 import { checkDocument, ENVIRONMENT_KEYS } from './config-schema.js';
 import type { InputProblem } from './errors.js';

@@ -50,7 +50,7 @@ interface DeploymentsClient {
 
 async function createClient(token: string, apiUrl: string): Promise<DeploymentsClient> {
   const { getOctokit } = await import('@actions/github');
-  return getOctokit(token, { baseUrl: apiUrl }) as unknown as DeploymentsClient;
+  return getOctokit(token, { baseUrl: apiUrl });
 }
 
 /**

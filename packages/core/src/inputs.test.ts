@@ -1,4 +1,4 @@
-import * as core from '@actions/core';
+import * as core from './runner-io.js';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import {
   InputError,
@@ -13,8 +13,8 @@ import {
   type InputSpecMap,
 } from './inputs.js';
 
-vi.mock('@actions/core', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('@actions/core')>()),
+vi.mock('./runner-io.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('./runner-io.js')>()),
   setSecret: vi.fn(),
   info: vi.fn(),
 }));

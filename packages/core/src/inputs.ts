@@ -2,9 +2,9 @@
  * Typed action inputs: one declarative spec per action, one getSettings() call that reads and
  * validates every input and either returns a frozen settings object or throws one InputError
  * listing every problem. This module loads first in every action, so it imports only
- * @actions/core and yaml; anything heavier belongs after validation.
+ * the runner protocol (runner-io) and yaml; anything heavier belongs after validation.
  */
-import * as core from '@actions/core';
+import * as core from './runner-io.js';
 import { InputError, type InputProblem } from './errors.js';
 import * as kinds from './inputs-kinds.js';
 import type { InputSpec, Parsed } from './inputs-kinds.js';
@@ -59,7 +59,7 @@ export type Rule<S extends InputSpecMap> = (settings: Settings<S>) => RuleProble
 export type InputReader = (name: string) => string;
 
 export interface GetSettingsOptions<S extends InputSpecMap> {
-  /** Reads one raw input; core.getInput unless a test injects another. */
+  /** Reads one raw input; INPUT_<NAME> as @actions/core reads it, unless a test injects another. */
   readonly read?: InputReader;
   readonly rules?: readonly Rule<S>[];
 }
@@ -222,7 +222,7 @@ export function settleSettings<S extends InputSpecMap>(
 }
 
 /**
- * Reads every input of `spec` through @actions/core, validates all of them and returns the
+ * Reads every input of `spec` as @actions/core would, validates all of them and returns the
  * frozen settings, keyed by the camelCase input names. Throws one InputError listing every
  * problem. Needs no network, so it runs before anything else does.
  */

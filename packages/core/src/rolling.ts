@@ -201,7 +201,7 @@ export class RollingDeploy {
 
   private async liveOf(object: KubeObject): Promise<KubeObject | undefined> {
     try {
-      return (await this.o.kube.objects.read(object as never)) as unknown as KubeObject;
+      return (await this.o.kube.objects.read(object)) as unknown as KubeObject;
     } catch {
       return undefined;
     }
@@ -341,7 +341,7 @@ export class RollingDeploy {
           continue;
         }
         try {
-          const restored = await this.restore(d.name, b, restoreDeadline, cancelled);
+          const restored = await this.restore(d.name, b, restoreDeadline);
           d.rolledBack = restored.ok;
           d.revision = restored.revision;
           d.images = restored.images;
@@ -383,7 +383,6 @@ export class RollingDeploy {
     name: string,
     b: Before,
     deadline: number,
-    cancelled: boolean,
   ): Promise<{ ok: boolean; revision?: string; images: Record<string, string>; reason?: string }> {
     const live = await this.objects.mustGet<Deployment>(DEPLOYMENTS, this.o.namespace, name);
     const revisions = await listRevisions(this.objects, live);
@@ -392,7 +391,7 @@ export class RollingDeploy {
     this.note(`${name}: rolling back to revision ${b.revision} (${Object.values(target.images).join(', ')})`);
     await restoreTemplate(this.objects, live, target, `cd-actions rollback after failed deploy, run ${this.o.run.runId}`);
     const others = new Set(revisions.filter((r) => r.templateHash !== target.templateHash).map((r) => r.templateHash));
-    // A cancelled run's own signal has fired: the restore wait runs on the grace deadline alone.
+    // No cancel signal here: a cancelled run's has fired already; the restore runs on its deadline alone.
     const result = await waitForRollout({
       kube: this.o.kube,
       objects: this.objects,

@@ -142,14 +142,16 @@ export async function podEvents(objects: KubeObjects, namespace: string, pod: st
       message?: string;
       lastTimestamp?: string;
       eventTime?: string;
-      metadata: { creationTimestamp?: string };
+      metadata: { creationTimestamp?: string; resourceVersion?: string };
     }>(EVENTS, namespace, { fieldSelector: `involvedObject.name=${pod}` }, { deadlineMs: 5000 });
     return list.items
       .filter((e) => e.involvedObject?.name === pod)
-      .sort((a, b) =>
-        (a.lastTimestamp ?? a.eventTime ?? a.metadata.creationTimestamp ?? '').localeCompare(
-          b.lastTimestamp ?? b.eventTime ?? b.metadata.creationTimestamp ?? '',
-        ),
+      // Timestamps have one-second resolution; the resourceVersion orders events within a second.
+      .sort(
+        (a, b) =>
+          (a.lastTimestamp ?? a.eventTime ?? a.metadata.creationTimestamp ?? '').localeCompare(
+            b.lastTimestamp ?? b.eventTime ?? b.metadata.creationTimestamp ?? '',
+          ) || Number(a.metadata.resourceVersion ?? 0) - Number(b.metadata.resourceVersion ?? 0),
       )
       .slice(-limit)
       .map((e) => `${e.reason ?? 'Event'}: ${e.message ?? ''}`);

@@ -1,6 +1,15 @@
+import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { configMap, deployment, expectApiError, startTestApi, type TestApi } from './api-helpers.js';
+import {
+  configMap,
+  deployment,
+  expectApiError,
+  startTestApi,
+  type TestApi,
+  type Untyped,
+} from './api-helpers.js';
 
 let t: TestApi;
 let ciToken = '';
@@ -33,6 +42,40 @@ function clientsFor(token: string, namespace?: string): { apps: AppsV1Api; core:
   expect(kc.getCurrentContext()).toBe('limited');
   return { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api) };
 }
+
+/** One GET over TLS with the given trust settings; resolves to the status code or the TLS error code. */
+function tlsGet(host: string, ca: Buffer | undefined): Promise<number | string> {
+  const port = new URL(t.api.url).port;
+  return new Promise((resolve) => {
+    const req = request(
+      { host, port, path: '/version', ca, headers: { Authorization: `Bearer ${t.api.adminToken}` } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    req.end();
+  });
+}
+
+describe('TLS', () => {
+  it('serves a certificate for 127.0.0.1 and localhost that only the generated CA vouches for', async () => {
+    const ca = Buffer.from(t.api.caData, 'base64');
+    expect(ca.toString()).toContain('BEGIN CERTIFICATE');
+    expect(t.api.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(await tlsGet('127.0.0.1', ca)).toBe(200);
+    expect(await tlsGet('localhost', ca)).toBe(200);
+    expect(await tlsGet('127.0.0.1', undefined)).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    const kubeconfig = parseYaml(t.api.kubeconfig({ namespace: 'prod', context: 'ci' }));
+    expect(kubeconfig.clusters[0].cluster).toEqual({
+      server: t.api.url,
+      'certificate-authority-data': t.api.caData,
+    });
+    expect(kubeconfig.contexts[0]).toMatchObject({ name: 'ci', context: { namespace: 'prod' } });
+    expect(kubeconfig.users[0].user.token).toBe(t.api.adminToken);
+  });
+});
 
 describe('authentication and authorization', () => {
   it('answers 401 Unauthorized without a token or with an unknown one', async () => {
@@ -105,6 +148,32 @@ describe('authentication and authorization', () => {
     expect(write.message).toBe(
       'configmaps is forbidden: User "viewer" cannot create resource "configmaps" in API group "" in the namespace "prod"',
     );
+
+    const review = async (resourceAttributes: Record<string, string>): Promise<Untyped> =>
+      (
+        await t.raw('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+          token: ciToken,
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: { resourceAttributes },
+          },
+        })
+      ).json;
+    expect(
+      (await review({ namespace: 'prod', verb: 'get', group: 'apps', resource: 'deployments' })).status,
+    ).toMatchObject({
+      allowed: true,
+    });
+    const no = await review({
+      namespace: 'prod',
+      verb: 'patch',
+      group: 'apps',
+      resource: 'deployments',
+      name: 'web',
+    });
+    expect(no).toMatchObject({ kind: 'SelfSubjectAccessReview', status: { allowed: false } });
+    expect(no.status.reason).toContain('cannot patch resource "deployments"');
 
     const denied = t.audit.entries.filter((e) => e.status === 403);
     expect(denied.map((e) => `${e.user} ${e.verb}`)).toContain('ci patch');

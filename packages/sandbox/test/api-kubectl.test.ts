@@ -389,6 +389,9 @@ describe('kubectl', () => {
     expect((await kubectl(['get', 'deploy', 'web', '-o', 'name'], limited)).stdout).toBe(
       'deployment.apps/web\n',
     );
+    expect((await kubectl(['auth', 'can-i', 'list', 'deployments'], limited)).stdout).toBe('yes\n');
+    const cannot = await kubectl(['auth', 'can-i', 'delete', 'deployments'], limited);
+    expect(cannot).toMatchObject({ code: 1, stdout: 'no\n' });
     const denied = await kubectl(['delete', 'deploy', 'web'], limited);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import { findResource } from '../src/resources.js';
 import { configMap, startTestApi, type TestApi, type Untyped } from './api-helpers.js';
 
 let t: TestApi;
@@ -126,6 +127,32 @@ describe('watch', () => {
     await watch.until(() => watch.events.length >= 4, 'four events');
     watch.abort();
     expect(summary(watch.events)).toEqual(['ADDED sel', 'DELETED sel', 'ADDED sel', 'MODIFIED sel']);
+  });
+
+  it('keeps revision order when a store listener writes while an event is delivered', async () => {
+    const configmaps = findResource('', 'configmaps')!;
+    const stopEcho = t.store.watch(configmaps, 'w', undefined, (event) => {
+      if (event.type === 'ADDED' && event.object.metadata.name === 'trigger') {
+        t.store.create(configmaps, {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'echo', namespace: 'w' },
+        });
+      }
+    });
+    const watch = await openWatch('/api/v1/namespaces/w/configmaps', {
+      resourceVersion: String(t.store.currentRevision),
+    });
+    try {
+      await t.core.createNamespacedConfigMap({ namespace: 'w', body: configMap('trigger', 'w', {}) });
+      await watch.until(() => watch.events.length >= 2, 'both events');
+    } finally {
+      stopEcho();
+      watch.abort();
+    }
+    expect(summary(watch.events)).toEqual(['ADDED trigger', 'ADDED echo']);
+    const versions = watch.events.map((e) => Number(e.object.metadata.resourceVersion));
+    expect(versions[0]).toBeLessThan(versions[1]!);
   });
 
   it('ends the stream after timeoutSeconds', async () => {

@@ -355,6 +355,30 @@ describe('Deployment controller', () => {
     expect(replicaSetsOf(store, 'scale')).toHaveLength(1);
   });
 
+  it('scales a stuck rollout proportionally, as Kubernetes does', async () => {
+    const { store } = world;
+    store.create(
+      T.deployments,
+      deployment('prop', {
+        replicas: 4,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      }),
+    );
+    await waitForRollout(store, 'prop');
+    setImage(store, 'prop', 'example/app:2', { SANDBOX_NEVER_READY: 'true' });
+    const sizes = () =>
+      replicaSetsOf(store, 'prop')
+        .map((rs) => `${revision(rs)}:${(rs.spec as { replicas: number }).replicas}`)
+        .sort();
+    await waitFor(store, () => sizes().join() === '1:4,2:1', 'stuck at 4 old + 1 new');
+    const d = getDeployment(store, 'prop');
+    (d.spec as { replicas: number }).replicas = 8;
+    store.update(T.deployments, d);
+    // Allowed 8 + 1 = 9 over the old max of 5: old 4*9/5 = 7.2 → 7, new 1*9/5 = 1.8 → 2.
+    await waitFor(store, () => sizes().join() === '1:7,2:2', 'proportional sizes');
+    await waitFor(store, () => podsOf(store, { app: 'prop' }).length === 9, 'nine pods');
+  });
+
   it('re-reads and retries after a 409 Conflict on its writes', async () => {
     const { store } = world;
     const original = store.update.bind(store);

@@ -46,7 +46,8 @@ describe('holds', () => {
   });
 
   it('never passes NaN', () => {
-    for (const text of ['< 1', '> 0', '!= 0', 'between -1 1']) expect(holds(parse(text), Number.NaN)).toBe(false);
+    for (const text of ['< 1', '> 0', '!= 0', 'between -1 1'])
+      expect(holds(parse(text), Number.NaN)).toBe(false);
   });
 
   it('describes a condition', () => {

@@ -54,19 +54,31 @@ export async function preflightGate(options: GateOptions): Promise<string[]> {
     options.checks.map(async (check) => {
       const where = `check "${check.name}"`;
       if (needsKube(check) && !objects) {
-        problems.push(`${where}: a ${check.kind} check needs access to the Kubernetes API, and no client was given`);
+        problems.push(
+          `${where}: a ${check.kind} check needs access to the Kubernetes API, and no client was given`,
+        );
         return;
       }
       try {
         if (check.kind === 'prometheus') {
-          const client = prometheusClientFor({ ...check, prometheusUrl: check.prometheusUrl ?? options.prometheusUrl }, clients);
+          const client = prometheusClientFor(
+            { ...check, prometheusUrl: check.prometheusUrl ?? options.prometheusUrl },
+            clients,
+          );
           for (const query of [check.query, check.requestsQuery]) {
             if (query === undefined) continue;
             try {
-              await client.query(query, { deadlineMs: 10_000, ...(options.signal ? { signal: options.signal } : {}) });
+              // A Prometheus that is down is not the user's error: wait for it no longer than a sample would.
+              await client.query(query, {
+                deadlineMs: Math.min(10_000, Math.max(1000, options.intervalMs)),
+                ...(options.signal ? { signal: options.signal } : {}),
+              });
             } catch (error) {
               if (error instanceof QueryRejectedError) problems.push(`${where}: ${error.message}`);
-              else log(`${where}: Prometheus could not be read before the gate (${errorText(error)}); the check holds while it cannot`);
+              else
+                log(
+                  `${where}: Prometheus could not be read before the gate (${errorText(error)}); the check holds while it cannot`,
+                );
             }
           }
         } else if (check.kind === 'pods' && check.deployment && objects) {
@@ -81,7 +93,10 @@ export async function preflightGate(options: GateOptions): Promise<string[]> {
         } else if (check.kind === 'http' && check.via === 'service-proxy' && check.service && objects) {
           const ns = check.service.namespace ?? options.namespace;
           const found = await objects.get(SERVICES, ns, check.service.name, call);
-          if (!found) problems.push(`${where}: Service ${ns}/${check.service.name} not found (${resourcePath(SERVICES, ns, check.service.name)})`);
+          if (!found)
+            problems.push(
+              `${where}: Service ${ns}/${check.service.name} not found (${resourcePath(SERVICES, ns, check.service.name)})`,
+            );
         }
       } catch (error) {
         if (options.signal?.aborted) throw error;
@@ -97,25 +112,38 @@ interface Sampler {
   sample(signal: AbortSignal | undefined, deadlineMs: number): Promise<Sample>;
 }
 
-function createSampler(check: CheckSpec, options: GateOptions, clients: Map<string, PrometheusClient>): Sampler {
+function createSampler(
+  check: CheckSpec,
+  options: GateOptions,
+  clients: Map<string, PrometheusClient>,
+): Sampler {
   switch (check.kind) {
     case 'prometheus': {
       const resolved = { ...check, prometheusUrl: check.prometheusUrl ?? options.prometheusUrl };
       const client = prometheusClientFor(resolved, clients);
-      return { check, sample: (signal, deadlineMs) => samplePrometheus(resolved, client, { deadlineMs, ...(signal ? { signal } : {}) }) };
+      return {
+        check,
+        sample: (signal, deadlineMs) =>
+          samplePrometheus(resolved, client, { deadlineMs, ...(signal ? { signal } : {}) }),
+      };
     }
     case 'http':
       return {
         check,
         sample: (signal) =>
-          sampleHttp(check, { namespace: options.namespace, ...(options.kube ? { kube: options.kube } : {}), ...(signal ? { signal } : {}) }),
+          sampleHttp(check, {
+            namespace: options.namespace,
+            ...(options.kube ? { kube: options.kube } : {}),
+            ...(signal ? { signal } : {}),
+          }),
       };
     case 'pods': {
       let pods: PodsSampler | undefined;
       return {
         check,
         sample: (signal) => {
-          if (!options.kube) return Promise.resolve({ outcome: 'no-data', error: true, detail: 'no Kubernetes client' });
+          if (!options.kube)
+            return Promise.resolve({ outcome: 'no-data', error: true, detail: 'no Kubernetes client' });
           pods ??= createPodsSampler(check, options.kube, options.namespace);
           return pods.sample(signal);
         },
@@ -140,7 +168,11 @@ function newRecord(check: CheckSpec): CheckRecord {
   };
 }
 
-const VERDICT_OF: Record<CheckState['state'], Verdict> = { failed: 'fail', holding: 'inconclusive', passing: 'pass' };
+const VERDICT_OF: Record<CheckState['state'], Verdict> = {
+  failed: 'fail',
+  holding: 'inconclusive',
+  passing: 'pass',
+};
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
@@ -157,8 +189,16 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
   const states: CheckState[] = options.checks.map(() => ({ state: 'holding', reason: 'not sampled yet' }));
   const startedAt = new Date();
   const finish = (verdict: Verdict, reason: string, cancelled = false): GateDecision => {
-    const passed = !cancelled && (verdict === 'pass' || (verdict === 'inconclusive' && options.onInconclusive === 'pass'));
-    return { verdict, passed, reason, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), checks: records };
+    const passed =
+      !cancelled && (verdict === 'pass' || (verdict === 'inconclusive' && options.onInconclusive === 'pass'));
+    return {
+      verdict,
+      passed,
+      reason,
+      startedAt: startedAt.toISOString(),
+      endedAt: new Date().toISOString(),
+      checks: records,
+    };
   };
   if (options.checks.length === 0) return finish('inconclusive', 'the gate has no checks');
 
@@ -170,7 +210,9 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
       await wait(options.initialDelayMs ?? 0, options.signal);
     }
     const start = Date.now();
-    log(`Observing ${options.checks.length} check(s) for ${seconds(options.durationMs)}, every ${seconds(options.intervalMs)} (${plan.offsets.length} samples each)`);
+    log(
+      `Observing ${options.checks.length} check(s) for ${seconds(options.durationMs)}, every ${seconds(options.intervalMs)} (${plan.offsets.length} samples each)`,
+    );
     for (const [round, offset] of plan.offsets.entries()) {
       await wait(start + offset - Date.now(), options.signal);
       const at = new Date();
@@ -188,13 +230,20 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
       samples.forEach((sample, i) => {
         const record = records[i]!;
         const check = options.checks[i]!;
-        record.samples.push({ ...sample, at: at.toISOString(), elapsedMs: at.getTime() - start, threshold: record.threshold });
+        record.samples.push({
+          ...sample,
+          at: at.toISOString(),
+          elapsedMs: at.getTime() - start,
+          threshold: record.threshold,
+        });
         if (sample.outcome === 'ok') record.counts.ok += 1;
         else if (sample.outcome === 'fail') record.counts.fail += 1;
         else record.counts.noData += 1;
         const state = judgeCheck(check.rules, record.samples, check.onNoData ?? onNoData, minSamples);
         states[i] = state;
-        log(`[${seconds(at.getTime() - start)}] ${check.name}: ${sample.outcome} — ${sample.detail} → ${state.state}`);
+        log(
+          `[${seconds(at.getTime() - start)}] ${check.name}: ${sample.outcome} — ${sample.detail} → ${state.state}`,
+        );
         if (state.state === 'failed') failedNow.push(i);
       });
       if (failedNow.length > 0) {
@@ -205,7 +254,10 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
           record.reason = state.state === 'failed' ? state.reason : `the gate ended early (${state.reason})`;
         }
         const reasons = failedNow.map((i) => `check "${records[i]!.name}" failed: ${states[i]!.reason}`);
-        return finish('fail', `${reasons.join('; ')} — decided at ${seconds(Date.now() - start)}, ${remaining} scheduled round(s) left`);
+        return finish(
+          'fail',
+          `${reasons.join('; ')} — decided at ${seconds(Date.now() - start)}, ${remaining} scheduled round(s) left`,
+        );
       }
     }
   } catch (error) {
@@ -223,8 +275,13 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
   }
   const holding = records.filter((r) => r.verdict === 'inconclusive');
   if (holding.length > 0) {
-    return finish('inconclusive', `not enough evidence after ${seconds(options.durationMs)}: ${holding.map((r) => `check "${r.name}": ${r.reason}`).join('; ')}`);
+    return finish(
+      'inconclusive',
+      `not enough evidence after ${seconds(options.durationMs)}: ${holding.map((r) => `check "${r.name}": ${r.reason}`).join('; ')}`,
+    );
   }
-  return finish('pass', `all ${records.length} check(s) passed over ${seconds(options.durationMs)} (${plan.offsets.length} rounds)`);
+  return finish(
+    'pass',
+    `all ${records.length} check(s) passed over ${seconds(options.durationMs)} (${plan.offsets.length} rounds)`,
+  );
 }
-

@@ -7,7 +7,8 @@ export interface StatusMatcher {
   readonly ranges: readonly (readonly [number, number])[];
 }
 
-export const STATUS_FORM = 'a status such as 200, a class such as 2xx, a range such as 200-299, or a list of them';
+export const STATUS_FORM =
+  'a status such as 200, a class such as 2xx, a range such as 200-299, or a list of them';
 
 function parseOne(item: string): [number, number] | undefined {
   const text = item.trim().toLowerCase();
@@ -32,7 +33,7 @@ function parseOne(item: string): [number, number] | undefined {
 
 export function parseStatusMatcher(value: unknown): StatusMatcher | undefined {
   const items = Array.isArray(value)
-    ? value.map((item) => (typeof item === 'number' ? String(item) : item))
+    ? (value as unknown[]).map((item): unknown => (typeof item === 'number' ? String(item) : item))
     : typeof value === 'number'
       ? [String(value)]
       : typeof value === 'string'

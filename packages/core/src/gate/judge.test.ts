@@ -8,7 +8,11 @@ const none: Sample = { outcome: 'no-data', detail: 'no data' };
 const down: Sample = { outcome: 'no-data', error: true, detail: 'Prometheus unreadable' };
 const crash: Sample = { outcome: 'fail', fatal: true, detail: 'CrashLoopBackOff' };
 
-const rules = (extra: Partial<FailureRules> = {}): FailureRules => ({ critical: false, failureLimit: 1, ...extra });
+const rules = (extra: Partial<FailureRules> = {}): FailureRules => ({
+  critical: false,
+  failureLimit: 1,
+  ...extra,
+});
 
 describe('judgeCheck', () => {
   it('passes with enough passing samples', () => {
@@ -56,7 +60,9 @@ describe('judgeCheck', () => {
   });
 
   it('fails on a fatal sample whatever the rules', () => {
-    expect(judgeCheck(rules({ failureLimit: 10 }), [ok, crash], 'hold', 1)).toMatchObject({ state: 'failed' });
+    expect(judgeCheck(rules({ failureLimit: 10 }), [ok, crash], 'hold', 1)).toMatchObject({
+      state: 'failed',
+    });
   });
 
   it('applies consecutive runs, ignoring no-data in between', () => {

@@ -41,7 +41,10 @@ export function judgeCheck(
   const lastBad = effective.lastIndexOf('bad');
   const lastBadDetail = lastBad >= 0 ? `: ${samples[lastBad]?.detail ?? ''}` : '';
   if (rules.critical && firstBad >= 0) {
-    return { state: 'failed', reason: `critical check failed at sample ${firstBad + 1}: ${samples[firstBad]?.detail ?? ''}` };
+    return {
+      state: 'failed',
+      reason: `critical check failed at sample ${firstBad + 1}: ${samples[firstBad]?.detail ?? ''}`,
+    };
   }
   if (rules.failureLimit !== undefined && badCount > rules.failureLimit) {
     return {
@@ -56,7 +59,10 @@ export function judgeCheck(
     for (const e of judged) {
       run = e === 'bad' ? run + 1 : 0;
       if (run >= rules.consecutive) {
-        return { state: 'failed', reason: `${plural(run, 'failed sample')} in a row (consecutive ${rules.consecutive})${lastBadDetail}` };
+        return {
+          state: 'failed',
+          reason: `${plural(run, 'failed sample')} in a row (consecutive ${rules.consecutive})${lastBadDetail}`,
+        };
       }
     }
   }
@@ -66,7 +72,10 @@ export function judgeCheck(
       const recent = judged.slice(Math.max(0, end - of), end);
       const bad = recent.filter((e) => e === 'bad').length;
       if (bad >= failures) {
-        return { state: 'failed', reason: `${bad} of the last ${recent.length} samples failed (m-of-k ${failures} of ${of})${lastBadDetail}` };
+        return {
+          state: 'failed',
+          reason: `${bad} of the last ${recent.length} samples failed (m-of-k ${failures} of ${of})${lastBadDetail}`,
+        };
       }
     }
   }

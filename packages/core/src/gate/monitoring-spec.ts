@@ -38,7 +38,18 @@ export const DEFAULT_THRESHOLDS: Record<MonitoredMetric, AlertThreshold> = {
   'ready-ratio': { warning: 1, critical: 0.5, direction: 'below' },
 };
 
-const KEYS = ['enabled', 'service', 'version', 'deployment', 'namespace', 'window', 'requests-metric', 'duration-metric', 'status-label', 'thresholds'];
+const KEYS = [
+  'enabled',
+  'service',
+  'version',
+  'deployment',
+  'namespace',
+  'window',
+  'requests-metric',
+  'duration-metric',
+  'status-label',
+  'thresholds',
+];
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function parseMonitoring(doc: unknown): { spec: MonitoringSpec; problems: string[] } {
@@ -52,13 +63,19 @@ export function parseMonitoring(doc: unknown): { spec: MonitoringSpec; problems:
   };
   if (doc === undefined || doc === null) return { spec, problems };
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    return { spec, problems: [`the monitoring settings are not a mapping: expected a mapping with the keys ${KEYS.join(', ')}`] };
+    return {
+      spec,
+      problems: [
+        `the monitoring settings are not a mapping: expected a mapping with the keys ${KEYS.join(', ')}`,
+      ],
+    };
   }
   const fields = doc as Record<string, unknown>;
   const bad = (key: string, accepted: string): void => {
     problems.push(`"${key}" has value ${JSON.stringify(fields[key]) ?? 'nothing'}: expected ${accepted}`);
   };
-  for (const key of Object.keys(fields)) if (!KEYS.includes(key)) bad(key, `one of the keys ${KEYS.join(', ')}`);
+  for (const key of Object.keys(fields))
+    if (!KEYS.includes(key)) bad(key, `one of the keys ${KEYS.join(', ')}`);
   if (fields.enabled !== undefined) {
     if (typeof fields.enabled === 'boolean') spec.enabled = fields.enabled;
     else bad('enabled', 'true or false');
@@ -70,7 +87,8 @@ export function parseMonitoring(doc: unknown): { spec: MonitoringSpec; problems:
     else bad(key, 'a Kubernetes name');
   }
   if (fields.version !== undefined) {
-    if (typeof fields.version === 'string' && /^[A-Za-z0-9._-]+$/.test(fields.version)) spec.version = fields.version;
+    if (typeof fields.version === 'string' && /^[A-Za-z0-9._-]+$/.test(fields.version))
+      spec.version = fields.version;
     else bad('version', 'a version label value such as v2');
   }
   if (fields.window !== undefined) {
@@ -78,7 +96,11 @@ export function parseMonitoring(doc: unknown): { spec: MonitoringSpec; problems:
     if (parsed?.ok && parsed.ms > 0) spec.windowMs = parsed.ms;
     else bad('window', 'a duration such as 30s or 1m');
   }
-  for (const [key, field] of [['requests-metric', 'requestsMetric'], ['duration-metric', 'durationMetric'], ['status-label', 'statusLabel']] as const) {
+  for (const [key, field] of [
+    ['requests-metric', 'requestsMetric'],
+    ['duration-metric', 'durationMetric'],
+    ['status-label', 'statusLabel'],
+  ] as const) {
     const value = fields[key];
     if (value === undefined) continue;
     if (typeof value === 'string' && /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(value)) spec[field] = value;
@@ -96,12 +118,20 @@ export function parseMonitoring(doc: unknown): { spec: MonitoringSpec; problems:
         }
         const target = spec.thresholds[metric as MonitoredMetric];
         if (typeof levels !== 'object' || levels === null || Array.isArray(levels)) {
-          problems.push(`"thresholds.${metric}" has value ${JSON.stringify(levels)}: expected a mapping with warning and/or critical numbers`);
+          problems.push(
+            `"thresholds.${metric}" has value ${JSON.stringify(levels)}: expected a mapping with warning and/or critical numbers`,
+          );
           continue;
         }
         for (const [level, value] of Object.entries(levels as Record<string, unknown>)) {
-          if ((level !== 'warning' && level !== 'critical') || typeof value !== 'number' || !Number.isFinite(value)) {
-            problems.push(`"thresholds.${metric}.${level}" has value ${JSON.stringify(value)}: expected warning or critical, each a number`);
+          if (
+            (level !== 'warning' && level !== 'critical') ||
+            typeof value !== 'number' ||
+            !Number.isFinite(value)
+          ) {
+            problems.push(
+              `"thresholds.${metric}.${level}" has value ${JSON.stringify(value)}: expected warning or critical, each a number`,
+            );
             continue;
           }
           target[level] = value;

@@ -50,10 +50,15 @@ export interface CollectMonitoringOptions {
   client?: PrometheusClient;
 }
 
-function level(value: number, threshold: MonitoringSpec['thresholds'][MonitoredMetric]): { level: AlertLevel; limit?: number } {
+function level(
+  value: number,
+  threshold: MonitoringSpec['thresholds'][MonitoredMetric],
+): { level: AlertLevel; limit?: number } {
   const worse = (limit: number): boolean => (threshold.direction === 'above' ? value > limit : value < limit);
-  if (threshold.critical !== undefined && worse(threshold.critical)) return { level: 'critical', limit: threshold.critical };
-  if (threshold.warning !== undefined && worse(threshold.warning)) return { level: 'warning', limit: threshold.warning };
+  if (threshold.critical !== undefined && worse(threshold.critical))
+    return { level: 'critical', limit: threshold.critical };
+  if (threshold.warning !== undefined && worse(threshold.warning))
+    return { level: 'warning', limit: threshold.warning };
   return { level: 'ok' };
 }
 
@@ -64,7 +69,13 @@ export function gradeAlerts(snapshot: Omit<MonitoringSnapshot, 'alerts'>, spec: 
     ['latency-p99', snapshot.latency?.p99, (v) => `${(v * 1000).toFixed(0)} ms`],
     ['cpu', snapshot.cpu, (v) => `${v.toFixed(3)} cores`],
     ['memory', snapshot.memory, (v) => `${(v / 1024 / 1024).toFixed(0)} MiB`],
-    ['ready-ratio', snapshot.replicas && snapshot.replicas.desired > 0 ? snapshot.replicas.ready / snapshot.replicas.desired : undefined, (v) => `${(v * 100).toFixed(0)}%`],
+    [
+      'ready-ratio',
+      snapshot.replicas && snapshot.replicas.desired > 0
+        ? snapshot.replicas.ready / snapshot.replicas.desired
+        : undefined,
+      (v) => `${(v * 100).toFixed(0)}%`,
+    ],
   ];
   const alerts: Alert[] = [];
   for (const [metric, value, show] of values) {
@@ -72,7 +83,13 @@ export function gradeAlerts(snapshot: Omit<MonitoringSnapshot, 'alerts'>, spec: 
     const graded = level(value, spec.thresholds[metric]);
     if (graded.level === 'ok' || graded.limit === undefined) continue;
     const side = spec.thresholds[metric].direction === 'above' ? 'above' : 'below';
-    alerts.push({ metric, level: graded.level, value, threshold: graded.limit, text: `${metric} ${show(value)} is ${side} the ${graded.level} threshold ${show(graded.limit)}` });
+    alerts.push({
+      metric,
+      level: graded.level,
+      value,
+      threshold: graded.limit,
+      text: `${metric} ${show(value)} is ${side} the ${graded.level} threshold ${show(graded.limit)}`,
+    });
   }
   return alerts;
 }
@@ -84,12 +101,21 @@ export async function collectMonitoring(options: CollectMonitoringOptions): Prom
   const window = promDuration(windowMs);
   const unknown: string[] = [];
   const targets: string[] = [];
-  const snapshot: Omit<MonitoringSnapshot, 'alerts'> = { target: '', at: new Date().toISOString(), windowMs, unknown };
-  const client = options.client ?? (options.prometheusUrl ? createPrometheusClient(options.prometheusUrl) : undefined);
+  const snapshot: Omit<MonitoringSnapshot, 'alerts'> = {
+    target: '',
+    at: new Date().toISOString(),
+    windowMs,
+    unknown,
+  };
+  const client =
+    options.client ?? (options.prometheusUrl ? createPrometheusClient(options.prometheusUrl) : undefined);
   const read = async (what: string, query: string): Promise<number | undefined> => {
     if (!client) return undefined;
     try {
-      const series = await client.query(query, { deadlineMs: 5000, ...(options.signal ? { signal: options.signal } : {}) });
+      const series = await client.query(query, {
+        deadlineMs: 2000,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       const value = series[0]?.value;
       if (value === undefined || Number.isNaN(value)) unknown.push(`${what}: no data`);
       return value === undefined || Number.isNaN(value) ? undefined : value;
@@ -103,16 +129,39 @@ export async function collectMonitoring(options: CollectMonitoringOptions): Prom
   if (spec.service) {
     targets.push(`Service ${namespace}/${spec.service}${spec.version ? ` (version ${spec.version})` : ''}`);
     const params = { namespace, service: spec.service, ...(spec.version ? { version: spec.version } : {}) };
-    const all = selector({ ...params, window, requestsMetric: spec.requestsMetric, durationMetric: spec.durationMetric, statusLabel: spec.statusLabel });
-    const errors = selector({ ...params, window, requestsMetric: spec.requestsMetric, durationMetric: spec.durationMetric, statusLabel: spec.statusLabel }, [`${spec.statusLabel}=~"5.."`]);
+    const all = selector({
+      ...params,
+      window,
+      requestsMetric: spec.requestsMetric,
+      durationMetric: spec.durationMetric,
+      statusLabel: spec.statusLabel,
+    });
+    const errors = selector(
+      {
+        ...params,
+        window,
+        requestsMetric: spec.requestsMetric,
+        durationMetric: spec.durationMetric,
+        statusLabel: spec.statusLabel,
+      },
+      [`${spec.statusLabel}=~"5.."`],
+    );
     const rate = (metric: string, sel: string): string => `sum(rate(${metric}${sel}[${window}]))`;
-    const quantile = (q: string): string => `histogram_quantile(${q}, sum by (le) (rate(${spec.durationMetric}_bucket${all}[${window}])))`;
+    const quantile = (q: string): string =>
+      `histogram_quantile(${q}, sum by (le) (rate(${spec.durationMetric}_bucket${all}[${window}])))`;
     const latency: NonNullable<MonitoringSnapshot['latency']> = {};
     snapshot.latency = latency;
     jobs.push(
-      read('throughput', rate(spec.requestsMetric, all)).then((v) => void (v !== undefined && (snapshot.throughput = v))),
-      read('error rate', `${rate(spec.requestsMetric, errors)} / ${rate(spec.requestsMetric, all)}`).then((v) => void (v !== undefined && (snapshot.errorRate = v))),
-      read('latency avg', `${rate(`${spec.durationMetric}_sum`, all)} / ${rate(`${spec.durationMetric}_count`, all)}`).then((v) => void (v !== undefined && (latency.avg = v))),
+      read('throughput', rate(spec.requestsMetric, all)).then(
+        (v) => void (v !== undefined && (snapshot.throughput = v)),
+      ),
+      read('error rate', `${rate(spec.requestsMetric, errors)} / ${rate(spec.requestsMetric, all)}`).then(
+        (v) => void (v !== undefined && (snapshot.errorRate = v)),
+      ),
+      read(
+        'latency avg',
+        `${rate(`${spec.durationMetric}_sum`, all)} / ${rate(`${spec.durationMetric}_count`, all)}`,
+      ).then((v) => void (v !== undefined && (latency.avg = v))),
       read('latency p50', quantile('0.5')).then((v) => void (v !== undefined && (latency.p50 = v))),
       read('latency p95', quantile('0.95')).then((v) => void (v !== undefined && (latency.p95 = v))),
       read('latency p99', quantile('0.99')).then((v) => void (v !== undefined && (latency.p99 = v))),
@@ -123,24 +172,37 @@ export async function collectMonitoring(options: CollectMonitoringOptions): Prom
     // Pods of a Deployment are named <deployment>-<replicaset hash>-<suffix>.
     const pods = `{namespace="${namespace}",pod=~"${spec.deployment}-[a-z0-9]+-[a-z0-9]+"}`;
     jobs.push(
-      read('cpu', `sum(rate(container_cpu_usage_seconds_total${pods}[${window}]))`).then((v) => void (v !== undefined && (snapshot.cpu = v))),
-      read('memory', `sum(container_memory_working_set_bytes${pods})`).then((v) => void (v !== undefined && (snapshot.memory = v))),
+      read('cpu', `sum(rate(container_cpu_usage_seconds_total${pods}[${window}]))`).then(
+        (v) => void (v !== undefined && (snapshot.cpu = v)),
+      ),
+      read('memory', `sum(container_memory_working_set_bytes${pods})`).then(
+        (v) => void (v !== undefined && (snapshot.memory = v)),
+      ),
     );
     if (options.kube) {
       const objects = new KubeObjects(options.kube);
       jobs.push(
         objects
-          .get<Deployment>(DEPLOYMENTS, namespace, spec.deployment, { deadlineMs: 5000, ...(options.signal ? { signal: options.signal } : {}) })
+          .get<Deployment>(DEPLOYMENTS, namespace, spec.deployment, {
+            deadlineMs: 5000,
+            ...(options.signal ? { signal: options.signal } : {}),
+          })
           .then((d) => {
             if (d) snapshot.replicas = { ready: d.status?.readyReplicas ?? 0, desired: d.spec.replicas ?? 1 };
             else unknown.push(`replicas: Deployment ${namespace}/${spec.deployment} not found`);
           })
-          .catch((error: unknown) => void unknown.push(`replicas: ${error instanceof Error ? error.message : String(error)}`)),
+          .catch(
+            (error: unknown) =>
+              void unknown.push(`replicas: ${error instanceof Error ? error.message : String(error)}`),
+          ),
       );
     } else {
       const sel = `{namespace="${namespace}",deployment="${spec.deployment}"}`;
       jobs.push(
-        Promise.all([read('ready replicas', `sum(kube_deployment_status_replicas_available${sel})`), read('desired replicas', `sum(kube_deployment_spec_replicas${sel})`)]).then(([ready, desired]) => {
+        Promise.all([
+          read('ready replicas', `sum(kube_deployment_status_replicas_available${sel})`),
+          read('desired replicas', `sum(kube_deployment_spec_replicas${sel})`),
+        ]).then(([ready, desired]) => {
           if (ready !== undefined && desired !== undefined) snapshot.replicas = { ready, desired };
         }),
       );

@@ -31,7 +31,13 @@ describe('parseChecks', () => {
     expect(problems).toEqual([]);
     expect(parsed.map((c) => c.name)).toEqual(['http-1', 'success-rate', 'pods-web', 'smoke']);
     const [http, prometheus, pods, command] = parsed;
-    expect(http).toMatchObject({ kind: 'http', method: 'GET', via: 'direct', maxLatencyMs: 500, jsonPath: { path: '$.status', equals: 'ok' } });
+    expect(http).toMatchObject({
+      kind: 'http',
+      method: 'GET',
+      via: 'direct',
+      maxLatencyMs: 500,
+      jsonPath: { path: '$.status', equals: 'ok' },
+    });
     expect(prometheus).toMatchObject({
       kind: 'prometheus',
       condition: { op: '>=', value: 0.95 },
@@ -40,9 +46,18 @@ describe('parseChecks', () => {
       prometheusUrl: 'http://prometheus:9090',
     });
     expect(prometheus?.kind === 'prometheus' && prometheus.query).toContain('[30s]');
-    expect(pods).toMatchObject({ kind: 'pods', deployment: 'web', maxRestarts: 0, rules: { critical: false, failureLimit: 1 } });
+    expect(pods).toMatchObject({
+      kind: 'pods',
+      deployment: 'web',
+      maxRestarts: 0,
+      rules: { critical: false, failureLimit: 1 },
+    });
     // A check with its own consecutive rule has no default total limit on top of it.
-    expect(command).toMatchObject({ kind: 'command', command: ['npm', 'run', 'smoke'], rules: { consecutive: 2 } });
+    expect(command).toMatchObject({
+      kind: 'command',
+      command: ['npm', 'run', 'smoke'],
+      rules: { consecutive: 2 },
+    });
     expect(command?.rules.failureLimit).toBeUndefined();
   });
 
@@ -56,7 +71,12 @@ describe('parseChecks', () => {
   critical: true
 `);
     expect(problems).toEqual([]);
-    expect(parsed[0]).toMatchObject({ via: 'service-proxy', url: '/healthz', service: { name: 'web', port: '80' }, rules: { critical: true } });
+    expect(parsed[0]).toMatchObject({
+      via: 'service-proxy',
+      url: '/healthz',
+      service: { name: 'web', port: '80' },
+      rules: { critical: true },
+    });
   });
 
   it('reads failure rules', () => {
@@ -68,55 +88,133 @@ describe('parseChecks', () => {
   min-samples: 2
   on-no-data: fail
 `);
-    expect(parsed[0]).toMatchObject({ selector: 'app=web,version=v2', onNoData: 'fail', rules: { failureLimit: 3, window: { failures: 2, of: 5 }, minSamples: 2 } });
+    expect(parsed[0]).toMatchObject({
+      selector: 'app=web,version=v2',
+      onNoData: 'fail',
+      rules: { failureLimit: 3, window: { failures: 2, of: 5 }, minSamples: 2 },
+    });
   });
 
   it.each([
     ['kind: http', /the checks are a mapping: expected a YAML list of checks/],
     ['- just text', /check 1: "just text" is not a mapping/],
-    ['- url: https://x.example.com', /check 1: "kind" is missing: expected one of http, prometheus, pods, command/],
+    [
+      '- url: https://x.example.com',
+      /check 1: "kind" is missing: expected one of http, prometheus, pods, command/,
+    ],
     ['- kind: ping', /check 1: "kind" has value "ping": expected one of http, prometheus, pods, command/],
-    ['- { kind: prometheus, query: up, condition: "<< 1" }', /check 1: "condition" has value "<< 1" \(not a condition\): expected a condition such as/],
-    ['- { kind: prometheus, query: up, condition: 0.5 }', /"condition" has value 0.5 \(a bare number has no operator\)/],
+    [
+      '- { kind: prometheus, query: up, condition: "<< 1" }',
+      /check 1: "condition" has value "<< 1" \(not a condition\): expected a condition such as/,
+    ],
+    [
+      '- { kind: prometheus, query: up, condition: 0.5 }',
+      /"condition" has value 0.5 \(a bare number has no operator\)/,
+    ],
     ['- { kind: prometheus, query: up }', /"condition" is missing: expected a condition/],
-    ['- { kind: prometheus, template: success-rate }', /"service" is missing: expected the name of the Service/],
-    ['- { kind: prometheus, template: error-budget, service: web }', /"template" has value "error-budget": expected one of success-rate, latency-p95, latency-p99, throughput/],
-    ['- { kind: prometheus, query: up, template: throughput, service: web }', /"query" has value "up": expected either "query" or "template", not both/],
-    ['- { kind: prometheus, query: up, condition: "> 0", window: 5m }', /"window" has value "5m": expected no "window" without a "template"/],
+    [
+      '- { kind: prometheus, template: success-rate }',
+      /"service" is missing: expected the name of the Service/,
+    ],
+    [
+      '- { kind: prometheus, template: error-budget, service: web }',
+      /"template" has value "error-budget": expected one of success-rate, latency-p95, latency-p99, throughput/,
+    ],
+    [
+      '- { kind: prometheus, query: up, template: throughput, service: web }',
+      /"query" has value "up": expected either "query" or "template", not both/,
+    ],
+    [
+      '- { kind: prometheus, query: up, condition: "> 0", window: 5m }',
+      /"window" has value "5m": expected no "window" without a "template"/,
+    ],
     ['- { kind: http, url: "ftp://x" }', /"url" has value "ftp:\/\/x": expected an http or https URL/],
-    ['- { kind: http, url: "https://x.example.com", expect-status: 2zz }', /"expect-status" has value "2zz": expected a status such as 200/],
-    ['- { kind: http, url: "https://x.example.com", timeout: 5 }', /"timeout" has value 5 \(a unit is required\): expected a duration/],
-    ['- { kind: http, url: "https://x.example.com", timeout: -5s }', /"timeout" has value "-5s" \(a negative duration is not allowed\)/],
-    ['- { kind: http, url: "https://x.example.com", method: FETCH }', /"method" has value "FETCH": expected one of GET/],
-    ['- { kind: http, url: "https://x.example.com", json-path: $.a }', /"equals" is missing: expected the value the json-path must equal/],
-    ['- { kind: http, via: service-proxy, url: "https://x.example.com" }', /"url" has value .*: expected no "url" with via: service-proxy/],
-    ['- { kind: http, via: tunnel, url: "https://x.example.com" }', /"via" has value "tunnel": expected one of direct, service-proxy/],
+    [
+      '- { kind: http, url: "https://x.example.com", expect-status: 2zz }',
+      /"expect-status" has value "2zz": expected a status such as 200/,
+    ],
+    [
+      '- { kind: http, url: "https://x.example.com", timeout: 5 }',
+      /"timeout" has value 5 \(a unit is required\): expected a duration/,
+    ],
+    [
+      '- { kind: http, url: "https://x.example.com", timeout: -5s }',
+      /"timeout" has value "-5s" \(a negative duration is not allowed\)/,
+    ],
+    [
+      '- { kind: http, url: "https://x.example.com", method: FETCH }',
+      /"method" has value "FETCH": expected one of GET/,
+    ],
+    [
+      '- { kind: http, url: "https://x.example.com", json-path: $.a }',
+      /"equals" is missing: expected the value the json-path must equal/,
+    ],
+    [
+      '- { kind: http, via: service-proxy, url: "https://x.example.com" }',
+      /"url" has value .*: expected no "url" with via: service-proxy/,
+    ],
+    [
+      '- { kind: http, via: tunnel, url: "https://x.example.com" }',
+      /"via" has value "tunnel": expected one of direct, service-proxy/,
+    ],
     ['- { kind: pods }', /"deployment" is missing: expected exactly one of "deployment" and "selector"/],
-    ['- { kind: pods, deployment: web, selector: app=web }', /expected exactly one of "deployment" and "selector"/],
-    ['- { kind: pods, deployment: Web_1 }', /"deployment" has value "Web_1": expected the name of a Deployment/],
-    ['- { kind: command, command: "npm run smoke && rm -rf /" }', /"command" has value .* \(a shell string is not run\): expected a list of program and arguments/],
+    [
+      '- { kind: pods, deployment: web, selector: app=web }',
+      /expected exactly one of "deployment" and "selector"/,
+    ],
+    [
+      '- { kind: pods, deployment: Web_1 }',
+      /"deployment" has value "Web_1": expected the name of a Deployment/,
+    ],
+    [
+      '- { kind: command, command: "npm run smoke && rm -rf /" }',
+      /"command" has value .* \(a shell string is not run\): expected a list of program and arguments/,
+    ],
     ['- { kind: command, command: [] }', /"command" has value \[\]: expected a list/],
-    ['- { kind: pods, deployment: web, failure-limit: -1 }', /"failure-limit" has value -1: expected an integer from 0 up/],
-    ['- { kind: pods, deployment: web, consecutive: 0 }', /"consecutive" has value 0: expected an integer from 1 up/],
+    [
+      '- { kind: pods, deployment: web, failure-limit: -1 }',
+      /"failure-limit" has value -1: expected an integer from 0 up/,
+    ],
+    [
+      '- { kind: pods, deployment: web, consecutive: 0 }',
+      /"consecutive" has value 0: expected an integer from 1 up/,
+    ],
     ['- { kind: pods, deployment: web, m-of-k: 5 of 2 }', /"m-of-k" has value "5 of 2": expected "M of K"/],
-    ['- { kind: pods, deployment: web, critical: yes }', /"critical" has value "yes": expected true or false/],
-    ['- { kind: pods, deployment: web, on-no-data: ignore }', /"on-no-data" has value "ignore": expected one of hold, pass, fail/],
-    ['- { kind: pods, deployment: web, colour: red }', /"colour" has value "red" \(unknown key\): expected a known key of a pods check/],
-    ['- { kind: pods, name: a, deployment: web }\n- { kind: pods, name: a, deployment: api }', /check 2 \("a"\): "name" has value "a" \(duplicate name\)/],
+    [
+      '- { kind: pods, deployment: web, critical: yes }',
+      /"critical" has value "yes": expected true or false/,
+    ],
+    [
+      '- { kind: pods, deployment: web, on-no-data: ignore }',
+      /"on-no-data" has value "ignore": expected one of hold, pass, fail/,
+    ],
+    [
+      '- { kind: pods, deployment: web, colour: red }',
+      /"colour" has value "red" \(unknown key\): expected a known key of a pods check/,
+    ],
+    [
+      '- { kind: pods, name: a, deployment: web }\n- { kind: pods, name: a, deployment: api }',
+      /check 2 \("a"\): "name" has value "a" \(duplicate name\)/,
+    ],
   ])('names the check, field, value and accepted form: %s', (yaml, message) => {
     const { problems } = checks(yaml);
     expect(problems.join('\n')).toMatch(message);
   });
 
   it('needs a Prometheus URL for prometheus checks', () => {
-    const { problems } = parseChecks(parse('- { kind: prometheus, name: errors, query: up, condition: "> 0" }'), { namespace: 'shop' });
+    const { problems } = parseChecks(
+      parse('- { kind: prometheus, name: errors, query: up, condition: "> 0" }'),
+      { namespace: 'shop' },
+    );
     expect(problems).toEqual([
       'check 1 ("errors"): no Prometheus URL: expected the "prometheus-url" input (or gate.prometheus-url in the config file, or "prometheus-url" on the check)',
     ]);
   });
 
   it('reports every problem of every check at once', () => {
-    const { problems, checks: parsed } = checks('- { kind: ping }\n- { kind: pods, deployment: web, critical: 1, consecutive: x }');
+    const { problems, checks: parsed } = checks(
+      '- { kind: ping }\n- { kind: pods, deployment: web, critical: 1, consecutive: x }',
+    );
     expect(problems).toHaveLength(3);
     expect(parsed).toEqual([]);
   });
@@ -125,7 +223,13 @@ describe('parseChecks', () => {
 describe('expected statuses', () => {
   it('matches codes, classes, ranges and lists', () => {
     const matcher = parseStatusMatcher('200, 3xx, 401-403')!;
-    expect([200, 302, 402, 404, 500].map((code) => statusMatches(matcher, code))).toEqual([true, true, true, false, false]);
+    expect([200, 302, 402, 404, 500].map((code) => statusMatches(matcher, code))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
     expect(parseStatusMatcher([204])?.ranges).toEqual([[204, 204]]);
     expect(parseStatusMatcher('600')).toBeUndefined();
     expect(parseStatusMatcher('299-200')).toBeUndefined();

@@ -6,7 +6,7 @@
 import { parseDuration } from '../inputs-duration.js';
 import { CONDITION_FORM, parseCondition, type Condition } from './condition.js';
 import { DEFAULT_STATUS, parseStatusMatcher, STATUS_FORM } from './http-expect.js';
-import { promDuration, TEMPLATE_NAMES, templateQuery, type TemplateName } from './templates.js';
+import { promDuration, TEMPLATE_NAMES, templateQuery } from './templates.js';
 import type { CheckDefaults, CheckKind, CheckSpec, FailureRules, OnNoData } from './types.js';
 
 export const CHECK_KINDS: readonly CheckKind[] = ['http', 'prometheus', 'pods', 'command'];
@@ -21,15 +21,50 @@ export const DEFAULT_CHECK_DEFAULTS: CheckDefaults = {
   failureLimit: 1,
 };
 
-const COMMON_KEYS = ['name', 'kind', 'critical', 'failure-limit', 'consecutive', 'm-of-k', 'min-samples', 'on-no-data'];
+const COMMON_KEYS = [
+  'name',
+  'kind',
+  'critical',
+  'failure-limit',
+  'consecutive',
+  'm-of-k',
+  'min-samples',
+  'on-no-data',
+];
 const KEYS: Record<CheckKind, readonly string[]> = {
   http: [
-    'url', 'method', 'headers', 'body', 'expect-status', 'body-contains', 'json-path', 'equals', 'max-latency',
-    'timeout', 'insecure-skip-tls-verify', 'ca', 'via', 'service', 'port', 'path', 'namespace',
+    'url',
+    'method',
+    'headers',
+    'body',
+    'expect-status',
+    'body-contains',
+    'json-path',
+    'equals',
+    'max-latency',
+    'timeout',
+    'insecure-skip-tls-verify',
+    'ca',
+    'via',
+    'service',
+    'port',
+    'path',
+    'namespace',
   ],
   prometheus: [
-    'query', 'template', 'condition', 'min-requests', 'requests-query', 'prometheus-url', 'service', 'namespace',
-    'version', 'window', 'requests-metric', 'duration-metric', 'status-label',
+    'query',
+    'template',
+    'condition',
+    'min-requests',
+    'requests-query',
+    'prometheus-url',
+    'service',
+    'namespace',
+    'version',
+    'window',
+    'requests-metric',
+    'duration-metric',
+    'status-label',
   ],
   pods: ['deployment', 'selector', 'namespace', 'max-restarts'],
   command: ['command', 'timeout', 'cwd', 'env'],
@@ -49,7 +84,7 @@ function isMapping(value: unknown): value is Fields {
 }
 
 function shown(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
@@ -68,11 +103,16 @@ class FieldReader {
   problem(key: string, accepted: string, reason?: string): undefined {
     const value = this.fields[key];
     const what = value === undefined ? 'is missing' : `has value ${shown(value)}`;
-    this.problems.push(`${this.where}: "${key}" ${what}${reason ? ` (${reason})` : ''}: expected ${accepted}`);
+    this.problems.push(
+      `${this.where}: "${key}" ${what}${reason ? ` (${reason})` : ''}: expected ${accepted}`,
+    );
     return undefined;
   }
 
-  string(key: string, options: { pattern?: RegExp; accepted?: string; required?: boolean } = {}): string | undefined {
+  string(
+    key: string,
+    options: { pattern?: RegExp; accepted?: string; required?: boolean } = {},
+  ): string | undefined {
     const accepted = options.accepted ?? 'text';
     if (!this.has(key)) return options.required ? this.problem(key, accepted) : undefined;
     const value = this.fields[key];
@@ -85,7 +125,8 @@ class FieldReader {
   oneOf<V extends string>(key: string, values: readonly V[]): V | undefined {
     if (!this.has(key)) return undefined;
     const value = this.fields[key];
-    if (typeof value !== 'string' || !values.includes(value as V)) return this.problem(key, `one of ${values.join(', ')}`);
+    if (typeof value !== 'string' || !values.includes(value as V))
+      return this.problem(key, `one of ${values.join(', ')}`);
     return value as V;
   }
 
@@ -108,10 +149,12 @@ class FieldReader {
   duration(key: string, options: { allowZero?: boolean } = {}): number | undefined {
     if (!this.has(key)) return undefined;
     const value = this.fields[key];
-    if (typeof value !== 'string') return this.problem(key, DURATION_FORM, typeof value === 'number' ? 'a unit is required' : undefined);
+    if (typeof value !== 'string')
+      return this.problem(key, DURATION_FORM, typeof value === 'number' ? 'a unit is required' : undefined);
     const parsed = parseDuration(value.trim());
     if (!parsed.ok) return this.problem(key, DURATION_FORM, parsed.reason);
-    if (parsed.ms === 0 && !options.allowZero) return this.problem(key, DURATION_FORM, 'a zero duration is not allowed');
+    if (parsed.ms === 0 && !options.allowZero)
+      return this.problem(key, DURATION_FORM, 'a zero duration is not allowed');
     return parsed.ms;
   }
 
@@ -121,7 +164,8 @@ class FieldReader {
     if (!isMapping(value)) return this.problem(key, accepted);
     const out: Record<string, string> = {};
     for (const [name, item] of Object.entries(value)) {
-      if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') return this.problem(key, accepted);
+      if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean')
+        return this.problem(key, accepted);
       out[name] = String(item);
     }
     return out;
@@ -136,7 +180,12 @@ class FieldReader {
       return this.problem(key, CONDITION_FORM);
     }
     const value = this.fields[key];
-    if (typeof value !== 'string') return this.problem(key, CONDITION_FORM, typeof value === 'number' ? 'a bare number has no operator' : undefined);
+    if (typeof value !== 'string')
+      return this.problem(
+        key,
+        CONDITION_FORM,
+        typeof value === 'number' ? 'a bare number has no operator' : undefined,
+      );
     const parsed = parseCondition(value);
     return parsed.ok ? parsed.condition : this.problem(key, CONDITION_FORM, parsed.reason);
   }
@@ -157,7 +206,10 @@ function failureRules(reader: FieldReader, defaults: CheckDefaults): FailureRule
     const failures = Number(match?.[1]);
     const of = Number(match?.[2]);
     if (!match || failures < 1 || of < failures) {
-      reader.problem('m-of-k', '"M of K" such as "2 of 5" (fail when M of the last K samples failed, 1 <= M <= K)');
+      reader.problem(
+        'm-of-k',
+        '"M of K" such as "2 of 5" (fail when M of the last K samples failed, 1 <= M <= K)',
+      );
     } else {
       rules.window = { failures, of };
     }
@@ -172,8 +224,13 @@ function parseHttp(reader: FieldReader, base: BaseFields, defaults: CheckDefault
   let url: string | undefined;
   let service: { name: string; namespace?: string; port?: string } | undefined;
   if (via === 'service-proxy') {
-    if (reader.has('url')) reader.problem('url', 'no "url" with via: service-proxy; give "service", "port" and "path"');
-    const name = reader.string('service', { pattern: KUBE_NAME, accepted: 'the name of a Service', required: true });
+    if (reader.has('url'))
+      reader.problem('url', 'no "url" with via: service-proxy; give "service", "port" and "path"');
+    const name = reader.string('service', {
+      pattern: KUBE_NAME,
+      accepted: 'the name of a Service',
+      required: true,
+    });
     const path = reader.string('path', { pattern: /^\//, accepted: 'a path starting with /' }) ?? '/';
     const port = reader.string('port', { pattern: /^[a-z0-9-]+$/, accepted: 'a port number or name' });
     const namespace = reader.string('namespace', { pattern: KUBE_NAME, accepted: 'a namespace name' });
@@ -182,7 +239,10 @@ function parseHttp(reader: FieldReader, base: BaseFields, defaults: CheckDefault
   } else {
     for (const key of ['service', 'port', 'path'])
       if (reader.has(key)) reader.problem(key, `no "${key}" unless via: service-proxy`);
-    const text = reader.string('url', { accepted: 'an http or https URL such as https://example.com/healthz', required: true });
+    const text = reader.string('url', {
+      accepted: 'an http or https URL such as https://example.com/healthz',
+      required: true,
+    });
     if (text !== undefined) {
       if (!URL.canParse(text) || !['http:', 'https:'].includes(new URL(text).protocol)) {
         reader.problem('url', 'an http or https URL such as https://example.com/healthz');
@@ -198,17 +258,25 @@ function parseHttp(reader: FieldReader, base: BaseFields, defaults: CheckDefault
     if (parsed) expectStatus = parsed;
     else reader.problem('expect-status', STATUS_FORM);
   }
-  const jsonPathText = reader.string('json-path', { pattern: /^\$(\.[A-Za-z_][\w-]*|\[\d+\])*$/, accepted: 'a JSONPath such as $.status or $.items[0].ready' });
+  const jsonPathText = reader.string('json-path', {
+    pattern: /^\$(\.[A-Za-z_][\w-]*|\[\d+\])*$/,
+    accepted: 'a JSONPath such as $.status or $.items[0].ready',
+  });
   const fields = reader.fields;
-  if (jsonPathText !== undefined && !('equals' in fields)) reader.problem('equals', 'the value the json-path must equal');
-  if ('equals' in fields && !reader.has('json-path')) reader.problem('json-path', 'a JSONPath, since "equals" is given');
+  if (jsonPathText !== undefined && !('equals' in fields))
+    reader.problem('equals', 'the value the json-path must equal');
+  if ('equals' in fields && !reader.has('json-path'))
+    reader.problem('json-path', 'a JSONPath, since "equals" is given');
   const headers = reader.stringMap('headers', 'a mapping of header names to values') ?? {};
   const body = reader.string('body');
   const bodyContains = reader.string('body-contains');
   const maxLatencyMs = reader.duration('max-latency');
   const timeoutMs = reader.duration('timeout') ?? defaults.httpTimeoutMs;
   const insecureSkipVerify = reader.boolean('insecure-skip-tls-verify') ?? false;
-  const ca = reader.string('ca', { pattern: /-----BEGIN CERTIFICATE-----/, accepted: 'PEM certificates (-----BEGIN CERTIFICATE-----...)' });
+  const ca = reader.string('ca', {
+    pattern: /-----BEGIN CERTIFICATE-----/,
+    accepted: 'PEM certificates (-----BEGIN CERTIFICATE-----...)',
+  });
   if (url === undefined || (via === 'service-proxy' && !service)) return undefined;
   return {
     ...base,
@@ -228,11 +296,16 @@ function parseHttp(reader: FieldReader, base: BaseFields, defaults: CheckDefault
   };
 }
 
-function parsePrometheus(reader: FieldReader, base: BaseFields, defaults: CheckDefaults): CheckSpec | undefined {
+function parsePrometheus(
+  reader: FieldReader,
+  base: BaseFields,
+  defaults: CheckDefaults,
+): CheckSpec | undefined {
   const fields = reader.fields;
   const template = reader.oneOf('template', TEMPLATE_NAMES);
   const explicitUrl = reader.string('prometheus-url', { accepted: 'an http or https URL of Prometheus' });
-  if (explicitUrl !== undefined && !/^https?:\/\/[^/]/.test(explicitUrl)) reader.problem('prometheus-url', 'an http or https URL of Prometheus');
+  if (explicitUrl !== undefined && !/^https?:\/\/[^/]/.test(explicitUrl))
+    reader.problem('prometheus-url', 'an http or https URL of Prometheus');
   const prometheusUrl = explicitUrl ?? defaults.prometheusUrl;
   if (prometheusUrl === undefined) {
     reader.problems.push(
@@ -247,15 +320,30 @@ function parsePrometheus(reader: FieldReader, base: BaseFields, defaults: CheckD
   let target: { namespace: string; service: string; version?: string } | undefined;
   if (template !== undefined) {
     if (reader.has('query')) reader.problem('query', 'either "query" or "template", not both');
-    const service = reader.string('service', { pattern: KUBE_NAME, accepted: 'the name of the Service whose metrics to read', required: true });
-    const namespace = reader.string('namespace', { pattern: KUBE_NAME, accepted: 'a namespace name' }) ?? defaults.namespace;
-    const version = reader.string('version', { pattern: /^[A-Za-z0-9._-]+$/, accepted: 'a version label value such as v2' });
+    const service = reader.string('service', {
+      pattern: KUBE_NAME,
+      accepted: 'the name of the Service whose metrics to read',
+      required: true,
+    });
+    const namespace =
+      reader.string('namespace', { pattern: KUBE_NAME, accepted: 'a namespace name' }) ?? defaults.namespace;
+    const version = reader.string('version', {
+      pattern: /^[A-Za-z0-9._-]+$/,
+      accepted: 'a version label value such as v2',
+    });
     const windowMs = reader.duration('window') ?? defaults.windowMs;
-    const requestsMetric = reader.string('requests-metric', { pattern: METRIC_NAME, accepted: 'a metric name' }) ?? 'http_requests_total';
-    const durationMetric = reader.string('duration-metric', { pattern: METRIC_NAME, accepted: 'a histogram metric name without _bucket' }) ?? 'http_request_duration_seconds';
-    const statusLabel = reader.string('status-label', { pattern: LABEL_NAME, accepted: 'a label name' }) ?? 'code';
+    const requestsMetric =
+      reader.string('requests-metric', { pattern: METRIC_NAME, accepted: 'a metric name' }) ??
+      'http_requests_total';
+    const durationMetric =
+      reader.string('duration-metric', {
+        pattern: METRIC_NAME,
+        accepted: 'a histogram metric name without _bucket',
+      }) ?? 'http_request_duration_seconds';
+    const statusLabel =
+      reader.string('status-label', { pattern: LABEL_NAME, accepted: 'a label name' }) ?? 'code';
     if (service !== undefined) {
-      const built = templateQuery(template as TemplateName, {
+      const built = templateQuery(template, {
         namespace,
         service,
         ...(version !== undefined ? { version } : {}),
@@ -272,10 +360,15 @@ function parsePrometheus(reader: FieldReader, base: BaseFields, defaults: CheckD
     }
   } else {
     for (const key of ['service', 'version', 'window', 'requests-metric', 'duration-metric', 'status-label'])
-      if (reader.has(key)) reader.problem(key, `no "${key}" without a "template" (one of ${TEMPLATE_NAMES.join(', ')})`);
-    query = reader.string('query', { accepted: `a PromQL query, or a "template" (one of ${TEMPLATE_NAMES.join(', ')})`, required: true });
+      if (reader.has(key))
+        reader.problem(key, `no "${key}" without a "template" (one of ${TEMPLATE_NAMES.join(', ')})`);
+    query = reader.string('query', {
+      accepted: `a PromQL query, or a "template" (one of ${TEMPLATE_NAMES.join(', ')})`,
+      required: true,
+    });
     condition = reader.condition('condition');
-    if ('min-requests' in fields && requestsQuery === undefined) reader.problem('requests-query', 'a PromQL query counting the requests, since "min-requests" is given');
+    if ('min-requests' in fields && requestsQuery === undefined)
+      reader.problem('requests-query', 'a PromQL query counting the requests, since "min-requests" is given');
   }
   if (query === undefined || condition === undefined || prometheusUrl === undefined) return undefined;
   return {
@@ -293,13 +386,26 @@ function parsePrometheus(reader: FieldReader, base: BaseFields, defaults: CheckD
 }
 
 function parsePods(reader: FieldReader, base: BaseFields): CheckSpec | undefined {
-  const deployment = reader.string('deployment', { pattern: KUBE_NAME, accepted: 'the name of a Deployment' });
-  const selector = reader.string('selector', { pattern: /^[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*)?(\s*,\s*[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*)?)*$/, accepted: 'a label selector such as app=web,version=v2' });
+  const deployment = reader.string('deployment', {
+    pattern: KUBE_NAME,
+    accepted: 'the name of a Deployment',
+  });
+  const selector = reader.string('selector', {
+    pattern:
+      /^[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*)?(\s*,\s*[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*)?)*$/,
+    accepted: 'a label selector such as app=web,version=v2',
+  });
   const namespace = reader.string('namespace', { pattern: KUBE_NAME, accepted: 'a namespace name' });
   const maxRestarts = reader.integer('max-restarts', 0) ?? 0;
   const fields = reader.fields;
-  if ((deployment === undefined) === (selector === undefined) && !(reader.problems.length > 0 && ('deployment' in fields || 'selector' in fields))) {
-    reader.problem(reader.has('deployment') ? 'selector' : 'deployment', 'exactly one of "deployment" and "selector"');
+  if (
+    (deployment === undefined) === (selector === undefined) &&
+    !(reader.problems.length > 0 && ('deployment' in fields || 'selector' in fields))
+  ) {
+    reader.problem(
+      reader.has('deployment') ? 'selector' : 'deployment',
+      'exactly one of "deployment" and "selector"',
+    );
     return undefined;
   }
   if (deployment === undefined && selector === undefined) return undefined;
@@ -318,7 +424,12 @@ function parseCommand(reader: FieldReader, base: BaseFields, defaults: CheckDefa
   const raw = fields.command;
   const accepted = 'a list of program and arguments such as [npm, run, smoke] (never a shell string)';
   let command: string[] | undefined;
-  if (!Array.isArray(raw) || raw.length === 0 || raw.some((item) => typeof item !== 'string' && typeof item !== 'number') || String(raw[0]).trim() === '') {
+  if (
+    !Array.isArray(raw) ||
+    raw.length === 0 ||
+    raw.some((item) => typeof item !== 'string' && typeof item !== 'number') ||
+    String(raw[0]).trim() === ''
+  ) {
     reader.problem('command', accepted, typeof raw === 'string' ? 'a shell string is not run' : undefined);
   } else command = raw.map(String);
   const timeoutMs = reader.duration('timeout') ?? defaults.commandTimeoutMs;
@@ -344,19 +455,32 @@ function defaultName(kind: CheckKind, fields: Fields, index: number): string {
  * Parses the `checks` document. `problems` name check index and name, field, value and accepted
  * form; `checks` holds the checks that parsed (all of them when there are no problems).
  */
-export function parseChecks(doc: unknown, defaults: Partial<CheckDefaults> = {}): { checks: CheckSpec[]; problems: string[] } {
-  const settings: CheckDefaults = { ...DEFAULT_CHECK_DEFAULTS, ...Object.fromEntries(Object.entries(defaults).filter(([, v]) => v !== undefined)) };
+export function parseChecks(
+  doc: unknown,
+  defaults: Partial<CheckDefaults> = {},
+): { checks: CheckSpec[]; problems: string[] } {
+  const settings: CheckDefaults = {
+    ...DEFAULT_CHECK_DEFAULTS,
+    ...Object.fromEntries(Object.entries(defaults).filter(([, v]) => v !== undefined)),
+  };
   const problems: string[] = [];
   const checks: CheckSpec[] = [];
   if (doc === undefined || doc === null) return { checks, problems };
   if (!Array.isArray(doc)) {
-    return { checks, problems: [`the checks are ${isMapping(doc) ? 'a mapping' : shown(doc)}: expected a YAML list of checks, each a mapping with "kind" (one of ${CHECK_KINDS.join(', ')})`] };
+    return {
+      checks,
+      problems: [
+        `the checks are ${isMapping(doc) ? 'a mapping' : shown(doc)}: expected a YAML list of checks, each a mapping with "kind" (one of ${CHECK_KINDS.join(', ')})`,
+      ],
+    };
   }
   const names = new Set<string>();
   doc.forEach((item: unknown, index) => {
     const label = `check ${index + 1}`;
     if (!isMapping(item)) {
-      problems.push(`${label}: ${shown(item)} is not a mapping: expected a mapping with "kind" (one of ${CHECK_KINDS.join(', ')})`);
+      problems.push(
+        `${label}: ${shown(item)} is not a mapping: expected a mapping with "kind" (one of ${CHECK_KINDS.join(', ')})`,
+      );
       return;
     }
     const where = typeof item.name === 'string' ? `${label} ("${item.name}")` : label;
@@ -369,14 +493,26 @@ export function parseChecks(doc: unknown, defaults: Partial<CheckDefaults> = {})
     }
     for (const key of Object.keys(item)) {
       if (!COMMON_KEYS.includes(key) && !KEYS[kind].includes(key)) {
-        reader.problem(key, `a known key of a ${kind} check: ${[...COMMON_KEYS, ...KEYS[kind]].join(', ')}`, 'unknown key');
+        reader.problem(
+          key,
+          `a known key of a ${kind} check: ${[...COMMON_KEYS, ...KEYS[kind]].join(', ')}`,
+          'unknown key',
+        );
       }
     }
-    const name = reader.string('name', { pattern: NAME, accepted: 'a name of letters, digits, ".", "_" and "-" (at most 63)' }) ?? defaultName(kind, item, index);
+    const name =
+      reader.string('name', {
+        pattern: NAME,
+        accepted: 'a name of letters, digits, ".", "_" and "-" (at most 63)',
+      }) ?? defaultName(kind, item, index);
     if (names.has(name)) reader.problem('name', 'a name no other check has', 'duplicate name');
     names.add(name);
     const onNoData = reader.oneOf('on-no-data', ['hold', 'pass', 'fail'] as const);
-    const base: BaseFields = { name, rules: failureRules(reader, settings), ...(onNoData ? { onNoData } : {}) };
+    const base: BaseFields = {
+      name,
+      rules: failureRules(reader, settings),
+      ...(onNoData ? { onNoData } : {}),
+    };
     const parsed =
       kind === 'http'
         ? parseHttp(reader, base, settings)

@@ -43,14 +43,20 @@ export function readResult(query: string, data: ApiAnswer['data']): SeriesValue[
       value: toNumber(series.value?.[1]),
     }));
   }
-  throw new QueryRejectedError(query, `the result is a ${data?.resultType ?? 'missing'} value; expected an instant vector or scalar`);
+  throw new QueryRejectedError(
+    query,
+    `the result is a ${data?.resultType ?? 'missing'} value; expected an instant vector or scalar`,
+  );
 }
 
 export interface PrometheusClient {
   query(query: string, options: { signal?: AbortSignal; deadlineMs: number }): Promise<SeriesValue[]>;
 }
 
-export function createPrometheusClient(baseUrl: string, http: HttpClient = createHttpClient()): PrometheusClient {
+export function createPrometheusClient(
+  baseUrl: string,
+  http: HttpClient = createHttpClient(),
+): PrometheusClient {
   const endpoint = `${baseUrl.replace(/\/+$/, '')}/api/v1/query`;
   return {
     async query(query, options) {
@@ -65,7 +71,10 @@ export function createPrometheusClient(baseUrl: string, http: HttpClient = creat
       });
       const answer = response.data;
       if (response.status === 400 || response.status === 422 || answer.status === 'error') {
-        throw new QueryRejectedError(query, `${answer.errorType ?? `HTTP ${response.status}`}: ${answer.error ?? 'no reason given'}`);
+        throw new QueryRejectedError(
+          query,
+          `${answer.errorType ?? `HTTP ${response.status}`}: ${answer.error ?? 'no reason given'}`,
+        );
       }
       return readResult(query, answer.data);
     },

@@ -9,7 +9,8 @@ export interface Schedule {
 
 export function schedule(durationMs: number, intervalMs: number): Schedule {
   if (!(intervalMs > 0)) throw new RangeError(`interval must be positive, got ${intervalMs} ms`);
-  if (!(durationMs >= intervalMs)) throw new RangeError(`duration ${durationMs} ms is shorter than the interval ${intervalMs} ms`);
+  if (!(durationMs >= intervalMs))
+    throw new RangeError(`duration ${durationMs} ms is shorter than the interval ${intervalMs} ms`);
   const offsets: number[] = [];
   for (let at = 0; at <= durationMs; at += intervalMs) offsets.push(at);
   if (offsets.at(-1) !== durationMs) offsets.push(durationMs);
@@ -35,10 +36,13 @@ export function wait(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(signal?.reason as Error);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -42,7 +42,8 @@ function checkTable(record: CheckRecord): string {
 /** The main metric: the first Prometheus check with values, else the first check with any. */
 function chartOf(decision: GateDecision): string {
   const withValues = (r: CheckRecord): boolean => r.samples.some((s) => s.value !== undefined);
-  const main = decision.checks.find((r) => r.kind === 'prometheus' && withValues(r)) ?? decision.checks.find(withValues);
+  const main =
+    decision.checks.find((r) => r.kind === 'prometheus' && withValues(r)) ?? decision.checks.find(withValues);
   if (!main || main.samples.length < 2) return '';
   const samples = main.samples.filter((s) => s.value !== undefined && Number.isFinite(s.value));
   if (samples.length < 2) return '';
@@ -68,24 +69,48 @@ export function monitoringSection(snapshot: MonitoringSnapshot): string {
     return alert ? (alert.level === 'critical' ? '🔴 critical' : '🟠 warning') : '🟢 ok';
   };
   const rows: Cell[][] = [];
-  if (snapshot.replicas) rows.push(['Health (ready / desired)', `${snapshot.replicas.ready} / ${snapshot.replicas.desired}`, alertOf('ready-ratio')]);
+  if (snapshot.replicas)
+    rows.push([
+      'Health (ready / desired)',
+      `${snapshot.replicas.ready} / ${snapshot.replicas.desired}`,
+      alertOf('ready-ratio'),
+    ]);
   if (snapshot.latency) {
     const l = snapshot.latency;
     rows.push(['Latency avg / p50', `${ms(l.avg)} / ${ms(l.p50)}`, '']);
     rows.push(['Latency p95', ms(l.p95), alertOf('latency-p95')]);
     rows.push(['Latency p99', ms(l.p99), alertOf('latency-p99')]);
-    rows.push(['Error rate', percent(snapshot.errorRate), snapshot.errorRate === undefined ? '' : alertOf('error-rate')]);
-    rows.push(['Throughput', snapshot.throughput === undefined ? 'unknown' : `${snapshot.throughput.toFixed(2)} req/s`, '']);
+    rows.push([
+      'Error rate',
+      percent(snapshot.errorRate),
+      snapshot.errorRate === undefined ? '' : alertOf('error-rate'),
+    ]);
+    rows.push([
+      'Throughput',
+      snapshot.throughput === undefined ? 'unknown' : `${snapshot.throughput.toFixed(2)} req/s`,
+      '',
+    ]);
   }
   if (snapshot.cpu !== undefined || snapshot.memory !== undefined || snapshot.replicas) {
-    rows.push(['CPU', snapshot.cpu === undefined ? 'unknown' : `${snapshot.cpu.toFixed(3)} cores`, alertOf('cpu')]);
-    rows.push(['Memory', snapshot.memory === undefined ? 'unknown' : `${(snapshot.memory / 1024 / 1024).toFixed(1)} MiB`, alertOf('memory')]);
+    rows.push([
+      'CPU',
+      snapshot.cpu === undefined ? 'unknown' : `${snapshot.cpu.toFixed(3)} cores`,
+      alertOf('cpu'),
+    ]);
+    rows.push([
+      'Memory',
+      snapshot.memory === undefined ? 'unknown' : `${(snapshot.memory / 1024 / 1024).toFixed(1)} MiB`,
+      alertOf('memory'),
+    ]);
   }
   const alerts =
     snapshot.alerts.length === 0
       ? 'No alerts.\n'
       : `${snapshot.alerts.map((a) => `- **${a.level}**: ${a.text}`).join('\n')}\n`;
-  const unknown = snapshot.unknown.length > 0 ? details('Metrics that could not be read', snapshot.unknown.map((u) => `- ${u}`).join('\n')) : '';
+  const unknown =
+    snapshot.unknown.length > 0
+      ? details('Metrics that could not be read', snapshot.unknown.map((u) => `- ${u}`).join('\n'))
+      : '';
   return [
     heading('Deploy monitoring', 3),
     `${snapshot.target || 'No target'} — window ${(snapshot.windowMs / 1000).toFixed(0)}s, read at ${snapshot.at}\n`,
@@ -100,7 +125,9 @@ export function monitoringSection(snapshot: MonitoringSnapshot): string {
 export function gateSummary(decision: GateDecision, monitoring?: MonitoringSnapshot): string {
   const durationMs = Date.parse(decision.endedAt) - Date.parse(decision.startedAt);
   const exit =
-    decision.verdict === 'inconclusive' ? ` (exit ${decision.passed ? 'success' : 'failure'} by on-inconclusive)` : '';
+    decision.verdict === 'inconclusive'
+      ? ` (exit ${decision.passed ? 'success' : 'failure'} by on-inconclusive)`
+      : '';
   const overview = table(
     ['check', 'kind', 'verdict', 'threshold', 'samples ok / fail / no data', 'sample sizes', 'reason'],
     decision.checks.map((r) => [

@@ -17,7 +17,9 @@ describe('templateQuery', () => {
     expect(built.query).toBe(
       'sum(rate(http_requests_total{namespace="shop",service="web",version="v2",code!~"5.."}[1m])) / sum(rate(http_requests_total{namespace="shop",service="web",version="v2"}[1m]))',
     );
-    expect(built.requestsQuery).toBe('sum(increase(http_requests_total{namespace="shop",service="web",version="v2"}[1m]))');
+    expect(built.requestsQuery).toBe(
+      'sum(increase(http_requests_total{namespace="shop",service="web",version="v2"}[1m]))',
+    );
     expect(built.defaultCondition).toBe('>= 0.99');
   });
 
@@ -28,7 +30,12 @@ describe('templateQuery', () => {
   });
 
   it('uses the metric and label names it is given, quoting values', () => {
-    const built = templateQuery('success-rate', { ...params, service: 'a"b', requestsMetric: 'requests', statusLabel: 'status' });
+    const built = templateQuery('success-rate', {
+      ...params,
+      service: 'a"b',
+      requestsMetric: 'requests',
+      statusLabel: 'status',
+    });
     expect(built.query).toContain('requests{namespace="shop",service="a\\"b",version="v2",status!~"5.."}');
   });
 

@@ -54,21 +54,44 @@ export function apiVersions(serverAddress: string): unknown {
   };
 }
 
+/** Served outside the store: access reviews answer from the token, nothing is kept. */
+export const AUTHORIZATION_GROUP = 'authorization.k8s.io';
+const ACCESS_REVIEWS = {
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: `${AUTHORIZATION_GROUP}/v1`,
+  resources: [
+    {
+      name: 'selfsubjectaccessreviews',
+      singularName: 'selfsubjectaccessreview',
+      namespaced: false,
+      kind: 'SelfSubjectAccessReview',
+      verbs: ['create'],
+    },
+  ],
+};
+
 function groupEntry(group: string): Record<string, unknown> {
-  const versions = versionsOf(group).map((version) => ({ groupVersion: `${group}/${version}`, version }));
+  const known = group === AUTHORIZATION_GROUP ? ['v1'] : versionsOf(group);
+  const versions = known.map((version) => ({ groupVersion: `${group}/${version}`, version }));
   return { name: group, versions, preferredVersion: versions[0] };
 }
 
 export function apiGroupList(): unknown {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groupsInOrder().map(groupEntry) };
+  return {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: [...groupsInOrder(), AUTHORIZATION_GROUP].map(groupEntry),
+  };
 }
 
 export function apiGroup(group: string): unknown {
-  if (!groupsInOrder().includes(group)) return undefined;
+  if (!groupsInOrder().includes(group) && group !== AUTHORIZATION_GROUP) return undefined;
   return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group) };
 }
 
 export function apiResourceList(group: string, version: string): unknown {
+  if (group === AUTHORIZATION_GROUP && version === 'v1') return ACCESS_REVIEWS;
   const types = RESOURCE_TYPES.filter((t) => t.group === group && t.versions.includes(version));
   if (types.length === 0) return undefined;
   const resources: Record<string, unknown>[] = [];

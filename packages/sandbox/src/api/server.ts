@@ -12,10 +12,13 @@ import type { AuditLog, FaultRule, Faults } from '../faults.js';
 import { sleep } from '../faults.js';
 import type { ClusterHooks } from '../hooks.js';
 import { createServerCertificates } from './tls.js';
-import { TokenRegistry, authorize, type TokenSpec } from './auth.js';
+import { TokenRegistry, authorize, selfSubjectAccessReview, type TokenSpec } from './auth.js';
+import { PROTOBUF, decodeProtobufObject } from './protobuf.js';
+import { isObject, parseJsonBody } from './patch.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { ApiError, failure, qualifiedResource, toApiError, toStatus } from './status.js';
 import {
+  AUTHORIZATION_GROUP,
   SERVER_VERSION,
   apiGroup,
   apiGroupList,
@@ -204,6 +207,24 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       if (fault?.latencyMs) await sleep(fault.latencyMs);
       const injected = fault ? faultError(fault, info) : undefined;
       if (injected) throw injected;
+      const readRawBody = readBodyOnce(req);
+      const readBody = async (): Promise<string> => (await readRawBody()).toString('utf8');
+
+      if (
+        info.kind === 'unknown' &&
+        info.group === AUTHORIZATION_GROUP &&
+        info.resource === 'selfsubjectaccessreviews' &&
+        method === 'POST'
+      ) {
+        const raw = await readRawBody();
+        const review = (req.headers['content-type'] ?? '').startsWith(PROTOBUF)
+          ? decodeProtobufObject(raw)
+          : parseJsonBody(raw.toString('utf8'));
+        if (!isObject(review))
+          throw new ApiError(400, 'BadRequest', 'a SelfSubjectAccessReview object is required');
+        sendJson(res, 201, selfSubjectAccessReview(token, review));
+        return;
+      }
       authorize(token, info);
 
       if (info.kind === 'nonResource') {
@@ -221,8 +242,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       if (info.kind === 'unknown') {
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       }
-      const readRawBody = readBodyOnce(req);
-      const readBody = async (): Promise<string> => (await readRawBody()).toString('utf8');
       await serveResource(deps, { req, res, url, info, readBody, readRawBody, dryRun, fault });
     } catch (error) {
       const apiError = toApiError(error);

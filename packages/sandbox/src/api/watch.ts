@@ -14,6 +14,7 @@ function objectKey(t: ResourceType, obj: KubeObject): string {
 }
 
 const VERSIONS_PER_OBJECT = 32;
+const OBJECTS_LIMIT = 20_000;
 
 interface Version {
   revision: number;
@@ -61,7 +62,12 @@ export class PreviousObjects {
     const history = this.versions.get(key) ?? [];
     history.push({ revision: event.resourceVersion, object: event.type === 'DELETED' ? null : event.object });
     if (history.length > VERSIONS_PER_OBJECT) history.shift();
+    this.versions.delete(key); // re-inserted last, so the oldest-touched objects are forgotten first
     this.versions.set(key, history);
+    if (this.versions.size > OBJECTS_LIMIT) {
+      const oldest = this.versions.keys().next().value;
+      if (oldest !== undefined) this.versions.delete(oldest);
+    }
   }
 }
 

@@ -469,25 +469,32 @@ export class DeploymentController {
       for (const rs of this.olds(state)) if (rsReplicas(rs) > 0) this.scaleReplicaSet(state, rs, 0);
       return;
     }
+    // Proportional scaling (deployment/sync.go scale + GetProportion): each active ReplicaSet
+    // grows or shrinks by its share of the size it was last scaled for (max-replicas).
     const { maxSurge } = fenceposts(state.spec, state.replicas);
     const allowed = state.replicas + maxSurge;
     const current = active.reduce((sum, rs) => sum + rsReplicas(rs), 0);
-    let toAdd = allowed - current;
+    const toAdd = allowed - current;
     if (toAdd === 0) return;
-    const sorted = [...active].sort((a, b) => rsReplicas(b) - rsReplicas(a) || revisionOf(b) - revisionOf(a));
+    const previousStatusReplicas = (state.d.status as DeploymentStatus | undefined)?.replicas ?? current;
+    const sorted = [...active].sort(
+      (a, b) => rsReplicas(b) - rsReplicas(a) || (toAdd > 0 ? creationOrder(b, a) : creationOrder(a, b)),
+    );
     const sizes = new Map<KubeObject, number>();
+    let added = 0;
     for (const rs of sorted) {
-      const share =
-        toAdd > 0
-          ? Math.floor((rsReplicas(rs) * (allowed - current)) / current)
-          : Math.ceil((rsReplicas(rs) * (allowed - current)) / current);
-      const next = Math.max(0, rsReplicas(rs) + share);
-      sizes.set(rs, next);
-      toAdd -= next - rsReplicas(rs);
+      const size = rsReplicas(rs);
+      const annotated = Number(rs.metadata.annotations?.[MAX_REPLICAS] ?? previousStatusReplicas) || current;
+      const fraction = state.replicas === 0 ? -size : Math.round((size * allowed) / annotated) - size;
+      const left = toAdd - added;
+      const proportion =
+        added === toAdd ? 0 : toAdd > 0 ? Math.min(fraction, left) : Math.max(fraction, left);
+      sizes.set(rs, size + proportion);
+      added += proportion;
     }
-    // Leftovers go to the largest (newest on a tie), as GetProportion's rounding does.
+    // Rounding leftovers go to the largest ReplicaSet.
     const largest = sorted[0];
-    if (largest) sizes.set(largest, Math.max(0, (sizes.get(largest) ?? 0) + toAdd));
+    if (largest) sizes.set(largest, Math.max(0, (sizes.get(largest) ?? 0) + toAdd - added));
     for (const [rs, size] of sizes) this.scaleReplicaSet(state, rs, size);
   }
 

@@ -146,6 +146,7 @@ export class ReplicaSetController {
       kind: 'Pod',
       metadata: {
         name: `${rs.metadata.name}-${randomSuffix()}`,
+        generateName: `${rs.metadata.name}-`,
         namespace: rs.metadata.namespace,
         labels: { ...(template.metadata?.labels ?? {}) },
         ...(template.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),

@@ -24,17 +24,28 @@ export async function sampleCommand(check: CommandCheck, signal?: AbortSignal): 
       env: { ...(process.env as Record<string, string>), ...check.env },
     });
     const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(new Error(`timed out after ${check.timeoutMs} ms`)), { once: true });
+      controller.signal.addEventListener(
+        'abort',
+        () => reject(new Error(`timed out after ${check.timeoutMs} ms`)),
+        { once: true },
+      );
     });
     const result = await Promise.race([run, aborted]);
     const ms = Math.round(performance.now() - started);
     const output = lastLines(result.stderr || result.stdout);
     return result.exitCode === 0
       ? { outcome: 'ok', value: result.exitCode, detail: `exit 0 in ${ms} ms` }
-      : { outcome: 'fail', value: result.exitCode, detail: `exit ${result.exitCode} in ${ms} ms${output ? `: ${output}` : ''}` };
+      : {
+          outcome: 'fail',
+          value: result.exitCode,
+          detail: `exit ${result.exitCode} in ${ms} ms${output ? `: ${output}` : ''}`,
+        };
   } catch (error) {
     if (signal?.aborted) throw error;
-    return { outcome: 'fail', detail: `${check.command[0]} did not run: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      outcome: 'fail',
+      detail: `${check.command[0]} did not run: ${error instanceof Error ? error.message : String(error)}`,
+    };
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', stop);

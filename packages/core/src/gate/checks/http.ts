@@ -38,7 +38,8 @@ async function proxyTarget(check: HttpCheck, kube: Kube, namespace: string): Pro
   const options: RequestOptions = {};
   await kube.kc.applyToHTTPSOptions(options);
   const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(options.headers ?? {})) if (value !== undefined) headers[key] = String(value);
+  for (const [key, value] of Object.entries(options.headers ?? {}))
+    if (value !== undefined) headers[key] = String(value);
   if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
   return {
     url: `${kube.server.replace(/\/+$/, '')}${serviceProxyPath(check, namespace)}`,
@@ -55,7 +56,10 @@ async function directTarget(check: HttpCheck): Promise<Target> {
   return {
     url: check.url,
     headers: check.headers,
-    httpsAgent: new Agent({ rejectUnauthorized: !check.tls.insecureSkipVerify, ...(check.tls.ca ? { ca: check.tls.ca } : {}) }),
+    httpsAgent: new Agent({
+      rejectUnauthorized: !check.tls.insecureSkipVerify,
+      ...(check.tls.ca ? { ca: check.tls.ca } : {}),
+    }),
   };
 }
 
@@ -69,7 +73,10 @@ export async function sampleHttp(check: HttpCheck, ctx: HttpSampleContext): Prom
   if (check.via === 'service-proxy' && !ctx.kube) {
     return { outcome: 'no-data', error: true, detail: 'no Kubernetes client for via: service-proxy' };
   }
-  const target = check.via === 'service-proxy' ? await proxyTarget(check, ctx.kube!, ctx.namespace) : await directTarget(check);
+  const target =
+    check.via === 'service-proxy'
+      ? await proxyTarget(check, ctx.kube!, ctx.namespace)
+      : await directTarget(check);
   const axios = (await import('axios')).default;
   const started = performance.now();
   let status: number;
@@ -100,9 +107,14 @@ export async function sampleHttp(check: HttpCheck, ctx: HttpSampleContext): Prom
   }
   const latencyMs = Math.round(performance.now() - started);
   const answered = `HTTP ${status} in ${latencyMs} ms`;
-  const fail = (why: string): Sample => ({ outcome: 'fail', value: latencyMs, detail: `${answered}: ${why}` });
+  const fail = (why: string): Sample => ({
+    outcome: 'fail',
+    value: latencyMs,
+    detail: `${answered}: ${why}`,
+  });
   if (!statusMatches(check.expectStatus, status)) return fail(`status not ${check.expectStatus.text}`);
-  if (check.maxLatencyMs !== undefined && latencyMs > check.maxLatencyMs) return fail(`slower than ${check.maxLatencyMs} ms`);
+  if (check.maxLatencyMs !== undefined && latencyMs > check.maxLatencyMs)
+    return fail(`slower than ${check.maxLatencyMs} ms`);
   if (check.bodyContains !== undefined && !text.includes(check.bodyContains)) {
     return fail(`body lacks ${JSON.stringify(check.bodyContains)}`);
   }
@@ -115,7 +127,9 @@ export async function sampleHttp(check: HttpCheck, ctx: HttpSampleContext): Prom
     }
     const found = readJsonPath(parsed, check.jsonPath.path);
     if (!isDeepStrictEqual(found, check.jsonPath.equals)) {
-      return fail(`${check.jsonPath.path} is ${JSON.stringify(found) ?? 'missing'}, not ${JSON.stringify(check.jsonPath.equals)}`);
+      return fail(
+        `${check.jsonPath.path} is ${JSON.stringify(found) ?? 'missing'}, not ${JSON.stringify(check.jsonPath.equals)}`,
+      );
     }
   }
   return { outcome: 'ok', value: latencyMs, detail: answered };

@@ -47,7 +47,8 @@ export function createPodsSampler(check: PodsCheck, kube: Kube, gateNamespace: s
       let deployment: Deployment | undefined;
       if (check.deployment) {
         deployment = await objects.get<Deployment>(DEPLOYMENTS, namespace, check.deployment, call);
-        if (!deployment) return { outcome: 'fail', detail: `Deployment ${namespace}/${check.deployment} not found` };
+        if (!deployment)
+          return { outcome: 'fail', detail: `Deployment ${namespace}/${check.deployment} not found` };
         selector = selectorOf(deployment);
         desired = desiredReplicas(deployment);
       }
@@ -63,9 +64,15 @@ export function createPodsSampler(check: PodsCheck, kube: Kube, gateNamespace: s
         const fatal = judgePod(pod, baseline.get(pod.metadata.name) ?? 0);
         if (fatal) {
           first = false;
-          return { outcome: 'fail', fatal: true, value: pods.filter(isReady).length, detail: `pod ${pod.metadata.name}: ${fatal}` };
+          return {
+            outcome: 'fail',
+            fatal: true,
+            value: pods.filter(isReady).length,
+            detail: `pod ${pod.metadata.name}: ${fatal}`,
+          };
         }
-        if (since > check.maxRestarts) problems.push(`pod ${pod.metadata.name} restarted ${since} times during the gate`);
+        if (since > check.maxRestarts)
+          problems.push(`pod ${pod.metadata.name} restarted ${since} times during the gate`);
         grown += Math.max(0, since);
       }
       first = false;
@@ -74,7 +81,9 @@ export function createPodsSampler(check: PodsCheck, kube: Kube, gateNamespace: s
       const status = deployment?.status;
       const deploymentReady =
         deployment === undefined ||
-        ((status?.readyReplicas ?? 0) >= want && (status?.updatedReplicas ?? 0) >= want && (status?.replicas ?? 0) <= want);
+        ((status?.readyReplicas ?? 0) >= want &&
+          (status?.updatedReplicas ?? 0) >= want &&
+          (status?.replicas ?? 0) <= want);
       if (want === 0 || pods.length === 0) problems.push('no pods');
       if (ready < want || !deploymentReady) problems.push(`${ready}/${want} ready`);
       const detail = `${ready}/${want} ready, ${grown} restarts during the gate`;

@@ -1,6 +1,11 @@
 /** One sample of a prometheus check: the value against its condition, gated by min-requests. */
 import { describeCondition, holds } from '../condition.js';
-import { createPrometheusClient, QueryRejectedError, type PrometheusClient, type SeriesValue } from '../prometheus-client.js';
+import {
+  createPrometheusClient,
+  QueryRejectedError,
+  type PrometheusClient,
+  type SeriesValue,
+} from '../prometheus-client.js';
 import type { PrometheusCheck, Sample } from '../types.js';
 
 export interface PrometheusSampleContext {
@@ -29,7 +34,10 @@ function unreachable(error: unknown): Sample {
   return { outcome: 'no-data', error: true, detail: `Prometheus unreadable: ${text}` };
 }
 
-export function prometheusClientFor(check: PrometheusCheck, cache: Map<string, PrometheusClient>): PrometheusClient {
+export function prometheusClientFor(
+  check: PrometheusCheck,
+  cache: Map<string, PrometheusClient>,
+): PrometheusClient {
   const url = check.prometheusUrl ?? '';
   let client = cache.get(url);
   if (!client) {
@@ -39,17 +47,24 @@ export function prometheusClientFor(check: PrometheusCheck, cache: Map<string, P
   return client;
 }
 
-export async function samplePrometheus(check: PrometheusCheck, client: PrometheusClient, ctx: PrometheusSampleContext): Promise<Sample> {
+export async function samplePrometheus(
+  check: PrometheusCheck,
+  client: PrometheusClient,
+  ctx: PrometheusSampleContext,
+): Promise<Sample> {
   const options = { deadlineMs: ctx.deadlineMs, ...(ctx.signal ? { signal: ctx.signal } : {}) };
   let series: SeriesValue[];
   let requests: number | undefined;
   try {
     const [values, counted] = await Promise.all([
       client.query(check.query, options),
-      check.requestsQuery !== undefined && check.minRequests > 0 ? client.query(check.requestsQuery, options) : undefined,
+      check.requestsQuery !== undefined && check.minRequests > 0
+        ? client.query(check.requestsQuery, options)
+        : undefined,
     ]);
     series = values;
-    if (counted !== undefined) requests = Math.round(counted.reduce((sum, s) => sum + (Number.isFinite(s.value) ? s.value : 0), 0));
+    if (counted !== undefined)
+      requests = Math.round(counted.reduce((sum, s) => sum + (Number.isFinite(s.value) ? s.value : 0), 0));
   } catch (error) {
     if (ctx.signal?.aborted) throw error;
     if (error instanceof QueryRejectedError) return { ...unreachable(error), detail: error.message };
@@ -57,15 +72,26 @@ export async function samplePrometheus(check: PrometheusCheck, client: Prometheu
   }
   const size = requests !== undefined ? { sampleSize: requests } : {};
   if (requests !== undefined && requests < check.minRequests) {
-    return { outcome: 'no-data', detail: `${requests} requests in the window, min-requests ${check.minRequests}`, ...size };
+    return {
+      outcome: 'no-data',
+      detail: `${requests} requests in the window, min-requests ${check.minRequests}`,
+      ...size,
+    };
   }
   const values = series.filter((s) => !Number.isNaN(s.value));
   if (values.length === 0) {
-    return { outcome: 'no-data', detail: series.length === 0 ? 'the query returned no series' : 'the query returned NaN', ...size };
+    return {
+      outcome: 'no-data',
+      detail: series.length === 0 ? 'the query returned no series' : 'the query returned NaN',
+      ...size,
+    };
   }
   const failing = values.find((s) => !holds(check.condition, s.value));
   const shownSeries = failing ?? values[0]!;
-  const of = values.length > 1 ? ` (${values.length} series${failing ? `, failing: ${JSON.stringify(failing.labels)}` : ''})` : '';
+  const of =
+    values.length > 1
+      ? ` (${values.length} series${failing ? `, failing: ${JSON.stringify(failing.labels)}` : ''})`
+      : '';
   const requestText = requests !== undefined ? `, ${requests} requests` : '';
   const condition = describeCondition(check.condition);
   return {

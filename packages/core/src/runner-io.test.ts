@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseCommand, parseFileCommands } from '../../../sandbox/src/harness.js';
-import { createWorkflowIo } from './workflow-commands.js';
+import { parseCommand, parseFileCommands } from '../../sandbox/src/harness.js';
+import { createWorkflowIo } from './runner-io.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 /**
- * The runner protocol notify-slack needs (inputs, masks, outputs, annotations, job summary),
- * written to the same files and stdout commands as @actions/core does. Why not @actions/core:
- * its bundle pulls in undici (~490 kB, ~95 ms to load on our runners), over this action's whole
- * budget (500 kB, 60 ms to a validation failure). Formats follow @actions/core 3:
+ * The runner protocol the start-up path needs (inputs, masks, outputs, annotations, job summary),
+ * written to the same files and stdout commands as @actions/core does. Why not @actions/core
+ * here: its bundle pulls in undici (~490 kB, ~95 ms to load on our runners), more than the whole
+ * budget of a step that fails validation (60 ms). Actions load @actions/core after validation. Formats follow @actions/core 3:
  * `::add-mask::`, `name<<ghadelimiter_<uuid>` in GITHUB_OUTPUT, `%`/CR/LF escaping.
  */
 import { randomUUID } from 'node:crypto';
@@ -57,3 +57,14 @@ export function createWorkflowIo(env: NodeJS.ProcessEnv = process.env): Workflow
     },
   };
 }
+
+/**
+ * The same protocol as plain functions over the live environment, shaped like @actions/core's,
+ * for the modules every action loads before validation (inputs, config, the action frame).
+ */
+const live = createWorkflowIo();
+export const getInput = (name: string): string => live.getInput(name);
+export const setSecret = (value: string): void => live.setSecret(value);
+export const info = (message: string): void => live.info(message);
+export const warning = (message: string): void => live.warning(message);
+export const setFailed = (message: string): void => live.setFailed(message);
