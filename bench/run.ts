@@ -1,9 +1,14 @@
 /** `npm run bench`: every benchmark, each printing one table. Figures are ratios from one run. */
 import { coldStart } from './cold-start.js';
+import { sandboxStart } from './sandbox-start.js';
 import { waitOverhead } from './wait-overhead.js';
 
 const only = process.argv.slice(2);
-const benches: Record<string, () => Promise<void>> = { 'cold-start': coldStart, 'wait-overhead': waitOverhead };
+const benches: Record<string, () => Promise<void>> = {
+  'cold-start': coldStart,
+  'sandbox-start': sandboxStart,
+  'wait-overhead': waitOverhead,
+};
 for (const [name, bench] of Object.entries(benches)) {
   if (only.length === 0 || only.includes(name)) await bench();
 }

@@ -111,6 +111,6 @@ export function readyPodImages(sandbox: Sandbox, namespace: string, app: string)
     .list(kind('Pod'), namespace)
     .items.filter((p) => p.metadata.labels?.app === app)
     .filter((p) => (p as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-    .map((p) => (p as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image)
+    .map((p) => (p as unknown as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image)
     .sort();
 }

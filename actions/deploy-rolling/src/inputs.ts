@@ -1,24 +1,23 @@
+import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
 import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
 import { input } from '../../../packages/core/src/inputs.js';
 import { InputError } from '../../../packages/core/src/errors.js';
 import { IMAGES_FORM, parseImageOverrides } from '../../../packages/core/src/manifests.js';
 import { PlanError, planRolling, type RollingPlan } from '../../../packages/core/src/rolling-plan.js';
 
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const NAME_FORM = 'a Kubernetes name: lower-case letters, digits and "-", starting and ending with a letter or digit';
 
 export const spec = {
   ...deployInputs,
   kubeconfig: input.secret({ config: false }),
   context: input.string(),
-  namespace: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
-  app: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
+  namespace: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  app: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
   manifests: input.list({ itemDescription: 'manifest files or globs' }),
   images: input.list({
     itemDescription: IMAGES_FORM,
     item: (line) => (parseImageOverrides([line]).problems.length > 0 ? IMAGES_FORM : undefined),
   }),
-  deployment: input.list({ itemDescription: 'Deployment names', item: (n) => (NAME.test(n) ? undefined : NAME_FORM) }),
+  deployment: input.list({ itemDescription: 'Deployment names', item: (n) => (KUBE_NAME.test(n) ? undefined : KUBE_NAME_FORM) }),
   timeout: input.duration({ default: '10m', min: '1s', max: '6h' }),
   'auto-rollback': input.boolean({ default: true }),
   'on-cancel': input.enum(['rollback', 'leave'], { default: 'rollback' }),

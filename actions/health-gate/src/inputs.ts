@@ -146,8 +146,9 @@ const rules: ((settings: GateSettings) => RuleProblem | undefined)[] = [
   },
 ];
 
-export function getInputs(): GateInputs {
-  const settings = resolveSettings(spec, { rules });
+/** Reads and validates every input; `read` and `workspace` are seams for tests. */
+export function getInputs(options: { read?: (name: string) => string; workspace?: string } = {}): GateInputs {
+  const settings = resolveSettings(spec, { rules, ...options });
   const { checks, inputOf } = buildChecks(settings);
   return { settings, checks, inputOf, monitoring: parseMonitoring(settings.monitoring).spec };
 }

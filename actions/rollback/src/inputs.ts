@@ -1,16 +1,15 @@
+import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
 import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
 import { exactlyOneOf, input } from '../../../packages/core/src/inputs.js';
 
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const NAME_FORM = 'a Kubernetes name: lower-case letters, digits and "-", starting and ending with a letter or digit';
 
 export const spec = {
   ...deployInputs,
   kubeconfig: input.secret({ config: false }),
   context: input.string(),
-  namespace: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
-  app: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
-  deployment: input.string({ pattern: NAME, patternDescription: NAME_FORM, config: false }),
+  namespace: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  app: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  deployment: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM, config: false }),
   'to-revision': input.string({
     default: 'previous',
     config: false,

@@ -3,6 +3,7 @@
  * parsed and structurally valid, image overrides well-formed and matching containers, the
  * namespace consistent, the Deployments to watch named.
  */
+import { KUBE_NAME, KUBE_NAME_FORM } from './names.js';
 import { applyImageOverrides, loadManifests, ManifestError, type ImageOverride, type KubeObject } from './manifests.js';
 
 /** Kinds without a namespace; everything else gets the target namespace when the manifest has none. */
@@ -104,8 +105,8 @@ export async function planRolling(input: RollingPlanInput): Promise<RollingPlan>
     );
   }
   for (const name of deployments) {
-    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) {
-      problems.push(`Input "deployment" has value "${name}": expected a Deployment name (lower-case letters, digits and "-")`);
+    if (!KUBE_NAME.test(name)) {
+      problems.push(`Input "deployment" has value "${name}": expected ${KUBE_NAME_FORM}`);
     }
   }
 

@@ -83,7 +83,8 @@ export class Faults {
 function matches(match: FaultMatch | undefined, request: FaultRequest): boolean {
   if (!match) return true;
   if (match.verb !== undefined && match.verb !== request.verb) return false;
-  if (match.method !== undefined && match.method.toUpperCase() !== request.method?.toUpperCase()) return false;
+  if (match.method !== undefined && match.method.toUpperCase() !== request.method?.toUpperCase())
+    return false;
   if (match.version !== undefined && match.version !== request.version) return false;
   if (match.path !== undefined) {
     const path = request.path ?? '';
@@ -110,6 +111,14 @@ export interface AuditEntry {
 
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
+/**
+ * POSTs that change nothing in the cluster: access reviews (`kubectl auth can-i`, preflight
+ * checks) and requests proxied through to a workload.
+ */
+function isReadOnlyCreate(path: string): boolean {
+  return path.endsWith('/selfsubjectaccessreviews') || /\/services\/[^/]+\/proxy(\/|$)/.test(path);
+}
+
 export class AuditLog {
   readonly entries: AuditEntry[] = [];
 
@@ -123,6 +132,7 @@ export class AuditLog {
       (e) =>
         e.target === 'api' &&
         WRITE_VERBS.has(e.verb) &&
+        !isReadOnlyCreate(e.path) &&
         !e.dryRun &&
         (!options.succeededOnly || (e.status >= 200 && e.status < 300)),
     );

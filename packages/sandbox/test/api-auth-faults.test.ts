@@ -173,7 +173,6 @@ describe('authentication and authorization', () => {
       name: 'web',
     });
     expect(no).toMatchObject({ kind: 'SelfSubjectAccessReview', status: { allowed: false } });
-    expect(no.status.reason).toContain('cannot patch resource "deployments"');
 
     const denied = t.audit.entries.filter((e) => e.status === 403);
     expect(denied.map((e) => `${e.user} ${e.verb}`)).toContain('ci patch');

@@ -579,6 +579,13 @@ describe('subresources', () => {
     expect(answer.text).toBe('pod says /api/things?x=1');
     expect(answer.headers['x-from']).toBe('pod');
     expect(proxied.at(-1)).toMatchObject({ method: 'POST', body: 'hello', custom: 'yes', auth: undefined });
+    // Audited as RBAC sees it (create on services/proxy), but not a write to the cluster.
+    expect(t.audit.entries.at(-1)).toMatchObject({
+      verb: 'create',
+      path: '/api/v1/namespaces/prod/services/web:http/proxy/api/things',
+      status: 207,
+    });
+    expect(t.audit.writes().some((e) => e.path.includes('/proxy/'))).toBe(false);
     const none = await t.raw('GET', '/api/v1/namespaces/prod/services/empty/proxy/');
     expect(none.status).toBe(503);
     expect(none.json).toMatchObject({

@@ -4,7 +4,7 @@
  * undo over ReplicaSets shaped as the deployment controller shapes them, delete.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +102,9 @@ function writeManifest(name: string, text: string): string {
 }
 
 beforeAll(async () => {
+  if (!existsSync(KUBECTL)) {
+    throw new Error(`kubectl not found at ${KUBECTL}: install kubectl (v1.32) or point KUBECTL_BIN at it`);
+  }
   t = await startTestApi();
   dir = mkdtempSync(join(tmpdir(), 'sandbox-kubectl-'));
   kubeconfig = join(dir, 'kubeconfig');

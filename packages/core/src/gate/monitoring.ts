@@ -155,9 +155,10 @@ export async function collectMonitoring(options: CollectMonitoringOptions): Prom
       read('throughput', rate(spec.requestsMetric, all)).then(
         (v) => void (v !== undefined && (snapshot.throughput = v)),
       ),
-      read('error rate', `${rate(spec.requestsMetric, errors)} / ${rate(spec.requestsMetric, all)}`).then(
-        (v) => void (v !== undefined && (snapshot.errorRate = v)),
-      ),
+      read(
+        'error rate',
+        `(${rate(spec.requestsMetric, errors)} or vector(0)) / ${rate(spec.requestsMetric, all)}`,
+      ).then((v) => void (v !== undefined && (snapshot.errorRate = v))),
       read(
         'latency avg',
         `${rate(`${spec.durationMetric}_sum`, all)} / ${rate(`${spec.durationMetric}_count`, all)}`,

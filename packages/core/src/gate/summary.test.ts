@@ -72,6 +72,8 @@ describe('gateSummary', () => {
     expect(text).toContain('| 2 | +1.0s | — | 3 | >= 0.99 | ⏸ no data | 3 requests |');
     expect(text).toContain('| 3 | +2.0s | 0.8 | 130 | >= 0.99 | ❌ fail | 0.8 \\| low |');
     expect(text).toContain('x-axis ["+0.0s", "+2.0s", "+3.0s"]');
+    expect(text).toContain('    line [0.995, 0.8, 0.79]\n    line [0.99, 0.99, 0.99]');
+    expect(text).toContain('_Series: 1. success-rate (line), 2. threshold >= 0.99 (line)_');
   });
 
   it('adds the monitoring section with graded alerts', () => {

@@ -47,10 +47,19 @@ function chartOf(decision: GateDecision): string {
   if (!main || main.samples.length < 2) return '';
   const samples = main.samples.filter((s) => s.value !== undefined && Number.isFinite(s.value));
   if (samples.length < 2) return '';
+  // A one-sided condition (`>= 0.99`) is drawn as a flat line, so the chart shows the margin.
+  const bound = /^(?:<|<=|>|>=) (-?[\d.e+-]+)/.exec(main.threshold)?.[1];
+  const series = [{ name: main.name, values: samples.map((s) => s.value ?? 0) }];
+  if (bound !== undefined && Number.isFinite(Number(bound))) {
+    series.push({
+      name: `threshold ${main.threshold.split(',')[0] ?? ''}`,
+      values: samples.map(() => Number(bound)),
+    });
+  }
   return mermaidChart({
     title: `${main.name} over the observation (${main.threshold})`,
     xLabels: samples.map((s) => offset(s.elapsedMs)),
-    series: [{ name: main.name, values: samples.map((s) => s.value ?? 0) }],
+    series,
     yLabel: main.name,
   });
 }

@@ -15,7 +15,7 @@ describe('templateQuery', () => {
   it('builds the success rate of one version', () => {
     const built = templateQuery('success-rate', params);
     expect(built.query).toBe(
-      'sum(rate(http_requests_total{namespace="shop",service="web",version="v2",code!~"5.."}[1m])) / sum(rate(http_requests_total{namespace="shop",service="web",version="v2"}[1m]))',
+      '(sum(rate(http_requests_total{namespace="shop",service="web",version="v2",code!~"5.."}[1m])) or vector(0)) / sum(rate(http_requests_total{namespace="shop",service="web",version="v2"}[1m]))',
     );
     expect(built.requestsQuery).toBe(
       'sum(increase(http_requests_total{namespace="shop",service="web",version="v2"}[1m]))',

@@ -45,7 +45,8 @@ export function templateQuery(name: TemplateName, params: TemplateParams): Templ
     case 'success-rate': {
       const good = selector(params, [`${params.statusLabel}!~"5.."`]);
       return {
-        query: `sum(rate(${params.requestsMetric}${good}[${params.window}])) / ${total}`,
+        // No good answers at all is a success rate of 0, not an empty result (which would read as no data).
+        query: `(sum(rate(${params.requestsMetric}${good}[${params.window}])) or vector(0)) / ${total}`,
         requestsQuery,
         defaultCondition: '>= 0.99',
         unit: 'ratio',

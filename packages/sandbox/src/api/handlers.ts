@@ -374,6 +374,7 @@ async function servePatch(deps: ServeDeps, call: ResourceCall): Promise<void> {
   if (force) throw badRequest('force may not be specified for non-apply patch');
   if (!current) throw notFound(t, info.name ?? '');
   const patched = applyPatch(current, text, contentType, t);
+  if (!isObject(patched)) throw badRequest('the patch must leave an object');
   if (!isObject(patched.metadata)) patched.metadata = {};
   checkName(patched, info.name);
   reconcileTypeMeta(patched, call);

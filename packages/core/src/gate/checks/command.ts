@@ -4,6 +4,15 @@
  */
 import type { CommandCheck, Sample } from '../types.js';
 
+/** The step's environment minus its inputs: INPUT_KUBECONFIG and other secrets stay with the action. */
+function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('INPUT_')) env[key] = value;
+  }
+  return env;
+}
+
 function lastLines(text: string, count = 3): string {
   return text.trim().split('\n').slice(-count).join(' / ').slice(0, 300);
 }
@@ -21,7 +30,7 @@ export async function sampleCommand(check: CommandCheck, signal?: AbortSignal): 
       ignoreReturnCode: true,
       silent: true,
       ...(check.cwd !== undefined ? { cwd: check.cwd } : {}),
-      env: { ...(process.env as Record<string, string>), ...check.env },
+      env: { ...inheritedEnv(), ...check.env },
     });
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener(

@@ -24,8 +24,10 @@ export function readJsonPath(document: unknown, path: string): unknown {
 
 export function serviceProxyPath(check: HttpCheck, namespace: string): string {
   const service = check.service!;
-  const name = service.port ? `${service.name}:${service.port}` : service.name;
-  return `/api/v1/namespaces/${encodeURIComponent(service.namespace ?? namespace)}/services/${encodeURIComponent(name)}/proxy${check.url}`;
+  const name = service.port
+    ? `${encodeURIComponent(service.name)}:${encodeURIComponent(service.port)}`
+    : encodeURIComponent(service.name);
+  return `/api/v1/namespaces/${encodeURIComponent(service.namespace ?? namespace)}/services/${name}/proxy${check.url}`;
 }
 
 interface Target {
@@ -93,8 +95,9 @@ export async function sampleHttp(check: HttpCheck, ctx: HttpSampleContext): Prom
       transformResponse: (data: unknown) => data,
       validateStatus: () => true,
       maxRedirects: 5,
-      // A probe goes where it is told; a proxy set for package downloads must not reroute it.
-      proxy: false,
+      // The API server is reached as the kubeconfig says, never through HTTP(S)_PROXY; a direct probe
+      // follows the runner's proxy settings like every other client of the suite.
+      ...(check.via === 'service-proxy' ? { proxy: false as const } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     status = response.status;
