@@ -14,7 +14,8 @@ const TARGET_MIB = 70;
 
 async function bundleSize(dir: string): Promise<number> {
   let total = 0;
-  for (const file of await readdir(dir)) if (file.endsWith('.js')) total += (await stat(join(dir, file))).size;
+  for (const file of await readdir(dir))
+    if (file.endsWith('.js')) total += (await stat(join(dir, file))).size;
   return total;
 }
 

@@ -1,3 +1,4 @@
+/* global process */
 // Preloaded into every measured process: reports its peak RSS (KiB) on fd 3 as it exits.
 import { writeSync } from 'node:fs';
 process.on('exit', () => {

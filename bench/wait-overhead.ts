@@ -18,7 +18,12 @@ const deployments = RESOURCE_TYPES.find((t) => t.kind === 'Deployment')!;
 
 interface DeploymentLike extends KubeObject {
   spec: { replicas?: number };
-  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+  };
 }
 
 function complete(d: DeploymentLike): boolean {
@@ -33,7 +38,9 @@ function complete(d: DeploymentLike): boolean {
 }
 
 function run(cmd: string, args: string[]): Promise<number> {
-  return new Promise((resolve) => execFile(cmd, args, { timeout: 120_000 }, () => resolve(performance.now())));
+  return new Promise((resolve) =>
+    execFile(cmd, args, { timeout: 120_000 }, () => resolve(performance.now())),
+  );
 }
 
 export async function waitOverhead(): Promise<void> {
@@ -68,7 +75,8 @@ export async function waitOverhead(): Promise<void> {
       const generationBefore = sandbox.store.get(deployments, 'bench', 'web')!.metadata.generation ?? 0;
       const stop = sandbox.store.watch(deployments, 'bench', undefined, (e) => {
         const d = e.object as DeploymentLike;
-        if (!completedAt && (d.metadata.generation ?? 0) > generationBefore && complete(d)) completedAt = performance.now();
+        if (!completedAt && (d.metadata.generation ?? 0) > generationBefore && complete(d))
+          completedAt = performance.now();
       });
       const actionDone = runAction({
         action: 'deploy-rolling',
@@ -78,13 +86,25 @@ export async function waitOverhead(): Promise<void> {
         return performance.now();
       });
       // The others start once the action has changed the template, as they would after a kubectl apply.
-      while ((sandbox.store.get(deployments, 'bench', 'web')!.metadata.generation ?? 0) === generationBefore) {
+      while (
+        (sandbox.store.get(deployments, 'bench', 'web')!.metadata.generation ?? 0) === generationBefore
+      ) {
         await new Promise((r) => setTimeout(r, 5));
       }
-      const kubectlDone = run('kubectl', ['--kubeconfig', kubeconfigFile, '-n', 'bench', 'rollout', 'status', 'deployment/web', '--timeout=60s']);
+      const kubectlDone = run('kubectl', [
+        '--kubeconfig',
+        kubeconfigFile,
+        '-n',
+        'bench',
+        'rollout',
+        'status',
+        'deployment/web',
+        '--timeout=60s',
+      ]);
       const pollDone = (async (): Promise<number> => {
         for (;;) {
-          if (complete(sandbox.store.get(deployments, 'bench', 'web') as DeploymentLike)) return performance.now();
+          if (complete(sandbox.store.get(deployments, 'bench', 'web') as DeploymentLike))
+            return performance.now();
           await new Promise((r) => setTimeout(r, POLL_MS));
         }
       })();
@@ -105,7 +125,11 @@ export async function waitOverhead(): Promise<void> {
     printTable(
       `Wait overhead: rollout complete (sandbox) → waiter exits, median of ${RUNS} rollouts (target for deploy-rolling: < 100 ms)`,
       ['waiter', 'median ms', 'x deploy-rolling', 'min ms', 'max ms'],
-      [row('deploy-rolling (watch)', action), row('kubectl rollout status', kubectl), row(`polling every ${POLL_MS / 1000} s`, polling)],
+      [
+        row('deploy-rolling (watch)', action),
+        row('kubectl rollout status', kubectl),
+        row(`polling every ${POLL_MS / 1000} s`, polling),
+      ],
     );
   } finally {
     await sandbox.stop();

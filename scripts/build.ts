@@ -34,7 +34,8 @@ async function buildAction(name: string): Promise<void> {
   for (const [file, asset] of Object.entries(assets)) {
     let source = asset.source;
     if (file.endsWith('.js')) {
-      source = (await transform(source.toString(), { minify: true, format: 'esm', legalComments: 'none' })).code;
+      source = (await transform(source.toString(), { minify: true, format: 'esm', legalComments: 'none' }))
+        .code;
     }
     await writeFile(join(out, file), source);
   }
@@ -46,7 +47,8 @@ async function main(): Promise<void> {
   // Drop bundles of actions that no longer exist, so dist/ always mirrors actions/.
   const existing = await readdir(join(root, 'dist')).catch(() => [] as string[]);
   for (const stale of existing.filter((d) => !names.includes(d))) {
-    if (process.argv.slice(2).length === 0) await rm(join(root, 'dist', stale), { recursive: true, force: true });
+    if (process.argv.slice(2).length === 0)
+      await rm(join(root, 'dist', stale), { recursive: true, force: true });
   }
   if (names.length === 0) {
     console.log('no actions to build');

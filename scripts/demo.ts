@@ -54,17 +54,42 @@ interface Step {
 
 async function main(): Promise<void> {
   for (const name of ['deploy-rolling', 'rollback']) {
-    if (!existsSync(join(root, 'dist', name, 'index.js'))) throw new Error(`dist/${name} is missing: run npm run build`);
+    if (!existsSync(join(root, 'dist', name, 'index.js')))
+      throw new Error(`dist/${name} is missing: run npm run build`);
   }
-  console.log(bold('cd-actions demo: starting the sandbox (Kubernetes API, workloads, traffic, real Prometheus, Slack, GitHub)'));
+  console.log(
+    bold(
+      'cd-actions demo: starting the sandbox (Kubernetes API, workloads, traffic, real Prometheus, Slack, GitHub)',
+    ),
+  );
   const sandbox = await startSandbox({ prometheus: true, rps: 20, namespaces: ['shop'] });
-  console.log(dim(`  API server ${sandbox.apiServer}, Prometheus ${sandbox.prometheus}, kubeconfig ${sandbox.kubeconfig}`));
+  console.log(
+    dim(
+      `  API server ${sandbox.apiServer}, Prometheus ${sandbox.prometheus}, kubeconfig ${sandbox.kubeconfig}`,
+    ),
+  );
   const kubeconfig = sandbox.api.kubeconfig();
   const env = { GITHUB_API_URL: sandbox.github.url };
-  const common = { kubeconfig, namespace: 'shop', environment: 'staging', 'github-token': sandbox.github.token, app: 'shop' };
+  const common = {
+    kubeconfig,
+    namespace: 'shop',
+    environment: 'staging',
+    'github-token': sandbox.github.token,
+    app: 'shop',
+  };
   const steps: Step[] = [
-    { title: 'push to main: deploy v1', action: 'deploy-rolling', inputs: { ...common, manifests: 'k8s/*.yaml' }, files: { 'k8s/shop.yaml': manifest('1.0.0') } },
-    { title: 'push to main: deploy v2 (healthy)', action: 'deploy-rolling', inputs: { ...common, manifests: 'k8s/*.yaml' }, files: { 'k8s/shop.yaml': manifest('2.0.0') } },
+    {
+      title: 'push to main: deploy v1',
+      action: 'deploy-rolling',
+      inputs: { ...common, manifests: 'k8s/*.yaml' },
+      files: { 'k8s/shop.yaml': manifest('1.0.0') },
+    },
+    {
+      title: 'push to main: deploy v2 (healthy)',
+      action: 'deploy-rolling',
+      inputs: { ...common, manifests: 'k8s/*.yaml' },
+      files: { 'k8s/shop.yaml': manifest('2.0.0') },
+    },
     {
       title: 'push to main: deploy v3 (its pods crash)',
       action: 'deploy-rolling',
@@ -75,7 +100,13 @@ async function main(): Promise<void> {
     {
       title: 'workflow_dispatch: manual rollback to v1',
       action: 'rollback',
-      inputs: { kubeconfig, namespace: 'shop', app: 'shop', 'to-revision': '1', reason: 'demo: back to the first release' },
+      inputs: {
+        kubeconfig,
+        namespace: 'shop',
+        app: 'shop',
+        'to-revision': '1',
+        reason: 'demo: back to the first release',
+      },
     },
   ];
   let ok = true;
@@ -87,8 +118,15 @@ async function main(): Promise<void> {
         await import('node:fs/promises').then((fs) => fs.mkdir(join(cwd, file, '..'), { recursive: true }));
         await writeFile(join(cwd, file), text);
       }
-      const result: ActionResult = await runAction({ action: step.action, inputs: step.inputs, env, cwd, timeoutMs: 120_000 });
-      for (const line of result.log.split('\n').filter((l) => l && !l.startsWith('::'))) console.log(dim(`           ${line}`));
+      const result: ActionResult = await runAction({
+        action: step.action,
+        inputs: step.inputs,
+        env,
+        cwd,
+        timeoutMs: 120_000,
+      });
+      for (const line of result.log.split('\n').filter((l) => l && !l.startsWith('::')))
+        console.log(dim(`           ${line}`));
       for (const error of result.errors) console.log(`           ✖ ${error}`);
       const verdict = result.exitCode === 0 ? '✔ succeeded' : '✖ failed (exit 1)';
       console.log(bold(`${clock()}  ${verdict}`), dim(`outputs ${JSON.stringify(result.outputs)}`));
@@ -96,13 +134,17 @@ async function main(): Promise<void> {
       console.log(result.summary.replace(/^/gm, '  '));
       if ((result.exitCode === 0) === Boolean(step.expectFailure)) ok = false;
     }
-    const deployments = sandbox.github.deployments.map((d) => `${d.environment}#${d.id}: ${d.statuses.map((s) => s.state).join(' → ')}`);
+    const deployments = sandbox.github.deployments.map(
+      (d) => `${d.environment}#${d.id}: ${d.statuses.map((s) => s.state).join(' → ')}`,
+    );
     console.log(bold('\nGitHub deployments recorded by the stand-in:'));
     for (const line of deployments) console.log(`  ${line}`);
   } finally {
     await sandbox.stop();
   }
-  console.log(bold(ok ? '\ndemo finished: every step did what it should' : '\ndemo finished with unexpected results'));
+  console.log(
+    bold(ok ? '\ndemo finished: every step did what it should' : '\ndemo finished with unexpected results'),
+  );
   process.exit(ok ? 0 : 1);
 }
 

@@ -21,7 +21,8 @@ beforeAll(async () => {
     'k8s/noname.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n',
     'k8s/badimage.yaml': deploymentManifest({ image: 'ghcr.io/acme/Web:1.0.0' }),
     'k8s/elsewhere.yaml': deploymentManifest({ namespace: 'other' }),
-    'k8s/service-only.yaml': 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports: [{ port: 80 }]\n',
+    'k8s/service-only.yaml':
+      'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports: [{ port: 80 }]\n',
     '.github/deploy.yml': 'environments:\n  staging:\n    namespace: shop\n    strategy: rolling\n',
   });
 });
@@ -36,28 +37,103 @@ const rollingCases: Case[] = [
   ['broken YAML', { manifests: 'k8s/broken.yaml' }, 'manifests', 'k8s/broken.yaml:'],
   ['an object without a name', { manifests: 'k8s/noname.yaml' }, 'manifests', 'metadata.name'],
   ['an invalid object (schema)', { manifests: 'k8s/invalid.yaml' }, 'manifests', 'replicas'],
-  ['a bad image reference in a manifest', { manifests: 'k8s/badimage.yaml' }, 'manifests', 'ghcr.io/acme/Web:1.0.0'],
-  ['a bad image reference in images', { manifests: 'k8s/good.yaml', images: 'web=ghcr.io/acme/web:bad tag' }, 'images', 'container=image'],
-  ['an images line without =', { manifests: 'k8s/good.yaml', images: 'ghcr.io/acme/web' }, 'images', 'container=image'],
-  ['an image override matching no container', { manifests: 'k8s/good.yaml', images: 'api=ghcr.io/acme/api:1' }, 'images', 'matches no container'],
-  ['an unknown Deployment', { images: 'web=ghcr.io/acme/web:2', deployment: 'nope' }, 'deployment', 'Deployments there'],
+  [
+    'a bad image reference in a manifest',
+    { manifests: 'k8s/badimage.yaml' },
+    'manifests',
+    'ghcr.io/acme/Web:1.0.0',
+  ],
+  [
+    'a bad image reference in images',
+    { manifests: 'k8s/good.yaml', images: 'web=ghcr.io/acme/web:bad tag' },
+    'images',
+    'container=image',
+  ],
+  [
+    'an images line without =',
+    { manifests: 'k8s/good.yaml', images: 'ghcr.io/acme/web' },
+    'images',
+    'container=image',
+  ],
+  [
+    'an image override matching no container',
+    { manifests: 'k8s/good.yaml', images: 'api=ghcr.io/acme/api:1' },
+    'images',
+    'matches no container',
+  ],
+  [
+    'an unknown Deployment',
+    { images: 'web=ghcr.io/acme/web:2', deployment: 'nope' },
+    'deployment',
+    'Deployments there',
+  ],
   ['a manifest in another namespace', { manifests: 'k8s/elsewhere.yaml' }, 'manifests', 'namespace "other"'],
   ['manifests with no Deployment', { manifests: 'k8s/service-only.yaml' }, 'manifests', 'no Deployment'],
-  ['a malformed timeout', { manifests: 'k8s/good.yaml', timeout: '10 minutes' }, 'timeout', 'a duration such as'],
-  ['yes for a strict boolean', { manifests: 'k8s/good.yaml', 'auto-rollback': 'yes' }, 'auto-rollback', 'true or false'],
-  ['an unknown on-cancel', { manifests: 'k8s/good.yaml', 'on-cancel': 'ignore' }, 'on-cancel', 'one of rollback, leave'],
-  ['a namespace that is not a name', { manifests: 'k8s/good.yaml', namespace: 'Shop_Prod' }, 'namespace', 'Kubernetes name'],
-  ['an unknown environment', { manifests: 'k8s/good.yaml', environment: 'prod' }, 'environment', 'one of staging'],
-  ['a garbage kubeconfig', { manifests: 'k8s/good.yaml', kubeconfig: 'not a kubeconfig at all' }, 'kubeconfig', 'kubeconfig'],
-  ['a context the kubeconfig lacks', { manifests: 'k8s/good.yaml', context: 'prod-cluster' }, 'context', 'prod-cluster'],
-  ['a namespace the token may not touch', { manifests: 'k8s/good.yaml', namespace: 'other' }, 'namespace', 'forbidden'],
+  [
+    'a malformed timeout',
+    { manifests: 'k8s/good.yaml', timeout: '10 minutes' },
+    'timeout',
+    'a duration such as',
+  ],
+  [
+    'yes for a strict boolean',
+    { manifests: 'k8s/good.yaml', 'auto-rollback': 'yes' },
+    'auto-rollback',
+    'true or false',
+  ],
+  [
+    'an unknown on-cancel',
+    { manifests: 'k8s/good.yaml', 'on-cancel': 'ignore' },
+    'on-cancel',
+    'one of rollback, leave',
+  ],
+  [
+    'a namespace that is not a name',
+    { manifests: 'k8s/good.yaml', namespace: 'Shop_Prod' },
+    'namespace',
+    'Kubernetes name',
+  ],
+  [
+    'an unknown environment',
+    { manifests: 'k8s/good.yaml', environment: 'prod' },
+    'environment',
+    'one of staging',
+  ],
+  [
+    'a garbage kubeconfig',
+    { manifests: 'k8s/good.yaml', kubeconfig: 'not a kubeconfig at all' },
+    'kubeconfig',
+    'kubeconfig',
+  ],
+  [
+    'a context the kubeconfig lacks',
+    { manifests: 'k8s/good.yaml', context: 'prod-cluster' },
+    'context',
+    'prod-cluster',
+  ],
+  [
+    'a namespace the token may not touch',
+    { manifests: 'k8s/good.yaml', namespace: 'other' },
+    'namespace',
+    'forbidden',
+  ],
 ];
 
 const rollbackCases: Case[] = [
   ['neither app nor deployment', {}, 'app', 'exactly one of'],
   ['both app and deployment', { app: 'web', deployment: 'web' }, 'app', 'exactly one of'],
-  ['a to-revision that is not a number', { app: 'web', 'to-revision': 'last' }, 'to-revision', 'previous, last-successful, or a revision number'],
-  ['a revision that does not exist', { deployment: 'web', 'to-revision': '42' }, 'to-revision', 'revisions that exist'],
+  [
+    'a to-revision that is not a number',
+    { app: 'web', 'to-revision': 'last' },
+    'to-revision',
+    'previous, last-successful, or a revision number',
+  ],
+  [
+    'a revision that does not exist',
+    { deployment: 'web', 'to-revision': '42' },
+    'to-revision',
+    'revisions that exist',
+  ],
   ['an unknown Deployment', { deployment: 'nope' }, 'deployment', 'Deployments there'],
   ['an app with no history', { app: 'ghost' }, 'app', 'no deployment history'],
   ['a malformed timeout', { app: 'web', timeout: '-5m' }, 'timeout', 'a duration such as'],
@@ -67,13 +143,21 @@ const rollbackCases: Case[] = [
 describe('bad input', () => {
   beforeAll(async () => {
     // A real Deployment with two revisions, so rollback cases fail on their input, not on emptiness.
-    const ok = await runAction({ action: 'deploy-rolling', cwd: ws, inputs: { kubeconfig, namespace: 'shop', manifests: 'k8s/good.yaml' } });
+    const ok = await runAction({
+      action: 'deploy-rolling',
+      cwd: ws,
+      inputs: { kubeconfig, namespace: 'shop', manifests: 'k8s/good.yaml' },
+    });
     expect(ok.exitCode, ok.log).toBe(0);
   });
 
   it.each(rollingCases)('deploy-rolling: %s', async (_title, inputs, input, mention) => {
     const writes = sandbox.audit.writes({ succeededOnly: true }).length;
-    const result = await runAction({ action: 'deploy-rolling', cwd: ws, inputs: { kubeconfig, namespace: 'shop', ...inputs } });
+    const result = await runAction({
+      action: 'deploy-rolling',
+      cwd: ws,
+      inputs: { kubeconfig, namespace: 'shop', ...inputs },
+    });
     expect(result.exitCode).toBe(1);
     const message = result.errors.join('\n');
     expect(message).toMatch(new RegExp(`\\b${input}\\b`));
@@ -83,7 +167,11 @@ describe('bad input', () => {
 
   it.each(rollbackCases)('rollback: %s', async (_title, inputs, input, mention) => {
     const writes = sandbox.audit.writes({ succeededOnly: true }).length;
-    const result = await runAction({ action: 'rollback', cwd: ws, inputs: { kubeconfig, namespace: 'shop', ...inputs } });
+    const result = await runAction({
+      action: 'rollback',
+      cwd: ws,
+      inputs: { kubeconfig, namespace: 'shop', ...inputs },
+    });
     expect(result.exitCode).toBe(1);
     const message = result.errors.join('\n');
     expect(message).toMatch(new RegExp(`\\b${input}\\b`));

@@ -46,8 +46,11 @@ function record(name: string): Record<string, unknown> {
   return JSON.parse(raw ?? '{}') as Record<string, unknown>;
 }
 
-function history(app: string): { outcome: string; action: string; revision?: string; images: Record<string, string> }[] {
-  const cm = live(sandbox, 'ConfigMap', 'shop', `cd-actions-history-${app}`) as { data?: { history?: string } } | undefined;
+function history(
+  app: string,
+): { outcome: string; action: string; revision?: string; images: Record<string, string> }[] {
+  const cm = live(sandbox, 'ConfigMap', 'shop', `cd-actions-history-${app}`) as
+    { data?: { history?: string } } | undefined;
   return JSON.parse(cm?.data?.history ?? '[]');
 }
 
@@ -68,7 +71,12 @@ describe('deploy-rolling', () => {
     expect(JSON.parse(result.outputs.images!)).toEqual({ web: 'ghcr.io/acme/web:1.0.0' });
     expect(result.outputs['rolled-back']).toBe('false');
     expect(readyPodImages(sandbox, 'shop', 'web')).toEqual(Array(3).fill('ghcr.io/acme/web:1.0.0'));
-    expect(record('web')).toMatchObject({ strategy: 'rolling', phase: 'succeeded', app: 'web', runId: '4242' });
+    expect(record('web')).toMatchObject({
+      strategy: 'rolling',
+      phase: 'succeeded',
+      app: 'web',
+      runId: '4242',
+    });
     expect(history('web')).toMatchObject([{ action: 'deploy', outcome: 'succeeded', revision: '1' }]);
     expect(live(sandbox, 'Lease', 'shop', 'cd-actions-lock-web')).toBeUndefined();
     expect(result.summary).toContain('✅ Rolled out: web in shop');
@@ -88,9 +96,11 @@ describe('deploy-rolling', () => {
     expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe('ghcr.io/acme/web:2.0.0');
     expect(readyPodImages(sandbox, 'shop', 'web')).toEqual(Array(3).fill('ghcr.io/acme/web:2.0.0'));
     const rs = sandbox.store.list(kind('ReplicaSet'), 'shop').items;
-    expect(rs.find((r) => imageOf(r) === 'ghcr.io/acme/web:2.0.0')?.metadata.annotations?.['kubernetes.io/change-cause']).toContain(
-      'cd-actions deploy-rolling acme/shop@3f78685 run 4242',
-    );
+    expect(
+      rs.find((r) => imageOf(r) === 'ghcr.io/acme/web:2.0.0')?.metadata.annotations?.[
+        'kubernetes.io/change-cause'
+      ],
+    ).toContain('cd-actions deploy-rolling acme/shop@3f78685 run 4242');
   });
 
   it('catches a crash-looping version at once and brings the previous revision back', async () => {
@@ -108,7 +118,10 @@ describe('deploy-rolling', () => {
     expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe('ghcr.io/acme/web:2.0.0');
     expect(readyPodImages(sandbox, 'shop', 'web')).toEqual(Array(3).fill('ghcr.io/acme/web:2.0.0'));
     expect(record('web')).toMatchObject({ phase: 'rolled-back' });
-    expect(history('web').at(-1)).toMatchObject({ outcome: 'rolled-back', images: { web: 'ghcr.io/acme/web:2.0.0' } });
+    expect(history('web').at(-1)).toMatchObject({
+      outcome: 'rolled-back',
+      images: { web: 'ghcr.io/acme/web:2.0.0' },
+    });
     expect(result.summary).toContain('↩️ Failed and rolled back');
     expect(result.summary).toContain('Last events of the failing pod');
   });
@@ -136,7 +149,10 @@ describe('deploy-rolling', () => {
 
   it('shows a server-side dry run with a diff and changes nothing', async () => {
     const writes = sandbox.audit.writes().length;
-    const result = await deploy(app('ghcr.io/acme/web:5.0.0'), { manifests: 'k8s/app.yaml', 'dry-run': 'true' });
+    const result = await deploy(app('ghcr.io/acme/web:5.0.0'), {
+      manifests: 'k8s/app.yaml',
+      'dry-run': 'true',
+    });
     expect(result.exitCode, result.log).toBe(0);
     expect(sandbox.audit.writes().length).toBe(writes);
     expect(result.summary).toContain('🧪 Dry run');
@@ -162,12 +178,18 @@ describe('deploy-rolling', () => {
           }),
         },
       },
-      spec: { holderIdentity: 'acme/shop#999/1', leaseDurationSeconds: 600, renewTime: new Date().toISOString().replace('Z', '000Z') },
+      spec: {
+        holderIdentity: 'acme/shop#999/1',
+        leaseDurationSeconds: 600,
+        renewTime: new Date().toISOString().replace('Z', '000Z'),
+      },
     });
     try {
       const result = await deploy({}, { images: 'web=ghcr.io/acme/web:6.0.0', deployment: 'web' });
       expect(result.exitCode).toBe(1);
-      expect(result.errors.join('\n')).toContain('acme/shop run 999 (https://github.com/acme/shop/actions/runs/999)');
+      expect(result.errors.join('\n')).toContain(
+        'acme/shop run 999 (https://github.com/acme/shop/actions/runs/999)',
+      );
       expect(result.errors.join('\n')).toContain('since 2026-11-27T01:00:00.000Z');
       expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe('ghcr.io/acme/web:2.0.0');
     } finally {
@@ -190,8 +212,19 @@ describe('deploy-rolling', () => {
 
   it('rides out API faults: 503s, 429 with Retry-After and dropped watches', async () => {
     const removers = [
-      sandbox.faults.add({ target: 'api', match: { verb: 'get', path: '/deployments/web' }, status: 503, times: 2 }),
-      sandbox.faults.add({ target: 'api', match: { verb: 'list', path: '/replicasets' }, status: 429, retryAfterSeconds: 1, times: 1 }),
+      sandbox.faults.add({
+        target: 'api',
+        match: { verb: 'get', path: '/deployments/web' },
+        status: 503,
+        times: 2,
+      }),
+      sandbox.faults.add({
+        target: 'api',
+        match: { verb: 'list', path: '/replicasets' },
+        status: 429,
+        retryAfterSeconds: 1,
+        times: 1,
+      }),
       sandbox.faults.add({ target: 'api', match: { verb: 'watch' }, dropWatchAfterMs: 150, times: 6 }),
     ];
     try {
@@ -206,7 +239,11 @@ describe('deploy-rolling', () => {
   });
 
   it('ends in a safe failure, never a success, when the API keeps failing writes', async () => {
-    const remove = sandbox.faults.add({ target: 'api', match: { verb: 'patch', path: '/deployments/web' }, status: 500 });
+    const remove = sandbox.faults.add({
+      target: 'api',
+      match: { verb: 'patch', path: '/deployments/web' },
+      status: 500,
+    });
     try {
       const result = await deploy({}, { images: 'web=ghcr.io/acme/web:9.0.0', deployment: 'web' });
       expect(result.exitCode).toBe(1);

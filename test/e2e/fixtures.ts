@@ -86,7 +86,15 @@ export const DEPLOYER_ROLE = {
   name: 'deployer',
   namespaces: ['shop'],
   verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-  resources: ['deployments.apps', 'replicasets.apps', 'pods', 'events', 'configmaps', 'services', 'leases.coordination.k8s.io'],
+  resources: [
+    'deployments.apps',
+    'replicasets.apps',
+    'pods',
+    'events',
+    'configmaps',
+    'services',
+    'leases.coordination.k8s.io',
+  ],
 };
 
 export function kind(name: string): ResourceType {
@@ -96,13 +104,18 @@ export function kind(name: string): ResourceType {
 }
 
 /** Reads an object straight from the sandbox's store: what the cluster really holds. */
-export function live(sandbox: Sandbox, kindName: string, namespace: string, name: string): KubeObject | undefined {
+export function live(
+  sandbox: Sandbox,
+  kindName: string,
+  namespace: string,
+  name: string,
+): KubeObject | undefined {
   return sandbox.store.get(kind(kindName), namespace, name);
 }
 
 export function imageOf(deployment: KubeObject | undefined): string | undefined {
-  return (deployment as { spec?: { template?: { spec?: { containers?: { image: string }[] } } } } | undefined)?.spec?.template
-    ?.spec?.containers?.[0]?.image;
+  return (deployment as { spec?: { template?: { spec?: { containers?: { image: string }[] } } } } | undefined)
+    ?.spec?.template?.spec?.containers?.[0]?.image;
 }
 
 /** Pods of a Deployment that are Ready, by image. */
@@ -110,7 +123,11 @@ export function readyPodImages(sandbox: Sandbox, namespace: string, app: string)
   return sandbox.store
     .list(kind('Pod'), namespace)
     .items.filter((p) => p.metadata.labels?.app === app)
-    .filter((p) => (p as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+    .filter((p) =>
+      (p as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.some(
+        (c) => c.type === 'Ready' && c.status === 'True',
+      ),
+    )
     .map((p) => (p as unknown as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image)
     .sort();
 }

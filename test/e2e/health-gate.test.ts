@@ -131,7 +131,7 @@ describe('health-gate', () => {
       checks: {
         name: string;
         verdict: string;
-        samples: { outcome: string; value?: number; sampleSize?: number; threshold: string }[];
+        samples: { outcome: string; detail: string; sampleSize?: number; threshold: string }[];
       }[];
     };
     expect(report.verdict).toBe('pass');

@@ -2,7 +2,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, type ActionResult } from '../../packages/sandbox/src/harness.js';
 import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
-import { DEPLOYER_ROLE, deploymentManifest, imageOf, live, readyPodImages, startTestSandbox, workspace } from './fixtures.js';
+import {
+  DEPLOYER_ROLE,
+  deploymentManifest,
+  imageOf,
+  live,
+  readyPodImages,
+  startTestSandbox,
+  workspace,
+} from './fixtures.js';
 
 let sandbox: Sandbox;
 let kubeconfig: string;
@@ -17,19 +25,38 @@ beforeAll(async () => {
     ['3.0.0', {}],
     ['4.0.0', { SANDBOX_CRASH: 'true' }],
   ] as const) {
-    const ws = await workspace({ 'app.yaml': deploymentManifest({ name: 'api', image: `ghcr.io/acme/api:${version}`, env }) });
-    const result = await runAction({ action: 'deploy-rolling', cwd: ws, inputs: { kubeconfig, namespace: 'shop', manifests: 'app.yaml', app: 'shop-api' } });
+    const ws = await workspace({
+      'app.yaml': deploymentManifest({ name: 'api', image: `ghcr.io/acme/api:${version}`, env }),
+    });
+    const result = await runAction({
+      action: 'deploy-rolling',
+      cwd: ws,
+      inputs: { kubeconfig, namespace: 'shop', manifests: 'app.yaml', app: 'shop-api' },
+    });
     expect(result.exitCode, result.log).toBe(version === '4.0.0' ? 1 : 0);
   }
 });
 afterAll(async () => sandbox?.stop());
 
 function rollback(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionResult> {
-  return runAction({ action: 'rollback', inputs: { kubeconfig, namespace: 'shop', ...inputs }, env, timeoutMs: 60_000 });
+  return runAction({
+    action: 'rollback',
+    inputs: { kubeconfig, namespace: 'shop', ...inputs },
+    env,
+    timeoutMs: 60_000,
+  });
 }
 
-function history(): { action: string; outcome: string; from?: string; to?: string; reason?: string; actor: string }[] {
-  const cm = live(sandbox, 'ConfigMap', 'shop', 'cd-actions-history-shop-api') as { data?: { history?: string } } | undefined;
+function history(): {
+  action: string;
+  outcome: string;
+  from?: string;
+  to?: string;
+  reason?: string;
+  actor: string;
+}[] {
+  const cm = live(sandbox, 'ConfigMap', 'shop', 'cd-actions-history-shop-api') as
+    { data?: { history?: string } } | undefined;
   return JSON.parse(cm?.data?.history ?? '[]');
 }
 
@@ -41,7 +68,9 @@ describe('rollback', () => {
     expect(sandbox.audit.writes().length).toBe(writes);
     expect(result.summary).toContain('🧪 Rollback dry run: api in shop');
     expect(result.summary).toContain('History of shop-api');
-    expect(result.summary).toMatch(/\| deploy \| \d+ \| ghcr.io\/acme\/api:3.0.0 \| 3f78685 \| \[run\]\(https:\/\/github.com\/acme\/shop\/actions\/runs\/4242\) \| succeeded/);
+    expect(result.summary).toMatch(
+      /\| deploy \| \d+ \| ghcr.io\/acme\/api:3.0.0 \| 3f78685 \| \[run\]\(https:\/\/github.com\/acme\/shop\/actions\/runs\/4242\) \| succeeded/,
+    );
     expect(result.summary).toContain('rolled-back');
     expect(result.outputs['from-revision']).toBe('5');
     expect(JSON.parse(result.outputs.images!)).toEqual({ api: 'ghcr.io/acme/api:2.0.0' });
@@ -49,7 +78,10 @@ describe('rollback', () => {
   });
 
   it('rolls back to the previous revision, found from the app name alone, and records who and why', async () => {
-    const result = await rollback({ app: 'shop-api', reason: 'checkout errors after 3.0.0' }, { GITHUB_ACTOR: 'oncall-ana' });
+    const result = await rollback(
+      { app: 'shop-api', reason: 'checkout errors after 3.0.0' },
+      { GITHUB_ACTOR: 'oncall-ana' },
+    );
     expect(result.exitCode, result.log).toBe(0);
     expect(result.outputs['from-revision']).toBe('5');
     expect(result.outputs['to-revision']).toBe('6');

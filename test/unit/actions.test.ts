@@ -56,9 +56,11 @@ describe('workflows-examples', () => {
         inputs?: Record<string, { required?: boolean }>;
       };
       const declared = Object.keys(yml.inputs ?? {});
-      for (const input of Object.keys(step.with ?? {})) expect(declared, `${file}: ${name} input ${input}`).toContain(input);
+      for (const input of Object.keys(step.with ?? {}))
+        expect(declared, `${file}: ${name} input ${input}`).toContain(input);
       for (const [input, spec] of Object.entries(yml.inputs ?? {})) {
-        if (spec.required) expect(Object.keys(step.with ?? {}), `${file}: ${name} needs ${input}`).toContain(input);
+        if (spec.required)
+          expect(Object.keys(step.with ?? {}), `${file}: ${name} needs ${input}`).toContain(input);
       }
     }
   });

@@ -5,7 +5,6 @@ import { InputError } from '../../../packages/core/src/errors.js';
 import { IMAGES_FORM, parseImageOverrides } from '../../../packages/core/src/manifests.js';
 import { PlanError, planRolling, type RollingPlan } from '../../../packages/core/src/rolling-plan.js';
 
-
 export const spec = {
   ...deployInputs,
   kubeconfig: input.secret({ config: false }),
@@ -17,7 +16,10 @@ export const spec = {
     itemDescription: IMAGES_FORM,
     item: (line) => (parseImageOverrides([line]).problems.length > 0 ? IMAGES_FORM : undefined),
   }),
-  deployment: input.list({ itemDescription: 'Deployment names', item: (n) => (KUBE_NAME.test(n) ? undefined : KUBE_NAME_FORM) }),
+  deployment: input.list({
+    itemDescription: 'Deployment names',
+    item: (n) => (KUBE_NAME.test(n) ? undefined : KUBE_NAME_FORM),
+  }),
   timeout: input.duration({ default: '10m', min: '1s', max: '6h' }),
   'auto-rollback': input.boolean({ default: true }),
   'on-cancel': input.enum(['rollback', 'leave'], { default: 'rollback' }),
@@ -49,7 +51,9 @@ export async function getPlan(settings: Settings): Promise<RollingPlan> {
     });
   } catch (error) {
     if (error instanceof PlanError) {
-      throw new InputError(error.problems.map((message) => ({ input: 'manifests', value: '', accepted: '', message })));
+      throw new InputError(
+        error.problems.map((message) => ({ input: 'manifests', value: '', accepted: '', message })),
+      );
     }
     throw error;
   }

@@ -9,12 +9,23 @@ import { RollingDeploy } from '../../../packages/core/src/rolling.js';
 import { rollingSummary } from '../../../packages/core/src/rolling-summary.js';
 import type { Settings } from './inputs.js';
 
-export async function deployRollingStep(settings: Settings, plan: RollingPlan, ctx: ActionContext): Promise<void> {
+export async function deployRollingStep(
+  settings: Settings,
+  plan: RollingPlan,
+  ctx: ActionContext,
+): Promise<void> {
   const annotations = Object.fromEntries(
-    (settings.annotations ?? []).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    (settings.annotations ?? []).map((line) => [
+      line.slice(0, line.indexOf('=')),
+      line.slice(line.indexOf('=') + 1),
+    ]),
   );
 
-  const kube = await createKube({ kubeconfig: settings.kubeconfig, context: settings.context, namespace: plan.namespace ?? settings.namespace });
+  const kube = await createKube({
+    kubeconfig: settings.kubeconfig,
+    context: settings.context,
+    namespace: plan.namespace ?? settings.namespace,
+  });
   try {
     const namespace = plan.namespace ?? kube.namespace;
     const app = settings.app ?? plan.deployments[0]!;
@@ -43,7 +54,9 @@ export async function deployRollingStep(settings: Settings, plan: RollingPlan, c
     setOutputs({
       revision: outcome.dryRun ? undefined : pick((d) => d.revision),
       'previous-revision': outcome.dryRun ? undefined : pick((d) => d.previousRevision),
-      images: single ? (first?.images ?? {}) : Object.fromEntries(outcome.deployments.map((d) => [d.name, d.images])),
+      images: single
+        ? (first?.images ?? {})
+        : Object.fromEntries(outcome.deployments.map((d) => [d.name, d.images])),
       'rolled-back': outcome.rolledBack,
       duration: seconds(Date.now() - ctx.startedAt),
     });

@@ -2,7 +2,6 @@ import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
 import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
 import { exactlyOneOf, input } from '../../../packages/core/src/inputs.js';
 
-
 export const spec = {
   ...deployInputs,
   kubeconfig: input.secret({ config: false }),

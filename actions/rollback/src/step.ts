@@ -11,7 +11,11 @@ import type { getInputs } from './inputs.js';
 type Settings = ReturnType<typeof getInputs>;
 
 export async function rollbackStep(settings: Settings, ctx: ActionContext): Promise<void> {
-  const kube = await createKube({ kubeconfig: settings.kubeconfig, context: settings.context, namespace: settings.namespace });
+  const kube = await createKube({
+    kubeconfig: settings.kubeconfig,
+    context: settings.context,
+    namespace: settings.namespace,
+  });
   try {
     const outcome = await rollbackRolling({
       kube,

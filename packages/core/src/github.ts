@@ -7,7 +7,8 @@
 import * as core from '@actions/core';
 import { withRetry } from './retry.js';
 
-export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error' | 'inactive' | 'queued' | 'pending';
+export type DeploymentState =
+  'in_progress' | 'success' | 'failure' | 'error' | 'inactive' | 'queued' | 'pending';
 
 export interface RunContext {
   repository: string; // owner/repo
@@ -87,7 +88,9 @@ export async function startDeployment(options: {
     );
     const id = (created.data as { id?: number }).id;
     if (created.status !== 201 || typeof id !== 'number') {
-      core.warning(`GitHub did not create a deployment for ${options.environment} (HTTP ${created.status}); deploying without it`);
+      core.warning(
+        `GitHub did not create a deployment for ${options.environment} (HTTP ${created.status}); deploying without it`,
+      );
       return undefined;
     }
     const setStatus = async (state: DeploymentState, description: string): Promise<void> => {

@@ -14,17 +14,33 @@ export interface ResourceRef {
   kind: string;
 }
 
-export const DEPLOYMENTS: ResourceRef = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' };
-export const REPLICASETS: ResourceRef = { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet' };
+export const DEPLOYMENTS: ResourceRef = {
+  group: 'apps',
+  version: 'v1',
+  plural: 'deployments',
+  kind: 'Deployment',
+};
+export const REPLICASETS: ResourceRef = {
+  group: 'apps',
+  version: 'v1',
+  plural: 'replicasets',
+  kind: 'ReplicaSet',
+};
 export const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 export const EVENTS: ResourceRef = { group: '', version: 'v1', plural: 'events', kind: 'Event' };
 export const CONFIGMAPS: ResourceRef = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
-export const LEASES: ResourceRef = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' };
+export const LEASES: ResourceRef = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  kind: 'Lease',
+};
 export const NAMESPACES: ResourceRef = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' };
 
 export function resourcePath(ref: ResourceRef, namespace?: string, name?: string): string {
   const base = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
-  const ns = namespace !== undefined && ref !== NAMESPACES ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  const ns =
+    namespace !== undefined && ref !== NAMESPACES ? `/namespaces/${encodeURIComponent(namespace)}` : '';
   return `${base}${ns}/${ref.plural}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
@@ -51,7 +67,12 @@ export class KubeObjects {
     return this.kube.namespace;
   }
 
-  async get<T = KubeObject>(ref: ResourceRef, namespace: string, name: string, options: CallOptions = {}): Promise<T | undefined> {
+  async get<T = KubeObject>(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    options: CallOptions = {},
+  ): Promise<T | undefined> {
     try {
       return await kubeCall(
         { verb: 'get', kind: kindName(ref), namespace, name },
@@ -64,7 +85,12 @@ export class KubeObjects {
     }
   }
 
-  async mustGet<T = KubeObject>(ref: ResourceRef, namespace: string, name: string, options: CallOptions = {}): Promise<T> {
+  async mustGet<T = KubeObject>(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    options: CallOptions = {},
+  ): Promise<T> {
     return kubeCall(
       { verb: 'get', kind: kindName(ref), namespace, name },
       (signal) => this.kube.request<T>({ method: 'GET', path: resourcePath(ref, namespace, name), signal }),
@@ -80,12 +106,23 @@ export class KubeObjects {
   ): Promise<ObjectList<T>> {
     return kubeCall(
       { verb: 'list', kind: kindName(ref), namespace },
-      (signal) => this.kube.request<ObjectList<T>>({ method: 'GET', path: resourcePath(ref, namespace), query, signal }),
+      (signal) =>
+        this.kube.request<ObjectList<T>>({
+          method: 'GET',
+          path: resourcePath(ref, namespace),
+          query,
+          signal,
+        }),
       { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
     );
   }
 
-  create<T = KubeObject>(ref: ResourceRef, namespace: string, body: unknown, options: CallOptions = {}): Promise<T> {
+  create<T = KubeObject>(
+    ref: ResourceRef,
+    namespace: string,
+    body: unknown,
+    options: CallOptions = {},
+  ): Promise<T> {
     return kubeCall(
       { verb: 'create', kind: kindName(ref), namespace, name: (body as KubeObject).metadata?.name },
       (signal) =>
@@ -101,7 +138,12 @@ export class KubeObjects {
   }
 
   /** PUT with the body's resourceVersion as precondition: a concurrent change answers 409. */
-  replace<T = KubeObject>(ref: ResourceRef, namespace: string, body: KubeObject, options: CallOptions = {}): Promise<T> {
+  replace<T = KubeObject>(
+    ref: ResourceRef,
+    namespace: string,
+    body: KubeObject,
+    options: CallOptions = {},
+  ): Promise<T> {
     return kubeCall(
       { verb: 'update', kind: kindName(ref), namespace, name: body.metadata.name },
       (signal) =>
@@ -176,7 +218,10 @@ export class KubeObjects {
    * field manager cd-actions. `force` takes over fields another manager set, as a deploy tool must
    * for the fields it owns (image, replicas from the manifest).
    */
-  apply<T = KubeObject>(object: KubeObject, options: CallOptions & { dryRun?: boolean; force?: boolean } = {}): Promise<T> {
+  apply<T = KubeObject>(
+    object: KubeObject,
+    options: CallOptions & { dryRun?: boolean; force?: boolean } = {},
+  ): Promise<T> {
     return kubeCall(
       { verb: 'apply', kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name },
       () =>

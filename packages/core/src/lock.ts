@@ -38,7 +38,13 @@ export class LockHeldError extends Error {
 interface Lease {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; resourceVersion?: string; uid?: string; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+    annotations?: Record<string, string>;
+  };
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string };
 }
 
@@ -120,7 +126,9 @@ export async function acquireLock(options: {
         const current = holderOf(existing);
         if (Date.now() >= deadline) throw new LockHeldError(current, app, namespace);
         if (!announced) {
-          core.info(`Waiting up to ${Math.round(options.waitMs / 1000)} s for ${current.repository} run ${current.runId} to release ${name}`);
+          core.info(
+            `Waiting up to ${Math.round(options.waitMs / 1000)} s for ${current.repository} run ${current.runId} to release ${name}`,
+          );
           announced = true;
         }
         await waitForChange(Math.min(2000, deadline - Date.now()), options.signal);
@@ -148,15 +156,24 @@ function waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function startRenewal(objects: KubeObjects, namespace: string, name: string, identity: string, leaseSeconds: number): AppLock {
+function startRenewal(
+  objects: KubeObjects,
+  namespace: string,
+  name: string,
+  identity: string,
+  leaseSeconds: number,
+): AppLock {
   const renew = async (): Promise<void> => {
     const lease = await objects.get<Lease>(LEASES, namespace, name);
     if (lease?.spec?.holderIdentity !== identity) return;
     await objects.patch(LEASES, namespace, name, { spec: { renewTime: microTime() } }, 'merge');
   };
-  const timer = setInterval(() => {
-    renew().catch((error: unknown) => core.warning(`Could not renew lock ${name}: ${String(error)}`));
-  }, (leaseSeconds * 1000) / 3);
+  const timer = setInterval(
+    () => {
+      renew().catch((error: unknown) => core.warning(`Could not renew lock ${name}: ${String(error)}`));
+    },
+    (leaseSeconds * 1000) / 3,
+  );
   timer.unref();
   let released = false;
   return {

@@ -72,7 +72,9 @@ export async function loadManifests(patterns: string[], cwd: string): Promise<Ma
       const where = `${shown}:${line}`;
       if (doc.errors.length > 0) {
         const err = doc.errors[0]!;
-        problems.push(`Input "manifests": ${shown}:${lines.linePos(err.pos[0]).line}: invalid YAML: ${err.message.split('\n')[0]}`);
+        problems.push(
+          `Input "manifests": ${shown}:${lines.linePos(err.pos[0]).line}: invalid YAML: ${err.message.split('\n')[0]}`,
+        );
         continue;
       }
       const value: unknown = doc.toJS();
@@ -87,7 +89,8 @@ export async function loadManifests(patterns: string[], cwd: string): Promise<Ma
 }
 
 function structureProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || Array.isArray(value)) return 'expected a Kubernetes object (a YAML mapping)';
+  if (typeof value !== 'object' || Array.isArray(value))
+    return 'expected a Kubernetes object (a YAML mapping)';
   const obj = value as Record<string, unknown>;
   if (typeof obj.apiVersion !== 'string' || obj.apiVersion === '') return 'apiVersion is missing';
   if (typeof obj.kind !== 'string' || obj.kind === '') return 'kind is missing';
@@ -112,7 +115,7 @@ interface Container {
 
 /** The containers of a workload's pod template (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, Pod). */
 export function podContainers(obj: KubeObject): Container[] {
-  const spec = obj.spec as { template?: { spec?: PodSpec } } & PodSpec | undefined;
+  const spec = obj.spec as ({ template?: { spec?: PodSpec } } & PodSpec) | undefined;
   const podSpec = obj.kind === 'Pod' ? spec : spec?.template?.spec;
   return [...(podSpec?.initContainers ?? []), ...(podSpec?.containers ?? [])];
 }

@@ -75,7 +75,9 @@ export function newRecord(base: { strategy: Strategy; app: string; run: RunConte
   };
 }
 
-export function readRecord(obj: { metadata?: { annotations?: Record<string, string> } } | undefined): DeploymentRecord | undefined {
+export function readRecord(
+  obj: { metadata?: { annotations?: Record<string, string> } } | undefined,
+): DeploymentRecord | undefined {
   const raw = obj?.metadata?.annotations?.[RECORD_ANNOTATION];
   if (!raw) return undefined;
   try {
@@ -94,7 +96,13 @@ export async function writeRecord(
   record: DeploymentRecord,
 ): Promise<void> {
   record.updatedAt = new Date().toISOString();
-  await objects.patch(ref, namespace, name, { metadata: { annotations: { [RECORD_ANNOTATION]: JSON.stringify(record) } } }, 'merge');
+  await objects.patch(
+    ref,
+    namespace,
+    name,
+    { metadata: { annotations: { [RECORD_ANNOTATION]: JSON.stringify(record) } } },
+    'merge',
+  );
 }
 
 interface ConfigMap {
@@ -104,7 +112,11 @@ interface ConfigMap {
   data?: Record<string, string>;
 }
 
-export async function readHistory(objects: KubeObjects, namespace: string, app: string): Promise<HistoryEntry[]> {
+export async function readHistory(
+  objects: KubeObjects,
+  namespace: string,
+  app: string,
+): Promise<HistoryEntry[]> {
   const cm = await objects.get<ConfigMap>(CONFIGMAPS, namespace, historyName(app));
   return parseHistory(cm);
 }
@@ -119,7 +131,12 @@ function parseHistory(cm: ConfigMap | undefined): HistoryEntry[] {
 }
 
 /** Appends with optimistic concurrency: a concurrent append makes us read again, never lose one. */
-export async function appendHistory(objects: KubeObjects, namespace: string, app: string, entry: HistoryEntry): Promise<void> {
+export async function appendHistory(
+  objects: KubeObjects,
+  namespace: string,
+  app: string,
+  entry: HistoryEntry,
+): Promise<void> {
   const name = historyName(app);
   for (let attempt = 1; ; attempt++) {
     const cm = await objects.get<ConfigMap>(CONFIGMAPS, namespace, name);

@@ -49,7 +49,9 @@ export async function listRevisions(objects: KubeObjects, deployment: Deployment
     .join(',');
   const list = await objects.list<ReplicaSet>(REPLICASETS, namespace, { labelSelector: selector });
   return list.items
-    .filter((rs) => rs.metadata.ownerReferences?.some((o) => o.controller && o.uid === deployment.metadata.uid))
+    .filter((rs) =>
+      rs.metadata.ownerReferences?.some((o) => o.controller && o.uid === deployment.metadata.uid),
+    )
     .map((rs) => ({
       revision: Number(rs.metadata.annotations?.[REVISION_ANNOTATION] ?? 0),
       templateHash: rs.metadata.labels?.['pod-template-hash'] ?? '',
@@ -85,7 +87,9 @@ export async function restoreTemplate(
       { op: 'replace', path: '/spec/template', value: template },
       {
         op: 'add',
-        path: deployment.metadata.annotations ? `/metadata/annotations/${CHANGE_CAUSE.replace('/', '~1')}` : '/metadata/annotations',
+        path: deployment.metadata.annotations
+          ? `/metadata/annotations/${CHANGE_CAUSE.replace('/', '~1')}`
+          : '/metadata/annotations',
         value: deployment.metadata.annotations ? changeCause : { [CHANGE_CAUSE]: changeCause },
       },
     ],

@@ -10,8 +10,20 @@ export function rollbackSummary(o: RollbackOutcome, namespace: string): string {
     table(
       ['', 'Revision', 'Images'],
       [
-        ['from', o.fromRevision, Object.entries(o.fromImages).map(([c, i]) => `${c}=${i}`).join(', ')],
-        ['to', o.toRevision ? `${o.restoredRevision} (now ${o.toRevision})` : o.restoredRevision, Object.entries(o.images).map(([c, i]) => `${c}=${i}`).join(', ')],
+        [
+          'from',
+          o.fromRevision,
+          Object.entries(o.fromImages)
+            .map(([c, i]) => `${c}=${i}`)
+            .join(', '),
+        ],
+        [
+          'to',
+          o.toRevision ? `${o.restoredRevision} (now ${o.toRevision})` : o.restoredRevision,
+          Object.entries(o.images)
+            .map(([c, i]) => `${c}=${i}`)
+            .join(', '),
+        ],
       ],
     ),
   );
@@ -19,7 +31,14 @@ export function rollbackSummary(o: RollbackOutcome, namespace: string): string {
     heading('Revisions in the cluster', 3),
     table(
       ['Revision', 'ReplicaSet', 'Images', 'Pods', 'Change cause', 'Created'],
-      o.revisions.map((r) => [r.revision, r.replicaSet, Object.values(r.images).join(', '), r.replicas, r.changeCause ?? '', r.created ?? '']),
+      o.revisions.map((r) => [
+        r.revision,
+        r.replicaSet,
+        Object.values(r.images).join(', '),
+        r.replicas,
+        r.changeCause ?? '',
+        r.created ?? '',
+      ]),
     ),
   );
   if (o.history.length > 0) {
@@ -29,7 +48,16 @@ export function rollbackSummary(o: RollbackOutcome, namespace: string): string {
         ['Time', 'Action', 'Revision', 'Images', 'Commit', 'Run', 'Outcome', 'Reason'],
         [...o.history]
           .reverse()
-          .map((h) => [h.time, h.action, h.revision ?? '', Object.values(h.images).join(', '), h.commit.slice(0, 7), h.runUrl ? `[run](${h.runUrl})` : '', h.outcome, h.reason ?? '']),
+          .map((h) => [
+            h.time,
+            h.action,
+            h.revision ?? '',
+            Object.values(h.images).join(', '),
+            h.commit.slice(0, 7),
+            h.runUrl ? `[run](${h.runUrl})` : '',
+            h.outcome,
+            h.reason ?? '',
+          ]),
       ),
     );
   }

@@ -55,7 +55,10 @@ export class RollbackInputError extends Error {
   }
 }
 
-async function findDeployment(objects: KubeObjects, o: RollbackOptions): Promise<{ name: string; app: string }> {
+async function findDeployment(
+  objects: KubeObjects,
+  o: RollbackOptions,
+): Promise<{ name: string; app: string }> {
   if (o.deployment) return { name: o.deployment, app: o.app ?? o.deployment };
   const app = o.app!;
   const history = await readHistory(objects, o.namespace, app);
@@ -69,25 +72,44 @@ async function findDeployment(objects: KubeObjects, o: RollbackOptions): Promise
   );
 }
 
-function chooseTarget(o: RollbackOptions, live: Deployment, revisions: Revision[], history: HistoryEntry[]): Revision {
+function chooseTarget(
+  o: RollbackOptions,
+  live: Deployment,
+  revisions: Revision[],
+  history: HistoryEntry[],
+): Revision {
   const current = currentRevision(live);
-  const listing = revisions.map((r) => `${r.revision} (${Object.values(r.images).join(', ')})`).join(', ') || 'none';
+  const listing =
+    revisions.map((r) => `${r.revision} (${Object.values(r.images).join(', ')})`).join(', ') || 'none';
   if (o.toRevision === 'previous') {
     // What served before the current version: older revisions, minus versions a deploy tried and failed.
     const failed = new Set(
-      history.filter((h) => h.action === 'deploy' && h.outcome !== 'succeeded' && h.templateHash).map((h) => h.templateHash),
+      history
+        .filter((h) => h.action === 'deploy' && h.outcome !== 'succeeded' && h.templateHash)
+        .map((h) => h.templateHash),
     );
     const currentHash = revisions.find((r) => r.revision === current)?.templateHash;
-    const previous = revisions.find((r) => r.revision < current && r.templateHash !== currentHash && !failed.has(r.templateHash));
+    const previous = revisions.find(
+      (r) => r.revision < current && r.templateHash !== currentHash && !failed.has(r.templateHash),
+    );
     if (!previous) {
-      throw new RollbackInputError('to-revision', `Input "to-revision" is "previous" but ${live.metadata.name} has no revision before ${current}; revisions: ${listing}`);
+      throw new RollbackInputError(
+        'to-revision',
+        `Input "to-revision" is "previous" but ${live.metadata.name} has no revision before ${current}; revisions: ${listing}`,
+      );
     }
     return previous;
   }
   if (o.toRevision === 'last-successful') {
     const currentHash = revisions.find((r) => r.revision === current)?.templateHash;
     for (const entry of [...history].reverse()) {
-      if (entry.action !== 'deploy' || entry.outcome !== 'succeeded' || !entry.templateHash || entry.templateHash === currentHash) continue;
+      if (
+        entry.action !== 'deploy' ||
+        entry.outcome !== 'succeeded' ||
+        !entry.templateHash ||
+        entry.templateHash === currentHash
+      )
+        continue;
       const found = revisions.find((r) => r.templateHash === entry.templateHash);
       if (found) return found;
     }
@@ -99,10 +121,16 @@ function chooseTarget(o: RollbackOptions, live: Deployment, revisions: Revision[
   const wanted = Number(o.toRevision);
   const found = revisions.find((r) => r.revision === wanted);
   if (!found) {
-    throw new RollbackInputError('to-revision', `Input "to-revision" has value "${o.toRevision}": ${live.metadata.name} has no such revision; revisions that exist: ${listing}`);
+    throw new RollbackInputError(
+      'to-revision',
+      `Input "to-revision" has value "${o.toRevision}": ${live.metadata.name} has no such revision; revisions that exist: ${listing}`,
+    );
   }
   if (found.revision === current) {
-    throw new RollbackInputError('to-revision', `Input "to-revision" has value "${o.toRevision}": that revision is already serving; revisions: ${listing}`);
+    throw new RollbackInputError(
+      'to-revision',
+      `Input "to-revision" has value "${o.toRevision}": that revision is already serving; revisions: ${listing}`,
+    );
   }
   return found;
 }
@@ -143,28 +171,53 @@ export async function rollbackRolling(o: RollbackOptions): Promise<RollbackOutco
     return { ...base, ok: true, dryRun: true, message, images: target.images };
   }
 
-  const lock = await acquireLock({ objects, namespace: o.namespace, app, run: o.run, waitMs: 0, signal: o.signal });
+  const lock = await acquireLock({
+    objects,
+    namespace: o.namespace,
+    app,
+    run: o.run,
+    waitMs: 0,
+    signal: o.signal,
+  });
   const github =
     o.githubToken && o.environment
-      ? await startDeployment({ token: o.githubToken, environment: o.environment, description: `Rollback of ${app} to revision ${target.revision}`, run: o.run })
+      ? await startDeployment({
+          token: o.githubToken,
+          environment: o.environment,
+          description: `Rollback of ${app} to revision ${target.revision}`,
+          run: o.run,
+        })
       : undefined;
   try {
     await github?.setStatus('in_progress', 'Rolling back');
-    note(`rolling ${name} back from revision ${fromRevision} to revision ${target.revision} (${Object.values(target.images).join(', ')})${o.reason ? `: ${o.reason}` : ''}`);
-    await restoreTemplate(objects, live, target, `cd-actions rollback to revision ${target.revision} by ${o.run.actor}${o.reason ? `: ${o.reason}` : ''}`);
+    note(
+      `rolling ${name} back from revision ${fromRevision} to revision ${target.revision} (${Object.values(target.images).join(', ')})${o.reason ? `: ${o.reason}` : ''}`,
+    );
+    await restoreTemplate(
+      objects,
+      live,
+      target,
+      `cd-actions rollback to revision ${target.revision} by ${o.run.actor}${o.reason ? `: ${o.reason}` : ''}`,
+    );
     const result = await waitForRollout({
       kube: o.kube,
       objects,
       namespace: o.namespace,
       name,
-      previousHashes: new Set(revisions.filter((r) => r.templateHash !== target.templateHash).map((r) => r.templateHash)),
+      previousHashes: new Set(
+        revisions.filter((r) => r.templateHash !== target.templateHash).map((r) => r.templateHash),
+      ),
       deadline: Date.now() + o.timeoutMs,
       signal: o.signal,
       onProgress: (text) => note(`${name}: ${text}`),
     });
     const record = newRecord({ strategy: 'rolling', app, run: o.run });
     record.phase = result.ok ? 'rolled-back' : 'failed';
-    record.stable = { revision: result.ok ? result.revision : undefined, templateHash: target.templateHash, images: target.images };
+    record.stable = {
+      revision: result.ok ? result.revision : undefined,
+      templateHash: target.templateHash,
+      images: target.images,
+    };
     record.message = `rollback from revision ${fromRevision} to revision ${target.revision}${o.reason ? `: ${o.reason}` : ''}`;
     await writeRecord(objects, DEPLOYMENTS, o.namespace, name, record);
     await appendHistory(objects, o.namespace, app, {
@@ -188,7 +241,14 @@ export async function rollbackRolling(o: RollbackOptions): Promise<RollbackOutco
       : `Rollback of ${name} to revision ${target.revision} did not complete: ${result.reason}`;
     note(message);
     await github?.setStatus(result.ok ? 'success' : 'failure', message);
-    return { ...base, ok: result.ok, dryRun: false, message, toRevision: result.ok ? result.revision : undefined, images: target.images };
+    return {
+      ...base,
+      ok: result.ok,
+      dryRun: false,
+      message,
+      toRevision: result.ok ? result.revision : undefined,
+      images: target.images,
+    };
   } catch (error) {
     await github?.setStatus('error', error instanceof Error ? error.message : String(error));
     throw error;

@@ -4,7 +4,13 @@
  * namespace consistent, the Deployments to watch named.
  */
 import { KUBE_NAME, KUBE_NAME_FORM } from './names.js';
-import { applyImageOverrides, loadManifests, ManifestError, type ImageOverride, type KubeObject } from './manifests.js';
+import {
+  applyImageOverrides,
+  loadManifests,
+  ManifestError,
+  type ImageOverride,
+  type KubeObject,
+} from './manifests.js';
 
 /** Kinds without a namespace; everything else gets the target namespace when the manifest has none. */
 const CLUSTER_SCOPED = new Set([
@@ -70,10 +76,13 @@ export async function planRolling(input: RollingPlanInput): Promise<RollingPlan>
       throw error;
     }
   }
-  if (loaded.length === 0 && input.manifests.length > 0) problems.push('Input "manifests": the files hold no Kubernetes object');
+  if (loaded.length === 0 && input.manifests.length > 0)
+    problems.push('Input "manifests": the files hold no Kubernetes object');
 
   const namespaces = new Set(
-    loaded.filter((m) => !CLUSTER_SCOPED.has(m.object.kind) && m.object.metadata.namespace).map((m) => m.object.metadata.namespace!),
+    loaded
+      .filter((m) => !CLUSTER_SCOPED.has(m.object.kind) && m.object.metadata.namespace)
+      .map((m) => m.object.metadata.namespace!),
   );
   let namespace = input.namespace;
   if (namespace) {
@@ -86,7 +95,9 @@ export async function planRolling(input: RollingPlanInput): Promise<RollingPlan>
       }
     }
   } else if (namespaces.size > 1) {
-    problems.push(`Input "manifests": objects name several namespaces (${[...namespaces].join(', ')}); deploy one namespace per step or set input "namespace"`);
+    problems.push(
+      `Input "manifests": objects name several namespaces (${[...namespaces].join(', ')}); deploy one namespace per step or set input "namespace"`,
+    );
   } else {
     namespace = [...namespaces][0];
   }
@@ -95,7 +106,9 @@ export async function planRolling(input: RollingPlanInput): Promise<RollingPlan>
     else if (namespace) m.object.metadata.namespace = namespace;
   }
 
-  const manifestDeployments = loaded.filter((m) => m.object.kind === 'Deployment').map((m) => m.object.metadata.name);
+  const manifestDeployments = loaded
+    .filter((m) => m.object.kind === 'Deployment')
+    .map((m) => m.object.metadata.name);
   const deployments = input.deployments.length > 0 ? [...input.deployments] : manifestDeployments;
   if (deployments.length === 0) {
     problems.push(
@@ -111,12 +124,19 @@ export async function planRolling(input: RollingPlanInput): Promise<RollingPlan>
   }
 
   // Overrides go to the Deployments in scope: those in the manifests here, the live ones later.
-  const inScope = loaded.filter((m) => m.object.kind === 'Deployment' && deployments.includes(m.object.metadata.name));
+  const inScope = loaded.filter(
+    (m) => m.object.kind === 'Deployment' && deployments.includes(m.object.metadata.name),
+  );
   const liveOnly = deployments.filter((d) => !manifestDeployments.includes(d));
   let liveImageOverrides: ImageOverride[] = [];
   if (input.images.length > 0) {
     if (liveOnly.length === 0) {
-      problems.push(...applyImageOverrides(inScope.map((m) => m.object), [...input.images]));
+      problems.push(
+        ...applyImageOverrides(
+          inScope.map((m) => m.object),
+          [...input.images],
+        ),
+      );
     } else if (inScope.length === 0) {
       liveImageOverrides = [...input.images];
     } else {

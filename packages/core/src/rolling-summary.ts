@@ -8,7 +8,12 @@ function images(map: Record<string, string>): string {
     .join(', ');
 }
 
-export function rollingSummary(o: { app: string; namespace: string; outcome: RollingOutcome; durationMs: number }): string {
+export function rollingSummary(o: {
+  app: string;
+  namespace: string;
+  outcome: RollingOutcome;
+  durationMs: number;
+}): string {
   const { outcome } = o;
   const verdict = outcome.dryRun
     ? '🧪 Dry run'
@@ -34,22 +39,36 @@ export function rollingSummary(o: { app: string; namespace: string; outcome: Rol
           d.revision ?? '—',
           images(d.previousImages) || '—',
           images(d.images),
-          d.failure ? `failed: ${d.failure}${d.rolledBack ? ' (rolled back)' : ''}` : d.rolledBack ? 'rolled back' : 'ok',
+          d.failure
+            ? `failed: ${d.failure}${d.rolledBack ? ' (rolled back)' : ''}`
+            : d.rolledBack
+              ? 'rolled back'
+              : 'ok',
         ]),
       ),
     );
   }
   for (const d of outcome.deployments.filter((x) => x.events?.length)) {
-    parts.push(details(`Last events of the failing pod of ${d.name}`, ['```', ...(d.events ?? []), '```'].join('\n')));
+    parts.push(
+      details(`Last events of the failing pod of ${d.name}`, ['```', ...(d.events ?? []), '```'].join('\n')),
+    );
   }
   if (outcome.applied.length > 0) {
     parts.push(
       heading('Objects', 3),
-      table(['Kind', 'Name', 'Source', 'Result'], outcome.applied.map((a) => [a.kind, a.name, a.source, a.result])),
+      table(
+        ['Kind', 'Name', 'Source', 'Result'],
+        outcome.applied.map((a) => [a.kind, a.name, a.source, a.result]),
+      ),
     );
   }
   if (outcome.diff !== undefined) {
-    parts.push(details('Diff (server-side dry run)', outcome.diff ? ['```diff', outcome.diff, '```'].join('\n') : 'No changes.'));
+    parts.push(
+      details(
+        'Diff (server-side dry run)',
+        outcome.diff ? ['```diff', outcome.diff, '```'].join('\n') : 'No changes.',
+      ),
+    );
   }
   if (outcome.timeline.length > 0) {
     parts.push(heading('Timeline', 3), timeline(outcome.timeline.map((t) => ({ at: t.at, text: t.text }))));

@@ -59,7 +59,12 @@ export interface RollingOutcome {
   cancelled: boolean;
   rolledBack: boolean;
   message: string;
-  applied: { kind: string; name: string; source: string; result: 'created' | 'configured' | 'unchanged' | 'dry-run' }[];
+  applied: {
+    kind: string;
+    name: string;
+    source: string;
+    result: 'created' | 'configured' | 'unchanged' | 'dry-run';
+  }[];
   deployments: DeploymentOutcome[];
   timeline: TimelineEntry[];
   diff?: string;
@@ -96,7 +101,13 @@ export class RollingDeploy {
     const diff = await this.dryRunAll(targets);
     if (this.o.dryRun) {
       this.note('dry run: every object passed server-side validation; nothing was changed');
-      return this.outcome({ ok: true, dryRun: true, message: 'Dry run passed: nothing was changed', diff, deployments: [] });
+      return this.outcome({
+        ok: true,
+        dryRun: true,
+        message: 'Dry run passed: nothing was changed',
+        diff,
+        deployments: [],
+      });
     }
 
     const lock = await acquireLock({
@@ -135,7 +146,9 @@ export class RollingDeploy {
     const targets = new Map<string, KubeObject | undefined>();
     const missing: string[] = [];
     for (const name of plan.deployments) {
-      const inManifests = plan.objects.find((m) => m.object.kind === 'Deployment' && m.object.metadata.name === name);
+      const inManifests = plan.objects.find(
+        (m) => m.object.kind === 'Deployment' && m.object.metadata.name === name,
+      );
       if (inManifests) {
         targets.set(name, inManifests.object);
         continue;
@@ -155,7 +168,9 @@ export class RollingDeploy {
   }
 
   /** The image patch for a live Deployment that has no manifest (images-only deploy). */
-  private async imagePatch(name: string): Promise<{ spec: { template: { spec: { containers: { name: string; image: string }[] } } } }> {
+  private async imagePatch(
+    name: string,
+  ): Promise<{ spec: { template: { spec: { containers: { name: string; image: string }[] } } } }> {
     const live = await this.objects.mustGet<KubeObject>(DEPLOYMENTS, this.o.namespace, name);
     const copy = structuredClone(live);
     const problems = applyImageOverrides([copy], this.o.plan.liveImageOverrides);
@@ -178,7 +193,9 @@ export class RollingDeploy {
         diffs.push(diffObjects(object, live, result));
         this.applied.push({ kind: object.kind, name: object.metadata.name, source, result: 'dry-run' });
       } catch (error) {
-        problems.push(`Input "manifests": ${source}: ${object.kind} ${object.metadata.name}: ${error instanceof Error ? error.message : String(error)}`);
+        problems.push(
+          `Input "manifests": ${source}: ${object.kind} ${object.metadata.name}: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }
     for (const [name, manifest] of targets) {
@@ -186,15 +203,26 @@ export class RollingDeploy {
       try {
         const patch = await this.imagePatch(name);
         const live = await this.objects.mustGet<KubeObject>(DEPLOYMENTS, this.o.namespace, name);
-        const result = await this.objects.patch<KubeObject>(DEPLOYMENTS, this.o.namespace, name, patch, 'strategic', { dryRun: true });
+        const result = await this.objects.patch<KubeObject>(
+          DEPLOYMENTS,
+          this.o.namespace,
+          name,
+          patch,
+          'strategic',
+          { dryRun: true },
+        );
         diffs.push(diffObjects(live, live, result));
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        problems.push(message.startsWith('Input "') ? message : `Input "images": Deployment ${name}: ${message}`);
+        problems.push(
+          message.startsWith('Input "') ? message : `Input "images": Deployment ${name}: ${message}`,
+        );
       }
     }
     if (problems.length > 0) {
-      throw new Error(`The cluster rejected the change in a dry run; nothing was changed:\n${problems.join('\n')}`);
+      throw new Error(
+        `The cluster rejected the change in a dry run; nothing was changed:\n${problems.join('\n')}`,
+      );
     }
     return diffs.filter(Boolean).join('\n');
   }
@@ -208,7 +236,8 @@ export class RollingDeploy {
   }
 
   private withAnnotations(object: KubeObject, record?: DeploymentRecord): KubeObject {
-    if (object.kind !== 'Deployment' || !this.o.plan.deployments.includes(object.metadata.name)) return object;
+    if (object.kind !== 'Deployment' || !this.o.plan.deployments.includes(object.metadata.name))
+      return object;
     const copy = structuredClone(object);
     copy.metadata.annotations = {
       ...copy.metadata.annotations,
@@ -233,7 +262,9 @@ export class RollingDeploy {
       live,
       revision: current ? String(current.revision) : undefined,
       templateHash: current?.templateHash,
-      activeHashes: new Set(revisions.filter((r) => r.replicas > 0 || r === current).map((r) => r.templateHash)),
+      activeHashes: new Set(
+        revisions.filter((r) => r.replicas > 0 || r === current).map((r) => r.templateHash),
+      ),
       images: imagesOf(live.spec.template),
     };
   }
@@ -253,18 +284,39 @@ export class RollingDeploy {
     this.applied.length = 0;
     for (const { object, source } of this.o.plan.objects) {
       const existed = await this.liveOf(object);
-      const result = await this.objects.apply<KubeObject>(this.withAnnotations(object, records.get(object.metadata.name)));
+      const result = await this.objects.apply<KubeObject>(
+        this.withAnnotations(object, records.get(object.metadata.name)),
+      );
       const changed = !existed || existed.metadata.resourceVersion !== result.metadata.resourceVersion;
-      this.applied.push({ kind: object.kind, name: object.metadata.name, source, result: !existed ? 'created' : changed ? 'configured' : 'unchanged' });
-      this.note(`${object.kind} ${object.metadata.name} ${!existed ? 'created' : changed ? 'configured' : 'unchanged'}`);
+      this.applied.push({
+        kind: object.kind,
+        name: object.metadata.name,
+        source,
+        result: !existed ? 'created' : changed ? 'configured' : 'unchanged',
+      });
+      this.note(
+        `${object.kind} ${object.metadata.name} ${!existed ? 'created' : changed ? 'configured' : 'unchanged'}`,
+      );
     }
     for (const [name, manifest] of targets) {
       if (manifest) continue;
       const patch = await this.imagePatch(name);
-      const annotations = { ...this.o.annotations, [CHANGE_CAUSE]: this.changeCause(), [RECORD_ANNOTATION]: JSON.stringify(records.get(name)) };
-      await this.objects.patch(DEPLOYMENTS, namespace, name, { metadata: { annotations }, ...patch }, 'strategic');
+      const annotations = {
+        ...this.o.annotations,
+        [CHANGE_CAUSE]: this.changeCause(),
+        [RECORD_ANNOTATION]: JSON.stringify(records.get(name)),
+      };
+      await this.objects.patch(
+        DEPLOYMENTS,
+        namespace,
+        name,
+        { metadata: { annotations }, ...patch },
+        'strategic',
+      );
       this.applied.push({ kind: 'Deployment', name, source: 'images', result: 'configured' });
-      this.note(`Deployment ${name}: images set to ${patch.spec.template.spec.containers.map((c) => c.image).join(', ')}`);
+      this.note(
+        `Deployment ${name}: images set to ${patch.spec.template.spec.containers.map((c) => c.image).join(', ')}`,
+      );
     }
 
     const deadline = Date.now() + this.o.timeoutMs;
@@ -345,9 +397,12 @@ export class RollingDeploy {
           d.rolledBack = restored.ok;
           d.revision = restored.revision;
           d.images = restored.images;
-          if (!restored.ok) problems.push(`${d.name}: rollback to revision ${b.revision} did not finish: ${restored.reason}`);
+          if (!restored.ok)
+            problems.push(`${d.name}: rollback to revision ${b.revision} did not finish: ${restored.reason}`);
         } catch (error) {
-          problems.push(`${d.name}: rollback failed: ${error instanceof Error ? error.message : String(error)}`);
+          problems.push(
+            `${d.name}: rollback failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
         }
       }
     }
@@ -360,9 +415,17 @@ export class RollingDeploy {
       await writeRecord(this.objects, DEPLOYMENTS, namespace, d.name, record).catch(() => undefined);
       await this.history(d, record.phase).catch(() => undefined);
     }
-    const what = cancelled ? 'The run was cancelled' : `Rollout failed: ${failed.map((d) => `${d.name}: ${d.failure}`).join('; ')}`;
+    const what = cancelled
+      ? 'The run was cancelled'
+      : `Rollout failed: ${failed.map((d) => `${d.name}: ${d.failure}`).join('; ')}`;
     const after = rolledBack
-      ? `Rolled back: ${outcomes.filter((d) => d.rolledBack).map((d) => `${d.name} is serving revision ${d.revision} again (${Object.values(d.images).join(', ')})`).join('; ')}`
+      ? `Rolled back: ${outcomes
+          .filter((d) => d.rolledBack)
+          .map(
+            (d) =>
+              `${d.name} is serving revision ${d.revision} again (${Object.values(d.images).join(', ')})`,
+          )
+          .join('; ')}`
       : restore
         ? 'Nothing was rolled back'
         : cancelled
@@ -389,8 +452,15 @@ export class RollingDeploy {
     const target = revisions.find((r) => r.templateHash === b.templateHash);
     if (!target) throw new Error(`the ReplicaSet of revision ${b.revision} is gone`);
     this.note(`${name}: rolling back to revision ${b.revision} (${Object.values(target.images).join(', ')})`);
-    await restoreTemplate(this.objects, live, target, `cd-actions rollback after failed deploy, run ${this.o.run.runId}`);
-    const others = new Set(revisions.filter((r) => r.templateHash !== target.templateHash).map((r) => r.templateHash));
+    await restoreTemplate(
+      this.objects,
+      live,
+      target,
+      `cd-actions rollback after failed deploy, run ${this.o.run.runId}`,
+    );
+    const others = new Set(
+      revisions.filter((r) => r.templateHash !== target.templateHash).map((r) => r.templateHash),
+    );
     // No cancel signal here: a cancelled run's has fired already; the restore runs on its deadline alone.
     const result = await waitForRollout({
       kube: this.o.kube,
@@ -428,8 +498,19 @@ export class RollingDeploy {
     });
   }
 
-  private outcome(o: Omit<RollingOutcome, 'applied' | 'timeline' | 'rolledBack' | 'cancelled'> & { rolledBack?: boolean; cancelled?: boolean }): RollingOutcome {
-    return { rolledBack: false, cancelled: false, ...o, applied: [...this.applied], timeline: [...this.timeline] };
+  private outcome(
+    o: Omit<RollingOutcome, 'applied' | 'timeline' | 'rolledBack' | 'cancelled'> & {
+      rolledBack?: boolean;
+      cancelled?: boolean;
+    },
+  ): RollingOutcome {
+    return {
+      rolledBack: false,
+      cancelled: false,
+      ...o,
+      applied: [...this.applied],
+      timeline: [...this.timeline],
+    };
   }
 }
 
@@ -448,7 +529,14 @@ function diffObjects(manifest: KubeObject, live: KubeObject | undefined, result:
   const view = (o: KubeObject | undefined): string => {
     if (!o) return '';
     const { metadata, status: _status, ...rest } = o;
-    const { managedFields: _m, resourceVersion: _r, uid: _u, creationTimestamp: _c, generation: _g, ...meta } = metadata as Record<string, unknown>;
+    const {
+      managedFields: _m,
+      resourceVersion: _r,
+      uid: _u,
+      creationTimestamp: _c,
+      generation: _g,
+      ...meta
+    } = metadata as Record<string, unknown>;
     const annotations = { ...(meta.annotations as Record<string, string> | undefined) };
     delete annotations[RECORD_ANNOTATION];
     delete annotations['deployment.kubernetes.io/revision'];
@@ -458,5 +546,13 @@ function diffObjects(manifest: KubeObject, live: KubeObject | undefined, result:
   const before = view(live);
   const after = view(result);
   if (before === after) return '';
-  return createTwoFilesPatch(live ? `live ${name}` : '/dev/null', `new ${name}`, before, after, undefined, undefined, { context: 3 });
+  return createTwoFilesPatch(
+    live ? `live ${name}` : '/dev/null',
+    `new ${name}`,
+    before,
+    after,
+    undefined,
+    undefined,
+    { context: 3 },
+  );
 }

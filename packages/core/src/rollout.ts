@@ -24,7 +24,10 @@ export interface Deployment {
   spec: {
     replicas?: number;
     selector: { matchLabels?: Record<string, string> };
-    template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: { containers: { name: string; image: string }[] } };
+    template: {
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      spec: { containers: { name: string; image: string }[] };
+    };
     progressDeadlineSeconds?: number;
     paused?: boolean;
   };
@@ -43,12 +46,19 @@ interface ContainerStatus {
   name: string;
   ready?: boolean;
   restartCount?: number;
-  state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } };
+  state?: {
+    waiting?: { reason?: string; message?: string };
+    terminated?: { reason?: string; exitCode?: number };
+  };
 }
 
 export interface Pod {
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: string };
-  status?: { phase?: string; containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] };
+  status?: {
+    phase?: string;
+    containerStatuses?: ContainerStatus[];
+    initContainerStatuses?: ContainerStatus[];
+  };
 }
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -84,7 +94,9 @@ export function judgeDeployment(d: Deployment): { done: true } | { failed: strin
   const status = d.status ?? {};
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    return { failed: `ProgressDeadlineExceeded: ${progressing.message ?? 'the rollout made no progress within its deadline'}` };
+    return {
+      failed: `ProgressDeadlineExceeded: ${progressing.message ?? 'the rollout made no progress within its deadline'}`,
+    };
   }
   if ((status.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) return undefined;
   const want = desiredReplicas(d);
@@ -134,7 +146,12 @@ export interface WaitForRolloutOptions {
 }
 
 /** Last events of a pod, newest last, as `Reason: message` lines. */
-export async function podEvents(objects: KubeObjects, namespace: string, pod: string, limit = 5): Promise<string[]> {
+export async function podEvents(
+  objects: KubeObjects,
+  namespace: string,
+  pod: string,
+  limit = 5,
+): Promise<string[]> {
   try {
     const list = await objects.list<{
       involvedObject?: { name?: string; kind?: string };
@@ -144,17 +161,19 @@ export async function podEvents(objects: KubeObjects, namespace: string, pod: st
       eventTime?: string;
       metadata: { creationTimestamp?: string; resourceVersion?: string };
     }>(EVENTS, namespace, { fieldSelector: `involvedObject.name=${pod}` }, { deadlineMs: 5000 });
-    return list.items
-      .filter((e) => e.involvedObject?.name === pod)
-      // Timestamps have one-second resolution; the resourceVersion orders events within a second.
-      .sort(
-        (a, b) =>
-          (a.lastTimestamp ?? a.eventTime ?? a.metadata.creationTimestamp ?? '').localeCompare(
-            b.lastTimestamp ?? b.eventTime ?? b.metadata.creationTimestamp ?? '',
-          ) || Number(a.metadata.resourceVersion ?? 0) - Number(b.metadata.resourceVersion ?? 0),
-      )
-      .slice(-limit)
-      .map((e) => `${e.reason ?? 'Event'}: ${e.message ?? ''}`);
+    return (
+      list.items
+        .filter((e) => e.involvedObject?.name === pod)
+        // Timestamps have one-second resolution; the resourceVersion orders events within a second.
+        .sort(
+          (a, b) =>
+            (a.lastTimestamp ?? a.eventTime ?? a.metadata.creationTimestamp ?? '').localeCompare(
+              b.lastTimestamp ?? b.eventTime ?? b.metadata.creationTimestamp ?? '',
+            ) || Number(a.metadata.resourceVersion ?? 0) - Number(b.metadata.resourceVersion ?? 0),
+        )
+        .slice(-limit)
+        .map((e) => `${e.reason ?? 'Event'}: ${e.message ?? ''}`)
+    );
   } catch {
     return [];
   }
@@ -179,7 +198,8 @@ export async function waitForRollout(options: WaitForRolloutOptions): Promise<Ro
     describe: (d) => describeDeployment((d as Deployment | undefined) ?? latest),
     onEvent: (type, object) => {
       const d = object as unknown as Deployment;
-      if (type === 'DELETED') throw new Error(`Deployment ${namespace}/${name} was deleted during the rollout`);
+      if (type === 'DELETED')
+        throw new Error(`Deployment ${namespace}/${name} was deleted during the rollout`);
       latest = d;
       const text = describeDeployment(d);
       if (text !== lastSaid) {
@@ -202,7 +222,12 @@ export async function waitForRollout(options: WaitForRolloutOptions): Promise<Ro
       onEvent: (type, object) => {
         const pod = object as unknown as Pod;
         const hash = pod.metadata.labels?.['pod-template-hash'];
-        if (type === 'DELETED' || pod.metadata.deletionTimestamp || (hash && options.previousHashes.has(hash))) return;
+        if (
+          type === 'DELETED' ||
+          pod.metadata.deletionTimestamp ||
+          (hash && options.previousHashes.has(hash))
+        )
+          return;
         // Every pod judged here belongs to the new template, so all of its restarts count.
         const reason = judgePod(pod, 0);
         if (reason) {
@@ -237,7 +262,11 @@ export async function waitForRollout(options: WaitForRolloutOptions): Promise<Ro
       return { ok: false, deployment: latest, reason: verdict.failed, events: [] };
     }
     if (!latest) throw new Error(`Deployment ${namespace}/${name} was not seen`);
-    return { ok: true, deployment: latest, revision: latest.metadata.annotations?.[REVISION_ANNOTATION] ?? '?' };
+    return {
+      ok: true,
+      deployment: latest,
+      revision: latest.metadata.annotations?.[REVISION_ANNOTATION] ?? '?',
+    };
   } catch (error) {
     stop.abort();
     await Promise.allSettled([deploymentWait, podsWait]);

@@ -15,7 +15,9 @@ const { values } = parseArgs({
 });
 const rps = Number(values.rps);
 if (!values.kubeconfig || !Number.isFinite(rps) || rps < 0) {
-  console.error('usage: npm run sandbox -- --kubeconfig <file> [--prometheus] [--rps <n>] [--namespace <ns>]');
+  console.error(
+    'usage: npm run sandbox -- --kubeconfig <file> [--prometheus] [--rps <n>] [--namespace <ns>]',
+  );
   process.exit(2);
 }
 const sandbox = await startSandbox({

@@ -36,11 +36,21 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     shortNames: ['deploy'],
     subresources: ['status', 'scale'],
   }),
-  type('apps', ['v1'], 'replicasets', 'ReplicaSet', true, { shortNames: ['rs'], subresources: ['status', 'scale'] }),
-  type('networking.k8s.io', ['v1'], 'ingresses', 'Ingress', true, { shortNames: ['ing'], subresources: ['status'] }),
+  type('apps', ['v1'], 'replicasets', 'ReplicaSet', true, {
+    shortNames: ['rs'],
+    subresources: ['status', 'scale'],
+  }),
+  type('networking.k8s.io', ['v1'], 'ingresses', 'Ingress', true, {
+    shortNames: ['ing'],
+    subresources: ['status'],
+  }),
   type('coordination.k8s.io', ['v1'], 'leases', 'Lease', true),
-  type('networking.istio.io', ['v1', 'v1beta1'], 'virtualservices', 'VirtualService', true, { shortNames: ['vs'] }),
-  type('networking.istio.io', ['v1', 'v1beta1'], 'destinationrules', 'DestinationRule', true, { shortNames: ['dr'] }),
+  type('networking.istio.io', ['v1', 'v1beta1'], 'virtualservices', 'VirtualService', true, {
+    shortNames: ['vs'],
+  }),
+  type('networking.istio.io', ['v1', 'v1beta1'], 'destinationrules', 'DestinationRule', true, {
+    shortNames: ['dr'],
+  }),
   type('gateway.networking.k8s.io', ['v1'], 'httproutes', 'HTTPRoute', true),
 ];
 
@@ -54,7 +64,9 @@ export function findResource(group: string, resource: string): ResourceType | un
 
 export function findKind(apiVersion: string, kind: string): ResourceType | undefined {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  return RESOURCE_TYPES.find((t) => t.group === group && t.kind === kind && t.versions.includes(version ?? ''));
+  return RESOURCE_TYPES.find(
+    (t) => t.group === group && t.kind === kind && t.versions.includes(version ?? ''),
+  );
 }
 
 export function apiVersionOf(t: ResourceType, version = t.versions[0]): string {

@@ -18,10 +18,14 @@ describe('npm run sandbox', () => {
   it('prints one ready line with the URLs, writes the kubeconfig, and stops on SIGINT', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sandbox-cli-'));
     const kubeconfig = join(dir, 'kubeconfig');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/sandbox/src/cli.ts', '--kubeconfig', kubeconfig, '--rps', '0'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'packages/sandbox/src/cli.ts', '--kubeconfig', kubeconfig, '--rps', '0'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const line = await new Promise<string>((done, fail) => {
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => {
@@ -46,10 +50,15 @@ describe('npm run sandbox', () => {
 describe('kubectl against the sandbox cluster', () => {
   let sandbox: Sandbox;
   const kubectl = async (...args: string[]): Promise<string> =>
-    (await run('kubectl', ['--kubeconfig', sandbox.kubeconfig, '-n', 'demo', ...args], { timeout: 60_000 })).stdout;
+    (await run('kubectl', ['--kubeconfig', sandbox.kubeconfig, '-n', 'demo', ...args], { timeout: 60_000 }))
+      .stdout;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ rps: 0, namespaces: ['demo'], timings: { podStartMs: 50, readyAfterMs: 100 } });
+    sandbox = await startSandbox({
+      rps: 0,
+      namespaces: ['demo'],
+      timings: { podStartMs: 50, readyAfterMs: 100 },
+    });
   });
   afterAll(async () => sandbox?.stop());
 
@@ -69,20 +78,37 @@ spec:
 `,
     );
     expect(await kubectl('apply', '-f', join(dir, 'web.yaml'))).toContain('deployment.apps/web created');
-    expect(await kubectl('rollout', 'status', 'deployment/web', '--timeout=30s')).toContain('successfully rolled out');
+    expect(await kubectl('rollout', 'status', 'deployment/web', '--timeout=30s')).toContain(
+      'successfully rolled out',
+    );
     await kubectl('set', 'image', 'deployment/web', 'web=ghcr.io/acme/web:2');
-    expect(await kubectl('rollout', 'status', 'deployment/web', '--timeout=30s')).toContain('successfully rolled out');
+    expect(await kubectl('rollout', 'status', 'deployment/web', '--timeout=30s')).toContain(
+      'successfully rolled out',
+    );
     const history = await kubectl('rollout', 'history', 'deployment/web');
     expect(history).toMatch(/^1\s/m);
     expect(history).toMatch(/^2\s/m);
     expect(await kubectl('rollout', 'undo', 'deployment/web')).toContain('rolled back');
-    expect(await kubectl('rollout', 'status', 'deployment/web', '--timeout=30s')).toContain('successfully rolled out');
-    expect(await kubectl('get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}')).toBe('ghcr.io/acme/web:1');
+    expect(await kubectl('rollout', 'status', 'deployment/web', '--timeout=30s')).toContain(
+      'successfully rolled out',
+    );
+    expect(
+      await kubectl('get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'),
+    ).toBe('ghcr.io/acme/web:1');
     // The undo reused revision 1's ReplicaSet and gave it revision 3.
     expect(await kubectl('rollout', 'history', 'deployment/web')).toMatch(/^3\s/m);
     await kubectl('scale', 'deployment/web', '--replicas=4');
-    expect(await kubectl('rollout', 'status', 'deployment/web', '--timeout=30s')).toContain('successfully rolled out');
-    const pods = await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}');
+    expect(await kubectl('rollout', 'status', 'deployment/web', '--timeout=30s')).toContain(
+      'successfully rolled out',
+    );
+    const pods = await kubectl(
+      'get',
+      'pods',
+      '-l',
+      'app=web',
+      '-o',
+      'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}',
+    );
     expect(pods.trim().split('\n')).toEqual(['Running', 'Running', 'Running', 'Running']);
     expect(await kubectl('delete', 'deployment', 'web')).toContain('deleted');
   });
