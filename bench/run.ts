@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, each printing one table. Figures are ratios from one run. */
 import { coldStart } from './cold-start.js';
+import { gateDetection } from './gate-detection.js';
 import { sandboxStart } from './sandbox-start.js';
 import { waitOverhead } from './wait-overhead.js';
 
@@ -8,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   'cold-start': coldStart,
   'sandbox-start': sandboxStart,
   'wait-overhead': waitOverhead,
+  'gate-detection': gateDetection,
 };
 for (const [name, bench] of Object.entries(benches)) {
   if (only.length === 0 || only.includes(name)) await bench();

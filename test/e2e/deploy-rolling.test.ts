@@ -197,6 +197,34 @@ describe('deploy-rolling', () => {
     }
   });
 
+  it('queues behind a run that holds the lock when lock-wait allows, then deploys', async () => {
+    const lease = sandbox.store.create(kind('Lease'), {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'cd-actions-lock-web', namespace: 'shop' },
+      spec: {
+        holderIdentity: 'acme/shop#998/1',
+        leaseDurationSeconds: 600,
+        renewTime: new Date().toISOString().replace('Z', '000Z'),
+      },
+    });
+    // The other run finishes a second later and releases its lease.
+    const release = setTimeout(() => sandbox.store.delete(kind('Lease'), 'shop', lease.metadata.name!), 1500);
+    try {
+      const result = await deploy(
+        {},
+        { images: 'web=ghcr.io/acme/web:2.1.0', deployment: 'web', 'lock-wait': '30s' },
+      );
+      expect(result.exitCode, result.log).toBe(0);
+      expect(result.log).toContain('Waiting up to 30 s for');
+      expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe('ghcr.io/acme/web:2.1.0');
+    } finally {
+      clearTimeout(release);
+    }
+    // Back to 2.0.0 for the tests below, through the action itself.
+    expect((await deploy({}, { images: 'web=ghcr.io/acme/web:2.0.0', deployment: 'web' })).exitCode).toBe(0);
+  });
+
   it('rolls back when the run is cancelled mid-rollout', async () => {
     const result = await deploy(
       app('ghcr.io/acme/web:7.0.0', { SANDBOX_READY_AFTER: '20s' }),
@@ -207,6 +235,29 @@ describe('deploy-rolling', () => {
     expect(result.exitCode).not.toBe(0);
     expect(result.log).toContain('run cancelled; on-cancel is rollback');
     expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe('ghcr.io/acme/web:2.0.0');
+    expect(live(sandbox, 'Lease', 'shop', 'cd-actions-lock-web')).toBeUndefined();
+  });
+
+  it('never leaves a half-done rollout when cancelled at a random moment', async () => {
+    const before = imageOf(live(sandbox, 'Deployment', 'shop', 'web'));
+    const cancelAfterMs = 200 + Math.floor(Math.random() * 2500);
+    const result = await deploy(
+      app('ghcr.io/acme/web:7.5.0', { SANDBOX_READY_AFTER: '300ms' }),
+      { manifests: 'k8s/app.yaml', timeout: '2m' },
+      { cancelAfterMs },
+    );
+    const image = imageOf(live(sandbox, 'Deployment', 'shop', 'web'));
+    const ready = readyPodImages(sandbox, 'shop', 'web');
+    if (result.exitCode === 0) {
+      // Finished before the cancel arrived: the new version serves, fully.
+      expect(image, `cancel after ${cancelAfterMs} ms`).toBe('ghcr.io/acme/web:7.5.0');
+      expect(ready).toEqual(Array(3).fill('ghcr.io/acme/web:7.5.0'));
+      // Put the earlier version back for the tests below.
+      expect((await deploy({}, { images: `web=${before}`, deployment: 'web' })).exitCode).toBe(0);
+    } else {
+      expect(image, `cancel after ${cancelAfterMs} ms`).toBe(before);
+      expect(ready).toEqual(Array(3).fill(before));
+    }
     expect(live(sandbox, 'Lease', 'shop', 'cd-actions-lock-web')).toBeUndefined();
   });
 

@@ -1,4 +1,5 @@
 import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
+import { clusterInputs } from '../../../packages/core/src/cluster-inputs.js';
 import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
 import { input } from '../../../packages/core/src/inputs.js';
 import { InputError } from '../../../packages/core/src/errors.js';
@@ -7,9 +8,7 @@ import { PlanError, planRolling, type RollingPlan } from '../../../packages/core
 
 export const spec = {
   ...deployInputs,
-  kubeconfig: input.secret({ config: false }),
-  context: input.string(),
-  namespace: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  ...clusterInputs,
   app: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
   manifests: input.list({ itemDescription: 'manifest files or globs' }),
   images: input.list({

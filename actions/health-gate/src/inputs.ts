@@ -2,6 +2,8 @@
  * health-gate inputs: every input, every check of the `checks` list and the monitoring settings
  * are validated here, before anything touches a network. Only light modules load on this path.
  */
+import { clusterInputs } from '../../../packages/core/src/cluster-inputs.js';
+import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
 import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
 import { input, type RuleProblem, type Settings } from '../../../packages/core/src/inputs.js';
 import { CONDITION_FORM, parseCondition } from '../../../packages/core/src/gate/condition.js';
@@ -9,15 +11,9 @@ import { parseMonitoring, type MonitoringSpec } from '../../../packages/core/src
 import { parseChecks } from '../../../packages/core/src/gate/parse.js';
 import type { CheckDefaults, CheckSpec } from '../../../packages/core/src/gate/types.js';
 
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const NAME_FORM =
-  'a Kubernetes name: lower-case letters, digits and "-", starting and ending with a letter or digit';
-
 export const spec = {
   ...deployInputs,
-  kubeconfig: input.secret({ config: false }),
-  context: input.string(),
-  namespace: input.string({ pattern: NAME, patternDescription: NAME_FORM }),
+  ...clusterInputs,
   checks: input.document({
     shape: 'list',
     description: 'a YAML list of checks, each a mapping with "kind" (http, prometheus, pods or command)',
@@ -29,7 +25,7 @@ export const spec = {
     config: false,
     validate: (text) => (parseCondition(text).ok ? undefined : CONDITION_FORM),
   }),
-  deployment: input.string({ config: false, pattern: NAME, patternDescription: NAME_FORM }),
+  deployment: input.string({ config: false, pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
   duration: input.duration({ default: '5m', min: '1s', max: '6h' }),
   interval: input.duration({ default: '30s', min: '100ms', max: '1h' }),
   'initial-delay': input.duration({ default: '0s', allowZero: true, max: '1h' }),

@@ -1,12 +1,11 @@
 import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
+import { clusterInputs } from '../../../packages/core/src/cluster-inputs.js';
 import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
 import { exactlyOneOf, input } from '../../../packages/core/src/inputs.js';
 
 export const spec = {
   ...deployInputs,
-  kubeconfig: input.secret({ config: false }),
-  context: input.string(),
-  namespace: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  ...clusterInputs,
   app: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
   deployment: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM, config: false }),
   'to-revision': input.string({

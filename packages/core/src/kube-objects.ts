@@ -61,7 +61,7 @@ export interface CallOptions {
 const DEFAULT_CALL_DEADLINE_MS = 30_000;
 
 export class KubeObjects {
-  constructor(private readonly kube: Kube) {}
+  constructor(readonly kube: Kube) {}
 
   get namespace(): string {
     return this.kube.namespace;

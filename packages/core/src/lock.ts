@@ -5,7 +5,9 @@
  */
 import * as core from '@actions/core';
 import { isAlreadyExists, isConflict } from './kube-errors.js';
-import { LEASES, type KubeObjects } from './kube-objects.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { LEASES, resourcePath, type KubeObjects } from './kube-objects.js';
+import { watchObjects, WatchTimeoutError } from './watch.js';
 import type { RunContext } from './github.js';
 import { runUrl } from './github.js';
 
@@ -118,55 +120,95 @@ export async function acquireLock(options: {
     const existing = await objects.get<Lease>(LEASES, namespace, name);
     try {
       if (!existing) {
-        await objects.create(LEASES, namespace, body());
-      } else if (existing.spec?.holderIdentity === identity || expired(existing, Date.now())) {
+        const created = await objects.create<Lease>(LEASES, namespace, body());
+        return holdLock(objects, namespace, name, created, body, leaseSeconds);
+      }
+      if (existing.spec?.holderIdentity === identity || expired(existing, Date.now())) {
         // Our own lease from an earlier attempt of this run, or a dead holder's: take it over.
-        await objects.replace(LEASES, namespace, body(existing.metadata.resourceVersion) as never);
-      } else {
-        const current = holderOf(existing);
-        if (Date.now() >= deadline) throw new LockHeldError(current, app, namespace);
-        if (!announced) {
-          core.info(
-            `Waiting up to ${Math.round(options.waitMs / 1000)} s for ${current.repository} run ${current.runId} to release ${name}`,
-          );
-          announced = true;
-        }
-        await waitForChange(Math.min(2000, deadline - Date.now()), options.signal);
-        continue;
+        const taken = await objects.replace<Lease>(
+          LEASES,
+          namespace,
+          body(existing.metadata.resourceVersion) as never,
+        );
+        return holdLock(objects, namespace, name, taken, body, leaseSeconds);
       }
     } catch (error) {
       // Someone else created or renewed it between our read and write: read again.
       if (isAlreadyExists(error) || isConflict(error)) continue;
       throw error;
     }
-    break;
+    const current = holderOf(existing);
+    if (Date.now() >= deadline) throw new LockHeldError(current, app, namespace);
+    if (!announced) {
+      core.info(
+        `Waiting up to ${Math.round(options.waitMs / 1000)} s for ${current.repository} run ${current.runId} to release ${name}`,
+      );
+      announced = true;
+    }
+    await waitForRelease(
+      objects,
+      namespace,
+      existing,
+      Math.min(deadline, expiresAt(existing)),
+      options.signal,
+    );
   }
-  core.info(`Holding lock ${namespace}/${name} as ${identity}`);
-  return startRenewal(objects, namespace, name, identity, leaseSeconds);
 }
 
-function waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
-  // The lease carries no event to wait on when its holder dies, only time: a short sleep is the honest wait.
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, Math.max(50, ms));
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
+function expiresAt(lease: Lease): number {
+  const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+  return Number.isFinite(renewed)
+    ? renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000 + 1
+    : Date.now() + 1000;
+}
+
+/** Watches the Lease until it is deleted or changes hands, or until `until` (its expiry or our deadline). */
+async function waitForRelease(
+  objects: KubeObjects,
+  namespace: string,
+  lease: Lease,
+  until: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await watchObjects<KubernetesObject>({
+      kube: objects.kube,
+      path: resourcePath(LEASES, namespace),
+      fieldSelector: `metadata.name=${lease.metadata.name}`,
+      deadline: Math.max(until, Date.now() + 50),
+      signal,
+      what: `lease ${namespace}/${lease.metadata.name} to be released`,
+      onEvent: (type, object) =>
+        type === 'DELETED' || (object as unknown as Lease).spec?.holderIdentity !== lease.spec?.holderIdentity
+          ? 'done'
+          : undefined,
     });
-  });
+  } catch (error) {
+    // Reaching the expiry or our deadline is an answer too: the loop reads the lease again and decides.
+    if (!(error instanceof WatchTimeoutError)) throw error;
+  }
 }
 
-function startRenewal(
+/**
+ * Keeps the lease renewed while held. Every write carries the resourceVersion of our last one, so
+ * if another run has taken the lease over (ours expired), we neither renew nor delete theirs.
+ */
+function holdLock(
   objects: KubeObjects,
   namespace: string,
   name: string,
-  identity: string,
+  acquired: Lease,
+  body: (resourceVersion?: string) => Lease,
   leaseSeconds: number,
 ): AppLock {
+  core.info(`Holding lock ${namespace}/${name} as ${acquired.spec?.holderIdentity ?? '?'}`);
+  let resourceVersion = acquired.metadata.resourceVersion;
+  const acquireTime = acquired.spec?.acquireTime;
   const renew = async (): Promise<void> => {
-    const lease = await objects.get<Lease>(LEASES, namespace, name);
-    if (lease?.spec?.holderIdentity !== identity) return;
-    await objects.patch(LEASES, namespace, name, { spec: { renewTime: microTime() } }, 'merge');
+    const next = body(resourceVersion);
+    next.spec = { ...next.spec, acquireTime };
+    const renewed = await objects.replace<Lease>(LEASES, namespace, next as never);
+    resourceVersion = renewed.metadata.resourceVersion;
   };
   const timer = setInterval(
     () => {
@@ -182,10 +224,13 @@ function startRenewal(
       if (released) return;
       released = true;
       clearInterval(timer);
-      const lease = await objects.get<Lease>(LEASES, namespace, name);
-      if (lease?.spec?.holderIdentity !== identity) return;
-      await objects.delete(LEASES, namespace, name, { resourceVersion: lease.metadata.resourceVersion });
-      core.info(`Released lock ${namespace}/${name}`);
+      try {
+        await objects.delete(LEASES, namespace, name, { resourceVersion });
+        core.info(`Released lock ${namespace}/${name}`);
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+        core.warning(`Lock ${namespace}/${name} had been taken over by another run; left it to them`);
+      }
     },
   };
 }

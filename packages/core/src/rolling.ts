@@ -344,33 +344,42 @@ export class RollingDeploy {
       else if (!(error instanceof RolloutFailed)) throw error;
     }
 
-    const outcomes: DeploymentOutcome[] = [];
-    for (const name of targets.keys()) {
-      const live = await this.objects.mustGet<Deployment>(DEPLOYMENTS, namespace, name);
-      const b = before.get(name)!;
-      const result = results.get(name);
-      outcomes.push({
-        name,
-        previousRevision: b.revision,
-        revision: live.metadata.annotations?.['deployment.kubernetes.io/revision'],
-        previousImages: b.images,
-        images: imagesOf(live.spec.template),
-        changed: b.revision !== live.metadata.annotations?.['deployment.kubernetes.io/revision'],
-        rolledBack: false,
-        candidateHash: await this.hashOf(name),
-        ...(result && !result.ok ? { failure: result.reason, events: result.events } : {}),
-      });
-    }
+    // Every call from here to exit is time the pipeline waits after the rollout is done: keep them few and parallel.
+    const outcomes = await Promise.all(
+      [...targets.keys()].map(async (name): Promise<DeploymentOutcome> => {
+        const result = results.get(name);
+        const live = result?.ok
+          ? result.deployment
+          : await this.objects.mustGet<Deployment>(DEPLOYMENTS, namespace, name);
+        const b = before.get(name)!;
+        const revision = live.metadata.annotations?.['deployment.kubernetes.io/revision'];
+        return {
+          name,
+          previousRevision: b.revision,
+          revision,
+          previousImages: b.images,
+          images: imagesOf(live.spec.template),
+          changed: b.revision !== revision,
+          rolledBack: false,
+          candidateHash: await this.hashOf(live),
+          ...(result && !result.ok ? { failure: result.reason, events: result.events } : {}),
+        };
+      }),
+    );
     const failed = outcomes.filter((d) => d.failure);
     if (!cancelled && failed.length === 0) {
-      for (const d of outcomes) {
-        const record = records.get(d.name)!;
-        record.phase = 'succeeded';
-        record.stable = { revision: d.revision, images: d.images, templateHash: await this.hashOf(d.name) };
-        delete record.candidate;
-        await writeRecord(this.objects, DEPLOYMENTS, namespace, d.name, record);
-        await this.history(d, 'succeeded');
-      }
+      await Promise.all(
+        outcomes.map(async (d) => {
+          const record = records.get(d.name)!;
+          record.phase = 'succeeded';
+          record.stable = { revision: d.revision, images: d.images, templateHash: d.candidateHash };
+          delete record.candidate;
+          await Promise.all([
+            writeRecord(this.objects, DEPLOYMENTS, namespace, d.name, record),
+            this.history(d, 'succeeded'),
+          ]);
+        }),
+      );
       const message = `Rolled out ${outcomes.map((d) => `${d.name} to revision ${d.revision}`).join(', ')}`;
       this.note(message);
       return this.outcome({ ok: true, dryRun: false, message, deployments: outcomes });
@@ -436,8 +445,8 @@ export class RollingDeploy {
     return this.outcome({ ok: false, dryRun: false, cancelled, rolledBack, message, deployments: outcomes });
   }
 
-  private async hashOf(name: string): Promise<string | undefined> {
-    const live = await this.objects.mustGet<Deployment>(DEPLOYMENTS, this.o.namespace, name);
+  /** The pod-template-hash of the revision a Deployment serves. */
+  private async hashOf(live: Deployment): Promise<string | undefined> {
     const revisions = await listRevisions(this.objects, live);
     return revisions.find((r) => r.revision === currentRevision(live))?.templateHash;
   }

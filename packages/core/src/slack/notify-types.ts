@@ -1,18 +1,14 @@
 /** notify-slack's validated settings; apart from notify.ts so validation loads no delivery code. */
 import type { Destination } from './deliver-types.js';
 import type { ReportSummary } from './gate-report.js';
-import type { DeployStatus } from './message.js';
+import type { DeployFacts } from './message.js';
 
-export interface NotifySettings {
+/** What the step was told; the run's own facts (commit, actor, run link) are read later. */
+export interface NotifySettings extends Pick<
+  DeployFacts,
+  'status' | 'app' | 'environment' | 'version' | 'strategy' | 'text' | 'fields' | 'mentions'
+> {
   destination: Destination;
-  status: DeployStatus;
-  app?: string;
-  environment?: string;
-  version?: string;
-  strategy?: string;
-  text?: string;
-  fields: [string, string][];
-  mentions: string[];
   updateTs?: string;
   threadTs?: string;
   report?: ReportSummary;
