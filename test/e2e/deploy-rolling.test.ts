@@ -15,6 +15,8 @@ import {
   serviceManifest,
   startTestSandbox,
   workspace,
+  historyOf,
+  type HistoryEntryView,
 } from './fixtures.js';
 
 let sandbox: Sandbox;
@@ -46,12 +48,8 @@ function record(name: string): Record<string, unknown> {
   return JSON.parse(raw ?? '{}') as Record<string, unknown>;
 }
 
-function history(
-  app: string,
-): { outcome: string; action: string; revision?: string; images: Record<string, string> }[] {
-  const cm = live(sandbox, 'ConfigMap', 'shop', `cd-actions-history-${app}`) as
-    { data?: { history?: string } } | undefined;
-  return JSON.parse(cm?.data?.history ?? '[]');
+function history(app: string): HistoryEntryView[] {
+  return historyOf(sandbox, 'shop', app);
 }
 
 const app = (image: string, env: Record<string, string> = {}, name = 'web'): Record<string, string> => ({

@@ -131,3 +131,24 @@ export function readyPodImages(sandbox: Sandbox, namespace: string, app: string)
     .map((p) => (p as unknown as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image)
     .sort();
 }
+
+export interface HistoryEntryView {
+  action: string;
+  outcome: string;
+  revision?: string;
+  from?: string;
+  to?: string;
+  reason?: string;
+  actor: string;
+  images: Record<string, string>;
+}
+
+/** The app's history as the ConfigMap in the cluster holds it, oldest first. */
+export function historyOf(sandbox: Sandbox, namespace: string, app: string): HistoryEntryView[] {
+  const cm = live(sandbox, 'ConfigMap', namespace, `cd-actions-history-${app}`) as
+    { data?: Record<string, string> } | undefined;
+  return Object.entries(cm?.data ?? {})
+    .filter(([key]) => key.startsWith('entry-'))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, text]) => JSON.parse(text) as HistoryEntryView);
+}

@@ -10,6 +10,8 @@ import {
   readyPodImages,
   startTestSandbox,
   workspace,
+  historyOf,
+  type HistoryEntryView,
 } from './fixtures.js';
 
 let sandbox: Sandbox;
@@ -47,17 +49,8 @@ function rollback(inputs: Record<string, string>, env: Record<string, string> = 
   });
 }
 
-function history(): {
-  action: string;
-  outcome: string;
-  from?: string;
-  to?: string;
-  reason?: string;
-  actor: string;
-}[] {
-  const cm = live(sandbox, 'ConfigMap', 'shop', 'cd-actions-history-shop-api') as
-    { data?: { history?: string } } | undefined;
-  return JSON.parse(cm?.data?.history ?? '[]');
+function history(): HistoryEntryView[] {
+  return historyOf(sandbox, 'shop', 'shop-api');
 }
 
 describe('rollback', () => {

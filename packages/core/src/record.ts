@@ -3,7 +3,7 @@
  * a bounded history ConfigMap per app. Rollback, the next step and a manual run days later read
  * these, so nothing has to be passed through a workflow.
  */
-import { isConflict } from './kube-errors.js';
+import { isAlreadyExists } from './kube-errors.js';
 import { CONFIGMAPS, type KubeObjects, type ResourceRef } from './kube-objects.js';
 import { runUrl, type RunContext } from './github.js';
 
@@ -112,53 +112,87 @@ interface ConfigMap {
   data?: Record<string, string>;
 }
 
+/** One key per entry, named so that sorting the keys sorts by time. */
+function entryKey(entry: HistoryEntry): string {
+  return `entry-${entry.time.replace(/[^0-9]/g, '')}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function parseHistory(cm: ConfigMap | undefined): { key: string; entry: HistoryEntry }[] {
+  return Object.entries(cm?.data ?? {})
+    .filter(([key]) => key.startsWith('entry-'))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([key, text]) => {
+      try {
+        return [{ key, entry: JSON.parse(text) as HistoryEntry }];
+      } catch {
+        return []; // a hand-edited entry that no longer parses is skipped, not fatal
+      }
+    });
+}
+
 export async function readHistory(
   objects: KubeObjects,
   namespace: string,
   app: string,
 ): Promise<HistoryEntry[]> {
-  const cm = await objects.get<ConfigMap>(CONFIGMAPS, namespace, historyName(app));
-  return parseHistory(cm);
+  return (await openHistory(objects, namespace, app)).entries;
 }
 
-function parseHistory(cm: ConfigMap | undefined): HistoryEntry[] {
-  try {
-    const parsed = JSON.parse(cm?.data?.history ?? '[]') as unknown;
-    return Array.isArray(parsed) ? (parsed as HistoryEntry[]) : [];
-  } catch {
-    return [];
-  }
+export interface History {
+  entries: HistoryEntry[];
+  /** Adds an entry and drops the oldest beyond HISTORY_LIMIT, in one merge patch. */
+  append(entry: HistoryEntry): Promise<void>;
 }
 
-/** Appends with optimistic concurrency: a concurrent append makes us read again, never lose one. */
+/**
+ * Reads the app's history ConfigMap (created empty when missing). Opened before a deploy, so the
+ * append at the end is one write: a merge patch adding the new key and nulling the oldest ones.
+ * Appends happen under the app lock, so no other run prunes the same keys meanwhile.
+ */
+export async function openHistory(objects: KubeObjects, namespace: string, app: string): Promise<History> {
+  const name = historyName(app);
+  const cm = await objects.get<ConfigMap>(CONFIGMAPS, namespace, name);
+  const existing = parseHistory(cm);
+  let keys = existing.map((e) => e.key);
+  let created = cm !== undefined;
+  return {
+    entries: existing.map((e) => e.entry),
+    async append(entry: HistoryEntry): Promise<void> {
+      const key = entryKey(entry);
+      if (!created) {
+        try {
+          await objects.create(CONFIGMAPS, namespace, {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: {
+              name,
+              namespace,
+              labels: { 'app.kubernetes.io/managed-by': 'cd-actions', 'cd-actions.dev/app': app },
+            },
+            data: { [key]: JSON.stringify(entry) },
+          });
+          created = true;
+          keys = [key];
+          return;
+        } catch (error) {
+          if (!isAlreadyExists(error)) throw error;
+          created = true;
+        }
+      }
+      const dropped = [...keys, key].slice(0, Math.max(0, keys.length + 1 - HISTORY_LIMIT));
+      const data: Record<string, string | null> = { [key]: JSON.stringify(entry) };
+      for (const old of dropped) data[old] = null;
+      await objects.patch(CONFIGMAPS, namespace, name, { data }, 'merge');
+      keys = [...keys.filter((k) => !dropped.includes(k)), key];
+    },
+  };
+}
+
 export async function appendHistory(
   objects: KubeObjects,
   namespace: string,
   app: string,
   entry: HistoryEntry,
 ): Promise<void> {
-  const name = historyName(app);
-  for (let attempt = 1; ; attempt++) {
-    const cm = await objects.get<ConfigMap>(CONFIGMAPS, namespace, name);
-    const history = [...parseHistory(cm), entry].slice(-HISTORY_LIMIT);
-    const body: ConfigMap = {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name,
-        namespace,
-        labels: { 'app.kubernetes.io/managed-by': 'cd-actions', 'cd-actions.dev/app': app },
-        ...(cm?.metadata.resourceVersion ? { resourceVersion: cm.metadata.resourceVersion } : {}),
-      },
-      data: { history: JSON.stringify(history) },
-    };
-    try {
-      if (cm) await objects.replace(CONFIGMAPS, namespace, body as never);
-      else await objects.create(CONFIGMAPS, namespace, body);
-      return;
-    } catch (error) {
-      if (attempt < 5 && isConflict(error)) continue;
-      throw error;
-    }
-  }
+  await (await openHistory(objects, namespace, app)).append(entry);
 }

@@ -10,7 +10,14 @@ import type { Kube } from './kube.js';
 import { DEPLOYMENTS, KubeObjects } from './kube-objects.js';
 import { acquireLock, type AppLock } from './lock.js';
 import { applyImageOverrides, podContainers, type KubeObject } from './manifests.js';
-import { appendHistory, newRecord, RECORD_ANNOTATION, writeRecord, type DeploymentRecord } from './record.js';
+import {
+  newRecord,
+  openHistory,
+  RECORD_ANNOTATION,
+  writeRecord,
+  type DeploymentRecord,
+  type History,
+} from './record.js';
 import { CHANGE_CAUSE, currentRevision, imagesOf, listRevisions, restoreTemplate } from './revisions.js';
 import type { RollingPlan } from './rolling-plan.js';
 import { waitForRollout, type Deployment, type RolloutResult } from './rollout.js';
@@ -85,6 +92,7 @@ export class RollingDeploy {
   private readonly objects: KubeObjects;
   private readonly timeline: TimelineEntry[] = [];
   private readonly applied: RollingOutcome['applied'] = [];
+  private historyLog: History | undefined;
 
   constructor(private readonly o: RollingOptions) {
     this.objects = new KubeObjects(o.kube);
@@ -271,6 +279,7 @@ export class RollingDeploy {
 
   private async deploy(targets: Map<string, KubeObject | undefined>): Promise<RollingOutcome> {
     const { namespace } = this.o;
+    this.historyLog = await openHistory(this.objects, namespace, this.o.app);
     const before = new Map<string, Before>();
     for (const name of targets.keys()) before.set(name, await this.before(name));
     const records = new Map<string, DeploymentRecord>();
@@ -361,7 +370,7 @@ export class RollingDeploy {
           images: imagesOf(live.spec.template),
           changed: b.revision !== revision,
           rolledBack: false,
-          candidateHash: await this.hashOf(live),
+          candidateHash: (result?.ok ? result.templateHash : undefined) ?? (await this.hashOf(live)),
           ...(result && !result.ok ? { failure: result.reason, events: result.events } : {}),
         };
       }),
@@ -488,7 +497,7 @@ export class RollingDeploy {
   }
 
   private async history(d: DeploymentOutcome, outcome: DeploymentRecord['phase']): Promise<void> {
-    await appendHistory(this.objects, this.o.namespace, this.o.app, {
+    await this.historyLog?.append({
       action: 'deploy',
       strategy: 'rolling',
       outcome,

@@ -82,7 +82,12 @@ export interface RolloutProgress {
 }
 
 export type RolloutResult =
-  | { ok: true; deployment: Deployment; revision: string }
+  | {
+      ok: true;
+      deployment: Deployment;
+      revision: string;
+      /** pod-template-hash of the new pods, when seen */ templateHash?: string;
+    }
   | { ok: false; deployment: Deployment | undefined; reason: string; pod?: string; events: string[] };
 
 export function desiredReplicas(d: Deployment): number {
@@ -187,6 +192,7 @@ export async function waitForRollout(options: WaitForRolloutOptions): Promise<Ro
   let latest: Deployment | undefined;
   let lastSaid = '';
   let podFailure: { pod: string; reason: string } | undefined;
+  let newHash: string | undefined;
 
   const deploymentWait = watchObjects<KubernetesObject>({
     kube,
@@ -228,6 +234,7 @@ export async function waitForRollout(options: WaitForRolloutOptions): Promise<Ro
           (hash && options.previousHashes.has(hash))
         )
           return;
+        newHash = hash ?? newHash;
         // Every pod judged here belongs to the new template, so all of its restarts count.
         const reason = judgePod(pod, 0);
         if (reason) {
@@ -266,6 +273,7 @@ export async function waitForRollout(options: WaitForRolloutOptions): Promise<Ro
       ok: true,
       deployment: latest,
       revision: latest.metadata.annotations?.[REVISION_ANNOTATION] ?? '?',
+      ...(newHash ? { templateHash: newHash } : {}),
     };
   } catch (error) {
     stop.abort();
