@@ -8,9 +8,14 @@ function fakeObjects(): { objects: KubeObjects; writes: string[] } {
   const writes: string[] = [];
   const objects = {
     get: (_ref: unknown, _ns: string, name: string) => Promise.resolve(structuredClone(store.get(name))),
-    create: (_ref: unknown, _ns: string, body: { metadata: { name: string }; data: Record<string, string> }) => {
+    create: (
+      _ref: unknown,
+      _ns: string,
+      body: { metadata: { name: string }; data: Record<string, string> },
+    ) => {
       writes.push('create');
-      if (store.has(body.metadata.name)) return Promise.reject(Object.assign(new Error('exists'), { code: 409 }));
+      if (store.has(body.metadata.name))
+        return Promise.reject(Object.assign(new Error('exists'), { code: 409 }));
       store.set(body.metadata.name, structuredClone(body));
       return Promise.resolve(body);
     },
