@@ -206,8 +206,19 @@ describe('deploy-rolling', () => {
         renewTime: new Date().toISOString().replace('Z', '000Z'),
       },
     });
-    // The other run finishes a second later and releases its lease.
-    const release = setTimeout(() => sandbox.store.delete(kind('Lease'), 'shop', lease.metadata.name!), 1500);
+    // The other run releases its lease a moment after ours has found it held (seen in the audit log).
+    const since = sandbox.audit.entries.length;
+    const release = setInterval(() => {
+      const found = sandbox.audit.entries
+        .slice(since)
+        .some(
+          (e) => e.user === 'deployer' && e.verb === 'get' && e.path.endsWith('/leases/cd-actions-lock-web'),
+        );
+      if (found) {
+        clearInterval(release);
+        setTimeout(() => sandbox.store.delete(kind('Lease'), 'shop', lease.metadata.name!), 500);
+      }
+    }, 20);
     try {
       const result = await deploy(
         {},
@@ -217,7 +228,7 @@ describe('deploy-rolling', () => {
       expect(result.log).toContain('Waiting up to 30 s for');
       expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe('ghcr.io/acme/web:2.1.0');
     } finally {
-      clearTimeout(release);
+      clearInterval(release);
     }
     // Back to 2.0.0 for the tests below, through the action itself.
     expect((await deploy({}, { images: 'web=ghcr.io/acme/web:2.0.0', deployment: 'web' })).exitCode).toBe(0);
@@ -284,6 +295,24 @@ describe('deploy-rolling', () => {
       expect(sandbox.audit.entries.some((e) => e.status === 429)).toBe(true);
     } finally {
       for (const remove of removers) remove();
+    }
+  });
+
+  it('fails and restores the previous template when it can no longer watch the rollout', async () => {
+    const before = imageOf(live(sandbox, 'Deployment', 'shop', 'web'));
+    const remove = sandbox.faults.add({ target: 'api', match: { verb: 'watch' }, status: 500 });
+    try {
+      const result = await deploy(
+        {},
+        { images: 'web=ghcr.io/acme/web:8.5.0', deployment: 'web', timeout: '4s' },
+      );
+      expect(result.exitCode).toBe(1);
+      // The restore itself is a write, which works; its rollout cannot be confirmed, and the message says so.
+      expect(result.errors.join('\n')).toMatch(/Timed out after 4s waiting for deployment shop\/web/);
+      expect(result.errors.join('\n')).toContain('template was put back, but its rollout is not confirmed');
+      expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe(before);
+    } finally {
+      remove();
     }
   });
 

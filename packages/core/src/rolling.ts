@@ -331,6 +331,7 @@ export class RollingDeploy {
     const deadline = Date.now() + this.o.timeoutMs;
     const results = new Map<string, RolloutResult>();
     let cancelled = false;
+    let lostSight: string | undefined;
     try {
       await Promise.all(
         [...targets.keys()].map(async (name) => {
@@ -350,7 +351,9 @@ export class RollingDeploy {
       );
     } catch (error) {
       if (this.o.signal.aborted) cancelled = true;
-      else if (!(error instanceof RolloutFailed)) throw error;
+      // Losing sight of the rollout (the API keeps failing) is a failure too: restore what served before.
+      else if (!(error instanceof RolloutFailed))
+        lostSight = error instanceof Error ? error.message : String(error);
     }
 
     // Every call from here to exit is time the pipeline waits after the rollout is done: keep them few and parallel.
@@ -372,6 +375,7 @@ export class RollingDeploy {
           rolledBack: false,
           candidateHash: (result?.ok ? result.templateHash : undefined) ?? (await this.hashOf(live)),
           ...(result && !result.ok ? { failure: result.reason, events: result.events } : {}),
+          ...(!result && lostSight ? { failure: `could not follow the rollout: ${lostSight}` } : {}),
         };
       }),
     );
@@ -416,7 +420,9 @@ export class RollingDeploy {
           d.revision = restored.revision;
           d.images = restored.images;
           if (!restored.ok)
-            problems.push(`${d.name}: rollback to revision ${b.revision} did not finish: ${restored.reason}`);
+            problems.push(
+              `${d.name}: revision ${b.revision}'s template was put back, but its rollout is not confirmed: ${restored.reason}`,
+            );
         } catch (error) {
           problems.push(
             `${d.name}: rollback failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -445,7 +451,9 @@ export class RollingDeploy {
           )
           .join('; ')}`
       : restore
-        ? 'Nothing was rolled back'
+        ? problems.length > 0
+          ? 'The rollback is not confirmed'
+          : 'Nothing needed rolling back'
         : cancelled
           ? 'on-cancel is leave: the new revision was left in place'
           : 'auto-rollback is off: the failed revision was left in place';
