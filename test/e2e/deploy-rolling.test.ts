@@ -308,7 +308,9 @@ describe('deploy-rolling', () => {
       );
       expect(result.exitCode).toBe(1);
       // The restore itself is a write, which works; its rollout cannot be confirmed, and the message says so.
-      expect(result.errors.join('\n')).toMatch(/Timed out after 4s waiting for (deployment|pods of) shop\/web/);
+      expect(result.errors.join('\n')).toMatch(
+        /Timed out after 4s waiting for (deployment|pods of) shop\/web/,
+      );
       expect(result.errors.join('\n')).toContain('template was put back, but its rollout is not confirmed');
       expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe(before);
     } finally {
