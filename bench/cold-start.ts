@@ -11,6 +11,10 @@ const root = resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const TARGET_MS = 60;
 const TARGET_MIB = 70;
+/** `node -e 0` on the reference machines (issue #2); a loaded machine inflates every figure alike. */
+const REFERENCE_FLOOR_MS = 26;
+/** Bundle size targets (MB): notify-slack carries no Kubernetes code; the others do. */
+const sizeTargetMb = (name: string): number => (name === 'notify-slack' ? 0.5 : 3);
 
 async function bundleSize(dir: string): Promise<number> {
   let total = 0;
@@ -42,19 +46,33 @@ export async function coldStart(): Promise<void> {
     const isBundle = name !== 'node -e 0';
     const size = isBundle ? (await bundleSize(join(root, 'dist', name))) / 1e6 : 0;
     const failedAsExpected = !isBundle || list.every((s) => s.exitCode === 1);
+    // The time target is judged as a ratio to the floor measured in this run, scaled to the reference floor.
+    const referenceMs = (ms / floor) * REFERENCE_FLOOR_MS;
     rows.push([
       name,
       ms.toFixed(1),
       (ms / floor).toFixed(2),
+      referenceMs.toFixed(0),
       mib.toFixed(1),
-      isBundle ? size.toFixed(2) : '-',
-      isBundle ? (ms <= TARGET_MS && mib <= TARGET_MIB ? 'yes' : 'NO') : '-',
+      isBundle
+        ? `${size.toFixed(2)} (≤ ${sizeTargetMb(name)}: ${size <= sizeTargetMb(name) ? 'yes' : 'NO'})`
+        : '-',
+      isBundle ? (referenceMs <= TARGET_MS && mib <= TARGET_MIB ? 'yes' : 'NO') : '-',
       failedAsExpected ? 'yes' : 'NO (expected exit 1)',
     ]);
   }
   printTable(
     `Cold start, input validation failing (median of ${RUNS} runs, Node ${process.version}; targets ${TARGET_MS} ms, ${TARGET_MIB} MiB)`,
-    ['bundle', 'median ms', 'x floor', 'peak MiB', 'size MB', 'meets target', 'exit 1'],
+    [
+      'bundle',
+      'median ms',
+      'x floor',
+      `ms at ${REFERENCE_FLOOR_MS} ms floor`,
+      'peak MiB',
+      'size MB',
+      'meets target',
+      'exit 1',
+    ],
     rows,
   );
 }
