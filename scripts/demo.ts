@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the bundled actions run as a pipeline would, against the sandbox with the
- * real Prometheus. deploy v1 → deploy v2 → deploy v3 whose pods crash (caught, rolled back) →
- * manual rollback to v1, with a readable timeline and each step's job summary.
+ * real Prometheus: Slack notice → deploy v1 → deploy v2 → health gate on v2's success rate →
+ * deploy v3 whose pods crash (caught, rolled back) → Slack notice updated → manual rollback to
+ * v1, with a readable timeline and each step's job summary.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -28,7 +29,7 @@ spec:
   selector: { matchLabels: { app: shop } }
   strategy: { type: RollingUpdate, rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
   template:
-    metadata: { labels: { app: shop } }
+    metadata: { labels: { app: shop, version: "${version}" } }
     spec:
       containers:
         - name: shop
@@ -50,10 +51,13 @@ interface Step {
   inputs: Record<string, string>;
   files?: Record<string, string>;
   expectFailure?: boolean;
+  /** Outputs of earlier steps this step takes as inputs, as `${{ steps.x.outputs.y }}` would give them. */
+  from?: Record<string, [step: string, output: string]>;
+  id?: string;
 }
 
 async function main(): Promise<void> {
-  for (const name of ['deploy-rolling', 'rollback']) {
+  for (const name of ['deploy-rolling', 'rollback', 'health-gate', 'notify-slack']) {
     if (!existsSync(join(root, 'dist', name, 'index.js')))
       throw new Error(`dist/${name} is missing: run npm run build`);
   }
@@ -69,7 +73,13 @@ async function main(): Promise<void> {
     ),
   );
   const kubeconfig = sandbox.api.kubeconfig();
-  const env = { GITHUB_API_URL: sandbox.github.url };
+  const env = { GITHUB_API_URL: sandbox.github.url, SLACK_API_URL: `${sandbox.slack.url}/api` };
+  const slack = {
+    token: sandbox.slack.token,
+    channel: sandbox.slack.channels.deploys!,
+    environment: 'staging',
+    app: 'shop',
+  };
   const common = {
     kubeconfig,
     namespace: 'shop',
@@ -78,6 +88,12 @@ async function main(): Promise<void> {
     app: 'shop',
   };
   const steps: Step[] = [
+    {
+      title: 'Slack: deploy started',
+      id: 'notice',
+      action: 'notify-slack',
+      inputs: { ...slack, status: 'started', version: '3.0.0' },
+    },
     {
       title: 'push to main: deploy v1',
       action: 'deploy-rolling',
@@ -91,11 +107,38 @@ async function main(): Promise<void> {
       files: { 'k8s/shop.yaml': manifest('2.0.0') },
     },
     {
+      title: 'health gate: v2 success rate and pods, from the real Prometheus',
+      action: 'health-gate',
+      inputs: {
+        kubeconfig,
+        namespace: 'shop',
+        'prometheus-url': sandbox.prometheus!,
+        duration: '6s',
+        interval: '2s',
+        window: '10s',
+        checks: [
+          '- kind: prometheus',
+          '  template: success-rate',
+          '  service: shop',
+          '  version: "2.0.0"',
+          '  condition: ">= 0.99"',
+          '- kind: pods',
+          '  deployment: shop',
+        ].join('\n'),
+      },
+    },
+    {
       title: 'push to main: deploy v3 (its pods crash)',
       action: 'deploy-rolling',
       inputs: { ...common, manifests: 'k8s/*.yaml', timeout: '5m' },
       files: { 'k8s/shop.yaml': manifest('3.0.0', { SANDBOX_CRASH: 'true' }) },
       expectFailure: true,
+    },
+    {
+      title: 'Slack: the same message, updated to rolled-back',
+      action: 'notify-slack',
+      inputs: { ...slack, status: 'rolled-back', version: '3.0.0', text: 'v3 crash-looped; v2 serves again' },
+      from: { 'update-ts': ['notice', 'ts'] },
     },
     {
       title: 'workflow_dispatch: manual rollback to v1',
@@ -110,6 +153,7 @@ async function main(): Promise<void> {
     },
   ];
   let ok = true;
+  const outputs = new Map<string, Record<string, string>>();
   try {
     for (const step of steps) {
       console.log(`\n${bold(`${clock()}  ▶ ${step.title}`)}  ${dim(`(dist/${step.action}/index.js)`)}`);
@@ -118,13 +162,17 @@ async function main(): Promise<void> {
         await import('node:fs/promises').then((fs) => fs.mkdir(join(cwd, file, '..'), { recursive: true }));
         await writeFile(join(cwd, file), text);
       }
+      const inputs = { ...step.inputs };
+      for (const [input, [id, output]] of Object.entries(step.from ?? {}))
+        inputs[input] = outputs.get(id)?.[output] ?? '';
       const result: ActionResult = await runAction({
         action: step.action,
-        inputs: step.inputs,
+        inputs,
         env,
         cwd,
         timeoutMs: 120_000,
       });
+      if (step.id) outputs.set(step.id, result.outputs);
       for (const line of result.log.split('\n').filter((l) => l && !l.startsWith('::')))
         console.log(dim(`           ${line}`));
       for (const error of result.errors) console.log(`           ✖ ${error}`);
@@ -139,6 +187,10 @@ async function main(): Promise<void> {
     );
     console.log(bold('\nGitHub deployments recorded by the stand-in:'));
     for (const line of deployments) console.log(`  ${line}`);
+    console.log(bold('Slack messages the stand-in holds now (after updates):'));
+    for (const m of sandbox.slack.messages.filter((x) => x.method !== 'chat.update')) {
+      console.log(`  ${m.channel} ${m.ts}: ${sandbox.slack.message(m.channel, m.ts)?.text ?? ''}`);
+    }
   } finally {
     await sandbox.stop();
   }
