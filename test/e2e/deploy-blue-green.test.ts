@@ -5,8 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, type ActionResult } from '../../packages/sandbox/src/harness.js';
 import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
+import { parse } from 'yaml';
+import type { KubeObject } from '../../packages/sandbox/src/store.js';
 import {
-  DEPLOYER_ROLE,
+  BLUE_GREEN_ROLE,
+  kind,
   deploymentManifest,
   imageOf,
   live,
@@ -14,13 +17,6 @@ import {
   startTestSandbox,
   workspace,
 } from './fixtures.js';
-
-/** The Role in actions/deploy-blue-green/README.md, as a sandbox token. */
-export const BLUE_GREEN_ROLE = {
-  ...DEPLOYER_ROLE,
-  name: 'blue-green',
-  resources: [...DEPLOYER_ROLE.resources, 'endpoints', 'services/proxy'],
-};
 
 let sandbox: Sandbox;
 let kubeconfig: string;
@@ -197,4 +193,108 @@ describe('deploy-blue-green (service selector)', () => {
     expect(record()).toMatchObject({ phase: 'rolled-back' });
     expect(result.summary).toContain('↩️ Failed and switched back to green');
   });
+
+  it('a run cancelled while the idle colour rolls out: no switch, traffic untouched', async () => {
+    sandbox.cluster.traffic.reset();
+    const result = await deploy(
+      app('ghcr.io/acme/web:6.0.0', { SANDBOX_READY_AFTER: '1s' }),
+      {},
+      {
+        cancelWhen: /web-blue (created|updated)/,
+      },
+    );
+    expect(result.cancelled).toBe(true);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.outputs).toMatchObject({ 'active-color': 'green', switched: 'false' });
+    expect(result.errors.join('\n')).toContain('cancelled during the deploy phase');
+    expect(selectedColor()).toBe('green');
+    expect(failedBySwitch()).toBe(0);
+    expect(record()).toMatchObject({ phase: 'cancelled' });
+  });
+
+  it('a run cancelled during the post-switch checks: switched back to the previous colour', async () => {
+    sandbox.cluster.traffic.reset();
+    const result = await deploy(
+      app('ghcr.io/acme/web:7.0.0'),
+      { 'post-switch-checks': postSwitch('blue'), 'verify-duration': '30s' },
+      { cancelWhen: /post-switch checks: live-serves-new/ },
+    );
+    expect(result.cancelled).toBe(true);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.outputs).toMatchObject({
+      'active-color': 'green',
+      switched: 'true',
+      'rolled-back': 'true',
+    });
+    expect(result.errors.join('\n')).toContain('cancelled during the post-switch phase');
+    expect(selectedColor()).toBe('green');
+    expect(failedBySwitch()).toBe(0);
+  });
 });
+
+describe('deploy-blue-green adoption', () => {
+  const legacy = (image: string): Record<string, string> => ({
+    'k8s/app.yaml': `${deploymentManifest({ name: 'legacy', image, replicas: 2 })}---\n${serviceManifest('legacy')}`,
+  });
+  const selector = (): Record<string, string> | undefined =>
+    (live(sandbox, 'Service', 'shop', 'legacy') as { spec?: { selector?: Record<string, string> } })?.spec
+      ?.selector;
+
+  it('adopts a plain Deployment and Service without downtime, then switches to green', async () => {
+    sandbox.store.create(
+      kind('Deployment'),
+      parse(deploymentManifest({ name: 'legacy', namespace: 'shop', replicas: 2 })) as KubeObject,
+    );
+    const service = parse(serviceManifest('legacy')) as KubeObject;
+    sandbox.store.create(kind('Service'), { ...service, metadata: { name: 'legacy', namespace: 'shop' } });
+    // Steady traffic through the plain Service before the adoption starts.
+    await waitFor(() =>
+      Object.values(sandbox.cluster.traffic.stats('shop', 'legacy')).reduce((n, s) => n + s.requests, 0),
+    );
+    sandbox.cluster.traffic.reset();
+    const result = await deploy(legacy('ghcr.io/acme/legacy:2.0.0'), { app: 'legacy' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs).toMatchObject({
+      'active-color': 'green',
+      'previous-color': 'blue',
+      switched: 'true',
+    });
+    expect(selector()).toEqual({ app: 'legacy', version: 'green' });
+    // The immutable selector of the adopted Deployment is untouched; its pods carry the colour.
+    const adopted = live(sandbox, 'Deployment', 'shop', 'legacy') as unknown as {
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        template: { metadata: { labels: Record<string, string> } };
+      };
+    };
+    expect(adopted.spec.selector.matchLabels).toEqual({ app: 'legacy' });
+    expect(adopted.spec.template.metadata.labels).toMatchObject({ version: 'blue' });
+    const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
+    expect(Object.values(stats).reduce((n, s) => n + s.errors, 0)).toBe(0);
+    expect(stats.none).toBeUndefined();
+    expect(stats.green?.requests ?? 0).toBeGreaterThan(0);
+  });
+
+  it('the next deploy moves blue to legacy-blue and retires the adopted Deployment', async () => {
+    sandbox.cluster.traffic.reset();
+    const result = await deploy(legacy('ghcr.io/acme/legacy:3.0.0'), { app: 'legacy' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs).toMatchObject({ 'active-color': 'blue', 'previous-color': 'green' });
+    expect(selector()).toEqual({ app: 'legacy', version: 'blue' });
+    expect(
+      (live(sandbox, 'Deployment', 'shop', 'legacy') as { spec?: { replicas?: number } }).spec?.replicas,
+    ).toBe(0);
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', 'legacy-blue'))).toBe('ghcr.io/acme/legacy:3.0.0');
+    const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
+    expect(Object.values(stats).reduce((n, s) => n + s.errors, 0)).toBe(0);
+    expect(stats.none).toBeUndefined();
+  });
+});
+
+async function waitFor(probe: () => number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (probe() === 0) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for traffic');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -85,14 +85,6 @@ const rules = [
             'Input "manifests" is required: give manifests, images, or both; there is nothing to deploy',
         }
       : undefined,
-  (s: BlueGreenSettings): RuleProblem | undefined =>
-    s.previewService !== undefined && s.previewService === (s.service ?? s.app)
-      ? {
-          input: 'preview-service',
-          accepted: 'a Service name other than the live Service',
-          message: `Input "preview-service" has value "${s.previewService}": it must differ from the live Service`,
-        }
-      : undefined,
   checksRule('pre-switch-checks'),
   checksRule('post-switch-checks'),
 ];
@@ -112,6 +104,22 @@ export interface BlueGreenPlan {
 
 /** Manifests parsed and checked offline: at most one Deployment, the one namespace. */
 export async function getPlan(settings: BlueGreenSettings): Promise<BlueGreenPlan> {
+  const plan = await planOf(settings);
+  const service = settings.service ?? plan.app;
+  if (settings.previewService !== undefined && settings.previewService === service) {
+    throw new InputError([
+      {
+        input: 'preview-service',
+        value: settings.previewService,
+        accepted: 'a Service name other than the live Service',
+        message: `Input "preview-service" has value "${settings.previewService}": it must differ from the live Service "${service}"`,
+      },
+    ]);
+  }
+  return plan;
+}
+
+async function planOf(settings: BlueGreenSettings): Promise<BlueGreenPlan> {
   const problem = (message: string): InputError =>
     new InputError([{ input: 'manifests', value: '', accepted: '', message }]);
   if (!settings.manifests) {

@@ -18,7 +18,14 @@ import type { Kube } from './kube.js';
 import { DEPLOYMENTS, KubeObjects, SERVICES } from './kube-objects.js';
 import { acquireLock } from './lock.js';
 import { applyImageOverrides, type ImageOverride, type KubeObject } from './manifests.js';
-import { appendHistory, newRecord, RECORD_ANNOTATION, writeRecord, type DeploymentRecord } from './record.js';
+import {
+  appendHistory,
+  newRecord,
+  readRecord,
+  RECORD_ANNOTATION,
+  writeRecord,
+  type DeploymentRecord,
+} from './record.js';
 import { currentRevision, imagesOf, listRevisions } from './revisions.js';
 import { waitForRollout, type Deployment } from './rollout.js';
 import {
@@ -103,9 +110,12 @@ export class BlueGreenDeploy {
   private readonly router: TrafficRouter;
   private readonly timeline: BlueGreenOutcome['timeline'] = [];
   private readonly gates: GateRun[] = [];
+  /** The Deployment of each colour: `<app>-<color>`, or an adopted plain Deployment. */
+  private readonly names: Record<Color, string>;
 
   constructor(private readonly o: BlueGreenOptions) {
     this.objects = new KubeObjects(o.kube);
+    this.names = { blue: colorDeploymentName(o.app, 'blue'), green: colorDeploymentName(o.app, 'green') };
     this.router = createRouter(
       o.route,
       {
@@ -151,8 +161,13 @@ export class BlueGreenDeploy {
   }
 
   /** The live colour from the router, or undefined before the first deploy. */
-  private async liveColor(): Promise<{ color?: Color; resourceVersion?: string }> {
+  private async liveColor(): Promise<{ color?: Color; resourceVersion?: string; adopt?: boolean }> {
     const state = await this.router.getWeights();
+    const recorded = readRecord(state?.object)?.deployments;
+    for (const color of COLORS) {
+      const name = recorded?.[color];
+      if (name) this.names[color] = name;
+    }
     if (!state) {
       if (this.o.route !== 'service') {
         throw new Error(
@@ -165,9 +180,9 @@ export class BlueGreenDeploy {
     if (target === undefined) {
       const held = Object.keys(state.weights);
       if (held.length === 0 && this.o.route === 'service') {
-        throw new Error(
-          `Service ${this.o.namespace}/${this.o.service} selects no colour (no "${this.o.colorLabel}" in its selector): adopt it by giving its pods the label ${this.o.colorLabel}=blue and the selector ${this.o.colorLabel}=blue, or delete it`,
-        );
+        // A plain Service and Deployment: the first run adopts the Deployment as the live blue.
+        this.names.blue = this.o.app;
+        return { color: 'blue', resourceVersion: state.resourceVersion, adopt: true };
       }
       throw new Error(
         `${this.router.describe()} splits traffic (${JSON.stringify(state.weights)}): a blue-green switch needs all traffic on one colour; finish or undo the canary first`,
@@ -189,11 +204,7 @@ export class BlueGreenDeploy {
           'Input "manifests": no colour is live yet, so the first deploy needs a Deployment manifest (images alone cannot create one)',
         );
       }
-      template = await this.objects.mustGet<KubeObject>(
-        DEPLOYMENTS,
-        this.o.namespace,
-        colorDeploymentName(this.o.app, live),
-      );
+      template = await this.objects.mustGet<KubeObject>(DEPLOYMENTS, this.o.namespace, this.names[live]);
     }
     const object = colorDeployment(template, {
       name: colorDeploymentName(this.o.app, idle),
@@ -257,9 +268,15 @@ export class BlueGreenDeploy {
     const live = before.color;
     const idle: Color = live ? otherColor(live) : 'blue';
     const idleName = colorDeploymentName(app, idle);
-    const deployments: Record<string, string> = Object.fromEntries(
-      COLORS.map((c) => [c, colorDeploymentName(app, c)]),
-    );
+    if (before.adopt) before.resourceVersion = await this.adopt(before.resourceVersion!);
+    if (this.names[idle] !== idleName) {
+      // An adopted plain Deployment held this colour: the colour moves to <app>-<color>, and the
+      // old one must not serve next to it once the colour is live again.
+      await this.objects.patch(DEPLOYMENTS, namespace, this.names[idle], { spec: { replicas: 0 } }, 'merge');
+      this.note(`${this.names[idle]} (adopted as ${idle}) scaled to 0; ${idle} now runs as ${idleName}`);
+      this.names[idle] = idleName;
+    }
+    const deployments: Record<string, string> = { ...this.names };
     const record = newRecord({ strategy: 'blue-green', app, run: this.o.run });
     record.route = {
       kind: this.o.route,
@@ -480,6 +497,53 @@ export class BlueGreenDeploy {
       ...(previewUrl ? { previewUrl } : {}),
       ...(cutoverMs !== undefined ? { cutoverMs } : {}),
     });
+  }
+
+  /**
+   * Makes a plain Deployment the live blue without downtime: its pods gain the colour label by a
+   * rolling update (the Service, selecting only the app, keeps serving old and new pods), then the
+   * Service selector gains the colour. The Deployment's immutable selector is left as it is.
+   */
+  private async adopt(resourceVersion: string): Promise<string> {
+    const { namespace, app, colorLabel } = this.o;
+    const plain = await this.objects.get<Deployment>(DEPLOYMENTS, namespace, app);
+    if (!plain) {
+      throw new Error(
+        `Service ${namespace}/${this.o.service} selects no colour (no "${colorLabel}" in its selector) and there is no Deployment ${app} to adopt as blue; give input "app" the Deployment's name`,
+      );
+    }
+    this.note(`adopting Deployment ${app} and Service ${this.o.service} as the live colour blue`);
+    if (plain.spec.template.metadata?.labels?.[colorLabel] !== 'blue') {
+      const previousHashes = new Set(
+        (await listRevisions(this.objects, plain)).filter((r) => r.replicas > 0).map((r) => r.templateHash),
+      );
+      await this.objects.patch(
+        DEPLOYMENTS,
+        namespace,
+        app,
+        { spec: { template: { metadata: { labels: { [colorLabel]: 'blue' } } } } },
+        'strategic',
+      );
+      const rollout = await waitForRollout({
+        kube: this.o.kube,
+        objects: this.objects,
+        namespace,
+        name: app,
+        previousHashes,
+        deadline: Date.now() + this.o.timeoutMs,
+        signal: this.o.signal,
+        onProgress: (text) => this.note(`${app} (adopting): ${text}`),
+      });
+      if (!rollout.ok)
+        throw new Error(
+          `adopting ${app}: its pods did not take the label ${colorLabel}=blue: ${rollout.reason}`,
+        );
+    }
+    const state = await this.router.setWeights({ blue: 100 }, resourceVersion);
+    const verified = await this.router.verify({ blue: 100 }, Date.now() + VERIFY_MS, this.o.signal);
+    if (!verified.ok) throw new Error(`adopting ${app}: ${verified.detail}`);
+    this.note(`adopted: ${this.router.describe()} selects ${colorLabel}=blue (${app})`);
+    return state.resourceVersion;
   }
 
   private async gate(
