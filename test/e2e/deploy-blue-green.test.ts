@@ -291,6 +291,63 @@ describe('deploy-blue-green adoption', () => {
   });
 });
 
+describe('rollback of a blue-green app', () => {
+  const legacySelector = (): string | undefined =>
+    (live(sandbox, 'Service', 'shop', 'legacy') as { spec?: { selector?: Record<string, string> } })?.spec
+      ?.selector?.version;
+  const rollback = (): Promise<ActionResult> =>
+    runAction({
+      action: 'rollback',
+      cwd: ws,
+      inputs: { kubeconfig, namespace: 'shop', app: 'legacy', reason: 'bad release' },
+      timeoutMs: 60_000,
+    });
+  let ws: string;
+  beforeAll(async () => {
+    ws = await workspace({});
+  });
+
+  it('switches back at once to a warm previous colour', async () => {
+    sandbox.cluster.traffic.reset();
+    const result = await rollback();
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs['active-color']).toBe('green');
+    expect(result.log).toContain('is warm: switching at once');
+    expect(legacySelector()).toBe('green');
+    const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
+    expect(Object.values(stats).reduce((n, s) => n + s.errors, 0)).toBe(0);
+    expect(stats.none).toBeUndefined();
+  });
+
+  it('scales a scaled-down previous colour up first, then switches', async () => {
+    const deployed = await deploy(
+      {
+        'k8s/app.yaml': `${deploymentManifest({ name: 'legacy', image: 'ghcr.io/acme/legacy:4.0.0', replicas: 2 })}---\n${serviceManifest('legacy')}`,
+      },
+      { app: 'legacy', 'keep-previous': '0s' },
+    );
+    expect(deployed.exitCode, deployed.log).toBe(0);
+    expect(legacySelector()).toBe('blue');
+    expect(
+      (live(sandbox, 'Deployment', 'shop', 'legacy-green') as { spec?: { replicas?: number } }).spec
+        ?.replicas,
+    ).toBe(0);
+    sandbox.cluster.traffic.reset();
+    const result = await rollback();
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.log).toContain('is not warm: scaling it to 2 replica(s) first');
+    expect(result.outputs['active-color']).toBe('green');
+    expect(legacySelector()).toBe('green');
+    expect(
+      (live(sandbox, 'Deployment', 'shop', 'legacy-green') as { spec?: { replicas?: number } }).spec
+        ?.replicas,
+    ).toBe(2);
+    const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
+    expect(Object.values(stats).reduce((n, s) => n + s.errors, 0)).toBe(0);
+    expect(stats.none).toBeUndefined();
+  });
+});
+
 async function waitFor(probe: () => number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (probe() === 0) {

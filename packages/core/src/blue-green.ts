@@ -350,6 +350,7 @@ export class BlueGreenDeploy {
       revision = rollout.revision;
       this.note(`${idleName} is ready at revision ${revision}`);
 
+      if (this.o.route === 'gateway-api') await this.colorService(idle, live, object);
       if (this.o.previewService) {
         previewUrl = await this.pointPreview(idle);
         this.note(`preview Service ${this.o.previewService} selects ${idle}`);
@@ -619,6 +620,38 @@ export class BlueGreenDeploy {
       spec: { selector, ports: spec.ports },
     });
     return `http://${name}.${this.o.namespace}.svc.cluster.local`;
+  }
+
+  /** Gateway API routes to one Service per colour: the idle colour's is made from its live twin. */
+  private async colorService(color: Color, live: Color | undefined, deployment: KubeObject): Promise<void> {
+    const name = colorServiceName(this.o.service, color);
+    const portsOf = (o: KubeObject | undefined): unknown =>
+      (o?.spec as { ports?: unknown } | undefined)?.ports;
+    const twin = live
+      ? await this.objects.get<KubeObject>(SERVICES, this.o.namespace, colorServiceName(this.o.service, live))
+      : undefined;
+    const manifest = this.o.others.find(
+      (m) => m.object.kind === 'Service' && m.object.metadata.name === this.o.service,
+    )?.object;
+    const ports = portsOf(twin) ?? portsOf(manifest);
+    if (!ports) {
+      throw new Error(
+        `Service ${name} is needed by the HTTPRoute and cannot be made: no Service ${this.o.service} in the manifests and no ${live ? colorServiceName(this.o.service, live) : 'live colour Service'} to copy ports from`,
+      );
+    }
+    const selector = (deployment.spec as { selector?: { matchLabels?: Record<string, string> } }).selector
+      ?.matchLabels;
+    await this.objects.apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name,
+        namespace: this.o.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'cd-actions', 'cd-actions.dev/app': this.o.app },
+      },
+      spec: { selector, ports },
+    });
+    this.note(`Service ${name} selects ${color} for the HTTPRoute`);
   }
 
   private async keepPrevious(name: string): Promise<void> {
