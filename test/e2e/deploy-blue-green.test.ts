@@ -86,8 +86,13 @@ const preSwitch =
 
 describe('deploy-blue-green (service selector)', () => {
   it('first deploy: brings up blue and creates the live Service selecting it', async () => {
-    const result = await deploy(app('ghcr.io/acme/web:1.0.0'), {});
+    const result = await deploy(app('ghcr.io/acme/web:1.0.0'), {
+      environment: 'staging',
+      'github-token': sandbox.github.token,
+    });
     expect(result.exitCode, result.log).toBe(0);
+    expect(sandbox.github.deployments[0]?.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
+    expect(result.log).not.toContain(sandbox.github.token);
     expect(result.outputs).toMatchObject({
       'active-color': 'blue',
       switched: 'true',

@@ -48,6 +48,8 @@ export async function deployBlueGreenStep(
       onCancel: settings.onCancel,
       lockWaitMs: settings.lockWait,
       dryRun: settings.dryRun,
+      ...(settings.githubToken ? { githubToken: settings.githubToken } : {}),
+      ...(settings.environment ? { environment: settings.environment } : {}),
       run: runContext(),
       signal: ctx.signal,
       log: (text) => core.info(text),

@@ -13,7 +13,7 @@ import {
   type Color,
 } from './blue-green-plan.js';
 import { parseChecks, runGate, type CheckDefaults, type GateDecision } from './gate/index.js';
-import type { RunContext } from './github.js';
+import { startDeployment, type GitHubDeployment, type RunContext } from './github.js';
 import type { Kube } from './kube.js';
 import { DEPLOYMENTS, KubeObjects, SERVICES } from './kube-objects.js';
 import { acquireLock } from './lock.js';
@@ -62,6 +62,8 @@ export interface BlueGreenOptions {
   onCancel: 'rollback' | 'leave';
   lockWaitMs: number;
   dryRun: boolean;
+  githubToken?: string;
+  environment?: string;
   run: RunContext;
   signal: AbortSignal;
   log: (text: string) => void;
@@ -149,8 +151,23 @@ export class BlueGreenDeploy {
       waitMs: this.o.lockWaitMs,
       signal: this.o.signal,
     });
+    let github: GitHubDeployment | undefined;
     try {
-      return await this.deploy();
+      if (this.o.githubToken && this.o.environment) {
+        github = await startDeployment({
+          token: this.o.githubToken,
+          environment: this.o.environment,
+          description: `Blue-green deploy of ${this.o.app} by ${this.o.run.actor}`,
+          run: this.o.run,
+        });
+        await github?.setStatus('in_progress', 'Deploying the idle colour');
+      }
+      const outcome = await this.deploy();
+      await github?.setStatus(outcome.ok ? 'success' : 'failure', outcome.message);
+      return outcome;
+    } catch (error) {
+      await github?.setStatus('error', error instanceof Error ? error.message : String(error));
+      throw error;
     } finally {
       await lock.release().catch((error: unknown) => {
         this.o.log(
