@@ -20,6 +20,8 @@ interface Measured {
   /** Write → the action confirmed the switch (its summary). */
   actionMs: number | undefined;
   errors: number;
+  /** Requests observed after the write: evidence the window was under load. */
+  requestsAfter: number;
 }
 
 /** Runs one deploy and measures the `nth` selector write of Service web (1: the switch, 2: the switch back). */
@@ -65,6 +67,8 @@ async function measure(
     },
     timeoutMs: 60_000,
   });
+  // Keep observing a second after the step: a late request to the old colour would show here.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   clearInterval(timer);
   unwatch();
   const write = writes[nth - 1];
@@ -79,6 +83,7 @@ async function measure(
   const label = nth === 1 ? 'Cutover' : 'Switch back';
   const figure = new RegExp(`\\| ${label} \\| (\\d+) ms \\|`).exec(result.summary)?.[1];
   return {
+    requestsAfter: Object.values(stats).reduce((n, s) => n + s.requests, 0),
     observedMs: lastOld - write.at,
     actionMs: figure === undefined ? undefined : Number(figure),
     errors: Object.entries(stats)
@@ -127,10 +132,19 @@ export async function blueGreen(): Promise<void> {
       Math.round(Math.max(...m.map((x) => x.observedMs))),
       Math.round(median(m.map((x) => x.actionMs ?? NaN))),
       m.reduce((n, x) => n + x.errors, 0),
+      Math.round(median(m.map((x) => x.requestsAfter))),
     ];
     printTable(
       'deploy-blue-green: switch write → 100% of observed traffic on the new colour (service route, 100 req/s)',
-      ['', 'runs', 'observed median ms', 'observed max ms', 'action-confirmed median ms', 'failed requests'],
+      [
+        '',
+        'runs',
+        'observed median ms',
+        'observed max ms',
+        'action-confirmed median ms',
+        'failed requests',
+        'requests after the write (median)',
+      ],
       [row('cutover', cutovers), row('switch back after post-switch failure', backs)],
     );
   } finally {
