@@ -21,7 +21,7 @@ let sandbox: Sandbox;
 let kubeconfig: string;
 
 beforeAll(async () => {
-  sandbox = await startTestSandbox({ rps: 50 });
+  sandbox = await startTestSandbox({ rps: 50, prometheus: true });
   kubeconfig = sandbox.kubeconfigFor(BLUE_GREEN_ROLE);
 });
 afterAll(async () => sandbox?.stop());
@@ -132,8 +132,12 @@ describe('deploy-blue-green with route: istio', () => {
 
   it('switches the VirtualService from blue to green in one write, with no failed request', async () => {
     sandbox.cluster.traffic.reset();
-    const result = await deploy('cart', { route: 'istio' });
+    const result = await deploy('cart', { route: 'istio', 'prometheus-url': sandbox.prometheus! });
     expect(result.exitCode, result.log).toBe(0);
+    // Confirmed from Prometheus: an interval between two post-switch scrapes answered by green alone.
+    expect(result.log).toMatch(
+      /observed traffic: \d+ request\(s\) between two scrapes, all answered by green/,
+    );
     expect(result.outputs).toMatchObject({
       'active-color': 'green',
       'previous-color': 'blue',

@@ -44,6 +44,12 @@ export const spec = {
       'a YAML list of health-gate checks, each a mapping with "kind" (http, prometheus, pods or command)',
   }),
   'prometheus-url': input.url(),
+  'confirm-traffic': input.boolean({ default: true }),
+  'traffic-metric': input.string({
+    default: 'http_requests_total',
+    pattern: /^[a-zA-Z_:][a-zA-Z0-9_:]*$/,
+    patternDescription: 'a Prometheus metric name such as http_requests_total',
+  }),
   'pre-switch-duration': input.duration({ default: '30s', min: '1s', max: '1h' }),
   'verify-duration': input.duration({ default: '1m', min: '1s', max: '6h' }),
   'check-interval': input.duration({ default: '5s', min: '100ms', max: '10m' }),

@@ -33,6 +33,9 @@ export async function deployBlueGreenStep(
       others: plan.others,
       // With manifests the overrides were applied while planning.
       images: plan.deployment ? [] : parseImageOverrides([...(settings.images ?? [])]).overrides,
+      ...(settings.prometheusUrl && settings.confirmTraffic
+        ? { observe: { prometheusUrl: settings.prometheusUrl, metric: settings.trafficMetric } }
+        : {}),
       preSwitchChecks: settings.preSwitchChecks,
       postSwitchChecks: settings.postSwitchChecks,
       checkDefaults: {

@@ -12,6 +12,8 @@ import {
   otherColor,
   type Color,
 } from './blue-green-plan.js';
+import { createPrometheusClient } from './gate/prometheus-client.js';
+import { confirmObservedTraffic, trafficQuery, type Observed } from './traffic/observe.js';
 import { parseChecks, runGate, type CheckDefaults, type GateDecision } from './gate/index.js';
 import { startDeployment, type GitHubDeployment, type RunContext } from './github.js';
 import type { Kube } from './kube.js';
@@ -50,6 +52,8 @@ export interface BlueGreenOptions {
   /** Other manifests applied before the idle colour (ConfigMaps, the Service on a first deploy). */
   others: { object: KubeObject; source: string }[];
   images: ImageOverride[];
+  /** Confirm each switch from per-version request counters in Prometheus. */
+  observe?: { prometheusUrl: string; metric: string };
   preSwitchChecks?: unknown;
   postSwitchChecks?: unknown;
   checkDefaults: Partial<CheckDefaults>;
@@ -104,6 +108,9 @@ export interface BlueGreenOutcome {
 const CANCEL_GRACE_MS = 7000;
 /** How long the data plane may take to show a switch after the write. */
 const VERIFY_MS = 15_000;
+
+/** How long the traffic may take to show a switch in Prometheus: a few scrape intervals. */
+const OBSERVE_MS = 20_000;
 
 class Cancelled extends Error {}
 
@@ -411,8 +418,17 @@ export class BlueGreenDeploy {
         failure = `the switch to ${idle} did not take effect: ${verified.detail}`;
         throw new PhaseFailed();
       }
+      this.note(`${idle} serves: ${verified.detail} (${Date.now() - started} ms after the write)`);
+      if (this.o.observe) {
+        const observed = await this.observe(idle);
+        this.checkCancel();
+        if (!observed.ok) {
+          failure = `the switch to ${idle} is not confirmed by the traffic: ${observed.detail}`;
+          throw new PhaseFailed();
+        }
+        this.note(`observed traffic: ${observed.detail} (${Date.now() - started} ms after the write)`);
+      }
       cutoverMs = Date.now() - started;
-      this.note(`${idle} serves: ${verified.detail} (${cutoverMs} ms after the write)`);
 
       phase = 'post-switch';
       if (this.o.postSwitchChecks !== undefined) {
@@ -562,6 +578,22 @@ export class BlueGreenDeploy {
     if (!verified.ok) throw new Error(`adopting ${app}: ${verified.detail}`);
     this.note(`adopted: ${this.router.describe()} selects ${colorLabel}=blue (${app})`);
     return state.resourceVersion;
+  }
+
+  private async observe(color: Color): Promise<Observed> {
+    const { prometheusUrl, metric } = this.o.observe!;
+    const services =
+      this.o.route === 'gateway-api'
+        ? COLORS.map((c) => colorServiceName(this.o.service, c))
+        : [this.o.service];
+    return confirmObservedTraffic({
+      client: createPrometheusClient(prometheusUrl),
+      query: trafficQuery(metric, this.o.colorLabel, this.o.namespace, services),
+      versionLabel: this.o.colorLabel,
+      target: color,
+      deadline: Date.now() + OBSERVE_MS,
+      signal: this.o.signal,
+    });
   }
 
   private async gate(
