@@ -217,6 +217,30 @@ describe('deploy-blue-green (service selector)', () => {
     expect(record()).toMatchObject({ phase: 'cancelled' });
   });
 
+  it('a dry run validates on the server and changes nothing', async () => {
+    const writes = sandbox.audit.writes({ succeededOnly: true }).length;
+    const result = await deploy(app('ghcr.io/acme/web:8.0.0'), { 'dry-run': 'true' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.summary).toContain('Dry run passed: would deploy web-blue and switch Service shop/web');
+    expect(result.outputs).toMatchObject({ 'active-color': 'green', switched: 'false' });
+    expect(sandbox.audit.writes({ succeededOnly: true }).length).toBe(writes);
+  });
+
+  it('a run cancelled during the pre-switch checks: no switch, traffic untouched', async () => {
+    sandbox.cluster.traffic.reset();
+    const result = await deploy(
+      app('ghcr.io/acme/web:6.5.0'),
+      { 'pre-switch-checks': preSwitch.split('\n')[0]!, 'pre-switch-duration': '30s' },
+      { cancelWhen: /pre-switch checks: pods-/ },
+    );
+    expect(result.cancelled).toBe(true);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.outputs).toMatchObject({ 'active-color': 'green', switched: 'false' });
+    expect(result.errors.join('\n')).toContain('cancelled during the pre-switch phase');
+    expect(selectedColor()).toBe('green');
+    expect(failedBySwitch()).toBe(0);
+  });
+
   it('a run cancelled during the post-switch checks: switched back to the previous colour', async () => {
     sandbox.cluster.traffic.reset();
     const result = await deploy(
