@@ -93,13 +93,21 @@ async function measure(
 }
 
 export async function blueGreen(): Promise<void> {
+  await blueGreenWith(false);
+  await blueGreenWith(true);
+}
+
+/** With Prometheus (1 s scrape), the action confirms each switch from the request counters too. */
+async function blueGreenWith(prometheus: boolean): Promise<void> {
   const sandbox = await startSandbox({
+    prometheus,
     rps: 100,
     timings: { podStartMs: 50, readyAfterMs: 100, crashRestartMs: 150, progressCheckMs: 200 },
     namespaces: ['shop'],
   });
   try {
     const kubeconfig = sandbox.kubeconfigFor(BLUE_GREEN_ROLE);
+    const observe: Record<string, string> = prometheus ? { 'prometheus-url': sandbox.prometheus! } : {};
     const first = await runAction({
       action: 'deploy-blue-green',
       cwd: await workspace({
@@ -111,7 +119,7 @@ export async function blueGreen(): Promise<void> {
     const cutovers: Measured[] = [];
     const backs: Measured[] = [];
     for (let i = 0; i < RUNS; i++) {
-      cutovers.push(await measure(sandbox, kubeconfig, `ghcr.io/acme/web:2.${i}.0`, {}, 1));
+      cutovers.push(await measure(sandbox, kubeconfig, `ghcr.io/acme/web:2.${i}.0`, observe, 1));
       backs.push(
         await measure(
           sandbox,
@@ -135,7 +143,7 @@ export async function blueGreen(): Promise<void> {
       Math.round(median(m.map((x) => x.requestsAfter))),
     ];
     printTable(
-      'deploy-blue-green: switch write → 100% of observed traffic on the new colour (service route, 100 req/s)',
+      `deploy-blue-green: switch write → 100% of observed traffic on the new colour (service route, 100 req/s${prometheus ? ', action confirms from Prometheus, 1 s scrape' : ', action confirms from Endpoints'})`,
       [
         '',
         'runs',
