@@ -150,8 +150,19 @@ describe('deploy-blue-green with route: istio', () => {
 
   it('switches the weights back when the post-switch checks fail', async () => {
     sandbox.cluster.traffic.reset();
-    const result = await deploy('cart', { route: 'istio', 'post-switch-checks': failingCheck });
+    const result = await deploy('cart', {
+      route: 'istio',
+      'post-switch-checks': failingCheck,
+      'prometheus-url': sandbox.prometheus!,
+    });
     expect(result.exitCode).toBe(1);
+    // Both moves confirmed from Prometheus: the switch to blue, then the switch back to green.
+    expect(result.log).toMatch(
+      /observed traffic: \d+ request\(s\) between two scrapes, all answered by blue/,
+    );
+    expect(result.log).toMatch(
+      /observed traffic: \d+ request\(s\) between two scrapes, all answered by green/,
+    );
     expect(result.outputs).toMatchObject({
       'active-color': 'green',
       switched: 'true',

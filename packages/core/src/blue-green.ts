@@ -464,6 +464,14 @@ export class BlueGreenDeploy {
           const verified = await this.router.verify({ [live]: 100, [idle]: 0 }, deadline);
           if (!verified.ok) problems.push(`the switch back to ${live} is not confirmed: ${verified.detail}`);
           else {
+            if (this.o.observe && !cancelled) {
+              const observed = await this.observe(live);
+              if (observed.ok) this.note(`observed traffic: ${observed.detail}`);
+              else
+                problems.push(
+                  `the switch back to ${live} is not confirmed by the traffic: ${observed.detail}`,
+                );
+            }
             switchBackMs = Date.now() - started;
             this.note(`${live} serves again: ${verified.detail} (${switchBackMs} ms after the write)`);
           }
