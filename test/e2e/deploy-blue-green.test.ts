@@ -136,7 +136,7 @@ describe('deploy-blue-green (service selector)', () => {
     expect(serviceWrites.filter((w) => JSON.stringify(w).includes('PUT'))).toHaveLength(1);
     const stats = sandbox.cluster.traffic.stats('shop', 'web');
     expect(stats.green?.requests ?? 0).toBeGreaterThan(0);
-    expect(failedBySwitch()).toBe(0);
+    expect(failedBySwitch(), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
     expect(record()).toMatchObject({ phase: 'succeeded', stable: { color: 'green' } });
     expect(history().at(-1)).toMatchObject({ strategy: 'blue-green', outcome: 'succeeded', to: 'green' });
     expect(result.summary).toContain('✅ Switched to green');
@@ -158,7 +158,7 @@ describe('deploy-blue-green (service selector)', () => {
     expect(result.errors.join('\n')).toContain('web-blue did not become ready');
     expect(result.errors.join('\n')).toContain('traffic was not switched: green still serves');
     expect(selectedColor()).toBe('green');
-    expect(failedBySwitch()).toBe(0);
+    expect(failedBySwitch(), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
     expect(record()).toMatchObject({ phase: 'failed', stable: { color: 'green' } });
   });
 
@@ -172,7 +172,7 @@ describe('deploy-blue-green (service selector)', () => {
     expect(result.outputs).toMatchObject({ 'active-color': 'green', switched: 'false' });
     expect(result.errors.join('\n')).toContain('pre-switch checks did not pass');
     expect(selectedColor()).toBe('green');
-    expect(failedBySwitch()).toBe(0);
+    expect(failedBySwitch(), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
     expect(result.summary).toContain('pre-switch checks');
   });
 
@@ -194,7 +194,7 @@ describe('deploy-blue-green (service selector)', () => {
     expect(result.errors.join('\n')).toContain('switched back: green serves again');
     expect(selectedColor()).toBe('green');
     // Only the failing version's own errors (its configured 100% error rate) show.
-    expect(failedBySwitch(['blue'])).toBe(0);
+    expect(failedBySwitch(['blue']), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
     expect(record()).toMatchObject({ phase: 'rolled-back' });
     expect(result.summary).toContain('↩️ Failed and switched back to green');
   });
@@ -213,7 +213,7 @@ describe('deploy-blue-green (service selector)', () => {
     expect(result.outputs).toMatchObject({ 'active-color': 'green', switched: 'false' });
     expect(result.errors.join('\n')).toContain('cancelled during the deploy phase');
     expect(selectedColor()).toBe('green');
-    expect(failedBySwitch()).toBe(0);
+    expect(failedBySwitch(), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
     expect(record()).toMatchObject({ phase: 'cancelled' });
   });
 
@@ -238,7 +238,7 @@ describe('deploy-blue-green (service selector)', () => {
     expect(result.outputs).toMatchObject({ 'active-color': 'green', switched: 'false' });
     expect(result.errors.join('\n')).toContain('cancelled during the pre-switch phase');
     expect(selectedColor()).toBe('green');
-    expect(failedBySwitch()).toBe(0);
+    expect(failedBySwitch(), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
   });
 
   it('a run cancelled during the post-switch checks: switched back to the previous colour', async () => {
@@ -257,7 +257,7 @@ describe('deploy-blue-green (service selector)', () => {
     });
     expect(result.errors.join('\n')).toContain('cancelled during the post-switch phase');
     expect(selectedColor()).toBe('green');
-    expect(failedBySwitch()).toBe(0);
+    expect(failedBySwitch(), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
   });
 });
 
