@@ -299,7 +299,10 @@ describe('deploy-blue-green adoption', () => {
     expect(adopted.spec.selector.matchLabels).toEqual({ app: 'legacy' });
     expect(adopted.spec.template.metadata.labels).toMatchObject({ version: 'blue' });
     const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
-    expect(Object.values(stats).reduce((n, s) => n + s.errors, 0)).toBe(0);
+    expect(
+      Object.values(stats).reduce((n, s) => n + s.errors, 0),
+      JSON.stringify(stats),
+    ).toBe(0);
     expect(stats.none).toBeUndefined();
     expect(stats.green?.requests ?? 0).toBeGreaterThan(0);
   });
@@ -315,7 +318,10 @@ describe('deploy-blue-green adoption', () => {
     ).toBe(0);
     expect(imageOf(live(sandbox, 'Deployment', 'shop', 'legacy-blue'))).toBe('ghcr.io/acme/legacy:3.0.0');
     const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
-    expect(Object.values(stats).reduce((n, s) => n + s.errors, 0)).toBe(0);
+    expect(
+      Object.values(stats).reduce((n, s) => n + s.errors, 0),
+      JSON.stringify(stats),
+    ).toBe(0);
     expect(stats.none).toBeUndefined();
   });
 });
@@ -344,7 +350,10 @@ describe('rollback of a blue-green app', () => {
     expect(result.log).toContain('is warm: switching at once');
     expect(legacySelector()).toBe('green');
     const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
-    expect(Object.values(stats).reduce((n, s) => n + s.errors, 0)).toBe(0);
+    expect(
+      Object.values(stats).reduce((n, s) => n + s.errors, 0),
+      JSON.stringify(stats),
+    ).toBe(0);
     expect(stats.none).toBeUndefined();
   });
 
@@ -372,7 +381,10 @@ describe('rollback of a blue-green app', () => {
         ?.replicas,
     ).toBe(2);
     const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
-    expect(Object.values(stats).reduce((n, s) => n + s.errors, 0)).toBe(0);
+    expect(
+      Object.values(stats).reduce((n, s) => n + s.errors, 0),
+      JSON.stringify(stats),
+    ).toBe(0);
     expect(stats.none).toBeUndefined();
   });
 });
