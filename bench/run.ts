@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, each printing one table. Figures are ratios from one run. */
+import { blueGreen } from './blue-green.js';
 import { coldStart } from './cold-start.js';
 import { gateDetection } from './gate-detection.js';
 import { sandboxStart } from './sandbox-start.js';
@@ -6,6 +7,7 @@ import { waitOverhead } from './wait-overhead.js';
 
 const only = process.argv.slice(2);
 const benches: Record<string, () => Promise<void>> = {
+  'blue-green': blueGreen,
   'cold-start': coldStart,
   'sandbox-start': sandboxStart,
   'wait-overhead': waitOverhead,

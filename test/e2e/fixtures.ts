@@ -97,6 +97,19 @@ export const DEPLOYER_ROLE = {
   ],
 };
 
+/** The Role in actions/deploy-blue-green/README.md: the deployer's, plus Endpoints, the Service proxy and the routes. */
+export const BLUE_GREEN_ROLE = {
+  ...DEPLOYER_ROLE,
+  name: 'blue-green',
+  resources: [
+    ...DEPLOYER_ROLE.resources,
+    'endpoints',
+    'services/proxy',
+    'virtualservices.networking.istio.io',
+    'httproutes.gateway.networking.k8s.io',
+  ],
+};
+
 export function kind(name: string): ResourceType {
   const found = RESOURCE_TYPES.find((t) => t.kind === name);
   if (!found) throw new Error(`no resource type ${name}`);

@@ -4,7 +4,7 @@ import { runContext } from '../../../packages/core/src/github.js';
 import { InputError } from '../../../packages/core/src/inputs.js';
 import { createKube } from '../../../packages/core/src/kube.js';
 import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
-import { rollbackRolling, RollbackInputError } from '../../../packages/core/src/rollback.js';
+import { rollback, RollbackInputError } from '../../../packages/core/src/rollback.js';
 import { rollbackSummary } from '../../../packages/core/src/rollback-summary.js';
 import type { getInputs } from './inputs.js';
 
@@ -17,7 +17,7 @@ export async function rollbackStep(settings: Settings, ctx: ActionContext): Prom
     namespace: settings.namespace,
   });
   try {
-    const outcome = await rollbackRolling({
+    const outcome = await rollback({
       kube,
       namespace: kube.namespace,
       app: settings.app,
@@ -41,6 +41,7 @@ export async function rollbackStep(settings: Settings, ctx: ActionContext): Prom
       'from-revision': outcome.fromRevision,
       'to-revision': outcome.dryRun ? undefined : outcome.toRevision,
       images: outcome.images,
+      'active-color': outcome.toColor,
       duration: seconds(Date.now() - ctx.startedAt),
     });
     await writeSummary(rollbackSummary(outcome, kube.namespace));

@@ -237,3 +237,17 @@ export class KubeObjects {
     );
   }
 }
+export const SERVICES: ResourceRef = { group: '', version: 'v1', plural: 'services', kind: 'Service' };
+export const ENDPOINTS: ResourceRef = { group: '', version: 'v1', plural: 'endpoints', kind: 'Endpoints' };
+export const VIRTUALSERVICES: ResourceRef = {
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'virtualservices',
+  kind: 'VirtualService',
+};
+export const HTTPROUTES: ResourceRef = {
+  group: 'gateway.networking.k8s.io',
+  version: 'v1',
+  plural: 'httproutes',
+  kind: 'HTTPRoute',
+};

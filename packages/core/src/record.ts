@@ -28,6 +28,10 @@ export interface DeploymentRecord {
   stable?: VersionInfo;
   candidate?: VersionInfo;
   weight?: number;
+  /** Blue-green: where the switch happens, so rollback can switch back without inputs. */
+  route?: { kind: string; name: string; service: string; colorLabel: string };
+  /** Blue-green: the Deployment serving each colour. */
+  deployments?: Record<string, string>;
   startedAt: string;
   updatedAt: string;
   repository: string;

@@ -44,6 +44,9 @@ export interface RollbackOutcome {
   revisions: Revision[];
   history: HistoryEntry[];
   timeline: { at: string; text: string }[];
+  /** Blue-green: the colour that served before and the one serving after. */
+  fromColor?: string;
+  toColor?: string;
 }
 
 export class RollbackInputError extends Error {
@@ -255,4 +258,16 @@ export async function rollbackRolling(o: RollbackOptions): Promise<RollbackOutco
   } finally {
     await lock.release().catch((error: unknown) => o.log(`could not release the lock: ${String(error)}`));
   }
+}
+
+/** Rollback by the strategy the cluster's record names: blue-green switches colours, rolling restores a revision. */
+export async function rollback(o: RollbackOptions): Promise<RollbackOutcome> {
+  if (o.app && !o.deployment) {
+    const objects = new KubeObjects(o.kube);
+    const history = await readHistory(objects, o.namespace, o.app);
+    const { blueGreenRecord, rollbackBlueGreen } = await import('./rollback-blue-green.js');
+    const record = await blueGreenRecord(objects, o.namespace, history);
+    if (record) return rollbackBlueGreen({ ...o, objects, app: o.app }, record, history);
+  }
+  return rollbackRolling(o);
 }

@@ -1,0 +1,173 @@
+/**
+ * deploy-blue-green inputs: every input, the manifests and both check lists are validated here,
+ * before anything touches a network.
+ */
+import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
+import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
+import { input, InputError, type RuleProblem, type Settings } from '../../../packages/core/src/inputs.js';
+import { IMAGES_FORM, parseImageOverrides, type KubeObject } from '../../../packages/core/src/manifests.js';
+import { PlanError, planRolling } from '../../../packages/core/src/rolling-plan.js';
+import { parseChecks } from '../../../packages/core/src/gate/parse.js';
+import { fillChecks } from '../../../packages/core/src/blue-green-plan.js';
+import { ROUTE_KINDS } from '../../../packages/core/src/traffic/router.js';
+
+const LABEL = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+export const spec = {
+  ...deployInputs,
+  kubeconfig: input.secret({ config: false }),
+  context: input.string(),
+  namespace: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  app: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  service: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  'preview-service': input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  manifests: input.list({ itemDescription: 'manifest files or globs' }),
+  images: input.list({
+    itemDescription: IMAGES_FORM,
+    item: (line) => (parseImageOverrides([line]).problems.length > 0 ? IMAGES_FORM : undefined),
+  }),
+  'color-label': input.string({
+    default: 'version',
+    pattern: LABEL,
+    patternDescription: 'a label key such as version or app.kubernetes.io/version',
+  }),
+  route: input.enum(ROUTE_KINDS, { default: 'service' }),
+  'route-name': input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  'pre-switch-checks': input.document({
+    shape: 'list',
+    description:
+      'a YAML list of health-gate checks, each a mapping with "kind" (http, prometheus, pods or command)',
+  }),
+  'post-switch-checks': input.document({
+    shape: 'list',
+    description:
+      'a YAML list of health-gate checks, each a mapping with "kind" (http, prometheus, pods or command)',
+  }),
+  'prometheus-url': input.url(),
+  'confirm-traffic': input.boolean({ default: true }),
+  'traffic-metric': input.string({
+    default: 'http_requests_total',
+    pattern: /^[a-zA-Z_:][a-zA-Z0-9_:]*$/,
+    patternDescription: 'a Prometheus metric name such as http_requests_total',
+  }),
+  'pre-switch-duration': input.duration({ default: '30s', min: '1s', max: '1h' }),
+  'verify-duration': input.duration({ default: '1m', min: '1s', max: '6h' }),
+  'check-interval': input.duration({ default: '5s', min: '100ms', max: '10m' }),
+  'keep-previous': input.duration({ default: '1h', allowZero: true, max: '720h' }),
+  timeout: input.duration({ default: '10m', min: '1s', max: '6h' }),
+  'auto-rollback': input.boolean({ default: true }),
+  'on-cancel': input.enum(['rollback', 'leave'], { default: 'rollback' }),
+  'lock-wait': input.duration({ default: '0s', allowZero: true, max: '6h' }),
+  'dry-run': input.boolean({ default: false, config: false }),
+  'github-token': input.secret({ config: false }),
+} as const;
+
+export type BlueGreenSettings = Settings<typeof spec>;
+
+function checksRule(name: 'pre-switch-checks' | 'post-switch-checks') {
+  return (s: BlueGreenSettings): RuleProblem | undefined => {
+    const doc = name === 'pre-switch-checks' ? s.preSwitchChecks : s.postSwitchChecks;
+    if (doc === undefined) return undefined;
+    const { problems } = parseChecks(fillChecks(doc, { color: 'blue', deployment: 'app-blue' }), {
+      namespace: s.namespace ?? 'default',
+      ...(s.prometheusUrl ? { prometheusUrl: s.prometheusUrl } : {}),
+    });
+    if (problems.length === 0) return undefined;
+    return {
+      input: name,
+      accepted: 'valid checks',
+      message: problems.map((p) => `Input "${name}": ${p}`).join('\n'),
+    };
+  };
+}
+
+const rules = [
+  (s: BlueGreenSettings): RuleProblem | undefined =>
+    s.manifests === undefined && s.images === undefined
+      ? {
+          input: 'manifests',
+          accepted: 'manifest files or globs, or images',
+          message:
+            'Input "manifests" is required: give manifests, images, or both; there is nothing to deploy',
+        }
+      : undefined,
+  checksRule('pre-switch-checks'),
+  checksRule('post-switch-checks'),
+];
+
+export function getInputs(
+  options: { read?: (name: string) => string; workspace?: string } = {},
+): BlueGreenSettings {
+  return resolveSettings(spec, { rules, ...options });
+}
+
+export interface BlueGreenPlan {
+  namespace: string | undefined;
+  app: string;
+  deployment?: KubeObject;
+  others: { object: KubeObject; source: string }[];
+}
+
+/** Manifests parsed and checked offline: at most one Deployment, the one namespace. */
+export async function getPlan(settings: BlueGreenSettings): Promise<BlueGreenPlan> {
+  const plan = await planOf(settings);
+  const service = settings.service ?? plan.app;
+  if (settings.previewService !== undefined && settings.previewService === service) {
+    throw new InputError([
+      {
+        input: 'preview-service',
+        value: settings.previewService,
+        accepted: 'a Service name other than the live Service',
+        message: `Input "preview-service" has value "${settings.previewService}": it must differ from the live Service "${service}"`,
+      },
+    ]);
+  }
+  return plan;
+}
+
+async function planOf(settings: BlueGreenSettings): Promise<BlueGreenPlan> {
+  const problem = (message: string): InputError =>
+    new InputError([{ input: 'manifests', value: '', accepted: '', message }]);
+  if (!settings.manifests) {
+    if (!settings.app) {
+      throw new InputError([
+        {
+          input: 'app',
+          value: '',
+          accepted: KUBE_NAME_FORM,
+          message:
+            'Input "app" is required when no manifests are given: it names the <app>-<color> Deployments',
+        },
+      ]);
+    }
+    return { namespace: settings.namespace, app: settings.app, others: [] };
+  }
+  try {
+    const plan = await planRolling({
+      namespace: settings.namespace,
+      manifests: settings.manifests,
+      images: parseImageOverrides([...(settings.images ?? [])]).overrides,
+      deployments: [],
+      workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+    });
+    const deployments = plan.objects.filter((m) => m.object.kind === 'Deployment');
+    if (deployments.length !== 1) {
+      throw problem(
+        `Input "manifests": a blue-green deploy takes exactly one Deployment (the app); the manifests hold ${deployments.length}: ${deployments.map((d) => d.object.metadata.name).join(', ')}`,
+      );
+    }
+    const deployment = deployments[0]!;
+    return {
+      namespace: plan.namespace,
+      app: settings.app ?? deployment.object.metadata.name,
+      deployment: deployment.object,
+      others: plan.objects.filter((m) => m !== deployment),
+    };
+  } catch (error) {
+    if (error instanceof PlanError)
+      throw new InputError(
+        error.problems.map((message) => ({ input: 'manifests', value: '', accepted: '', message })),
+      );
+    throw error;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Blue-green by Service selector: the live Service selects one colour through its colour label,
+ * so a switch is one selector change. It cannot split traffic; weights must be 0/100.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Kube } from '../kube.js';
+import { ENDPOINTS, PODS, resourcePath, SERVICES } from '../kube-objects.js';
+import type { KubeObject } from '../manifests.js';
+import { watchObjects, WatchTimeoutError } from '../watch.js';
+import {
+  describeWeights,
+  forReplace,
+  soleTarget,
+  type RouteState,
+  type RouterOptions,
+  type TrafficRouter,
+  type VerifyResult,
+  type Weights,
+} from './router.js';
+
+interface Service extends KubeObject {
+  spec?: { selector?: Record<string, string> };
+}
+
+interface Endpoints extends KubeObject {
+  subsets?: { addresses?: { targetRef?: { name?: string } }[] }[];
+}
+
+export function serviceWeights(service: Service, colorLabel: string): Weights {
+  const color = service.spec?.selector?.[colorLabel];
+  return color ? { [color]: 100 } : {};
+}
+
+export function selectorText(selector: Record<string, string>): string {
+  return Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+export function endpointPods(endpoints: Endpoints | undefined): string[] {
+  return (endpoints?.subsets ?? []).flatMap((s) =>
+    (s.addresses ?? []).map((a) => a.targetRef?.name).filter((n): n is string => !!n),
+  );
+}
+
+export class ServiceSelectorRouter implements TrafficRouter {
+  readonly kind = 'service' as const;
+  readonly ref = SERVICES;
+  readonly name: string;
+
+  constructor(
+    private readonly o: RouterOptions,
+    private readonly kube: Pick<Kube, 'kc' | 'request'>,
+  ) {
+    this.name = o.service;
+  }
+
+  describe(): string {
+    return `Service ${this.o.namespace}/${this.name} (selector ${this.o.colorLabel})`;
+  }
+
+  private state(service: Service): RouteState {
+    return {
+      weights: serviceWeights(service, this.o.colorLabel),
+      resourceVersion: service.metadata.resourceVersion as string,
+      object: service,
+    };
+  }
+
+  async getWeights(): Promise<RouteState | undefined> {
+    const service = await this.o.objects.get<Service>(SERVICES, this.o.namespace, this.name);
+    return service ? this.state(service) : undefined;
+  }
+
+  async setWeights(weights: Weights, resourceVersion: string): Promise<RouteState> {
+    const target = soleTarget(weights);
+    if (!target) {
+      throw new Error(
+        `${this.describe()} can only send all traffic to one colour; asked for ${describeWeights(weights)}`,
+      );
+    }
+    const live = await this.o.objects.mustGet<Service>(SERVICES, this.o.namespace, this.name);
+    const body = forReplace(live, resourceVersion) as Service;
+    body.spec = { ...body.spec, selector: { ...body.spec?.selector, [this.o.colorLabel]: target } };
+    return this.state(await this.o.objects.replace<Service>(SERVICES, this.o.namespace, body));
+  }
+
+  async verify(weights: Weights, deadline: number, signal?: AbortSignal): Promise<VerifyResult> {
+    const target = soleTarget(weights);
+    const service = await this.o.objects.mustGet<Service>(SERVICES, this.o.namespace, this.name);
+    const seen = serviceWeights(service, this.o.colorLabel);
+    if (!target || soleTarget(seen) !== target) {
+      return {
+        ok: false,
+        detail: `read back ${describeWeights(seen)}, expected ${describeWeights(weights)}`,
+      };
+    }
+    const pods = await this.o.objects.list<KubeObject>(PODS, this.o.namespace, {
+      labelSelector: selectorText(service.spec?.selector ?? {}),
+    });
+    const wanted = new Set(pods.items.map((p) => p.metadata.name));
+    let detail = 'no Endpoints seen';
+    try {
+      await watchObjects<KubernetesObject>({
+        kube: this.kube,
+        path: resourcePath(ENDPOINTS, this.o.namespace),
+        fieldSelector: `metadata.name=${this.name}`,
+        deadline,
+        ...(signal ? { signal } : {}),
+        what: `Endpoints ${this.o.namespace}/${this.name} to list only ${target} pods`,
+        describe: () => detail,
+        onEvent: (_type, object) => {
+          const names = endpointPods(object as unknown as Endpoints);
+          const stray = names.filter((n) => !wanted.has(n));
+          detail = `${names.length - stray.length} ${target} pod(s) and ${stray.length} other pod(s) ready behind the Service`;
+          return names.length > 0 && stray.length === 0 ? 'done' : undefined;
+        },
+      });
+    } catch (error) {
+      if (error instanceof WatchTimeoutError) return { ok: false, detail };
+      throw error;
+    }
+    return { ok: true, detail: `selector ${this.o.colorLabel}=${target}; ${detail}` };
+  }
+}
