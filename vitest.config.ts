@@ -5,8 +5,9 @@ export default defineConfig({
     include: ['packages/**/*.test.ts', 'actions/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Two cores: e2e files each start a sandbox, so keep the fan-out small.
-    maxWorkers: 2,
+    // One file at a time: e2e files each start a sandbox with live traffic, and the zero-failed-request
+    // checks must not compete for the two cores with another file's sandbox.
+    maxWorkers: 1,
     pool: 'forks',
   },
 });
