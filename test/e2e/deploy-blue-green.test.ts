@@ -16,6 +16,8 @@ import {
   serviceManifest,
   startTestSandbox,
   workspace,
+  historyOf,
+  type HistoryEntryView,
 } from './fixtures.js';
 
 let sandbox: Sandbox;
@@ -65,10 +67,8 @@ function record(): Record<string, unknown> {
   return JSON.parse(raw ?? '{}') as Record<string, unknown>;
 }
 
-function history(): { outcome: string; strategy: string; to?: string; deployment: string }[] {
-  const cm = live(sandbox, 'ConfigMap', 'shop', 'cd-actions-history-web') as
-    { data?: { history?: string } } | undefined;
-  return JSON.parse(cm?.data?.history ?? '[]');
+function history(): HistoryEntryView[] {
+  return historyOf(sandbox, 'shop', 'web');
 }
 
 /** Requests the load generator saw fail through the live Service, outside versions meant to fail. */

@@ -147,6 +147,8 @@ export function readyPodImages(sandbox: Sandbox, namespace: string, app: string)
 
 export interface HistoryEntryView {
   action: string;
+  strategy: string;
+  deployment: string;
   outcome: string;
   revision?: string;
   from?: string;
