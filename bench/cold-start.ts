@@ -70,7 +70,7 @@ export async function coldStart(): Promise<void> {
       `ms at ${REFERENCE_FLOOR_MS} ms floor`,
       'peak MiB',
       'size MB',
-      'meets target',
+      'meets time + memory',
       'exit 1',
     ],
     rows,
