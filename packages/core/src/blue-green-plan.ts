@@ -3,8 +3,7 @@
  * and check documents with the colour filled in. No network here, so it is tested directly.
  */
 import type { KubeObject } from './manifests.js';
-import { RECORD_ANNOTATION } from './record.js';
-import { REVISION_ANNOTATION } from './rollout.js';
+import { RECORD_ANNOTATION, REVISION_ANNOTATION } from './annotations.js';
 
 export const COLORS = ['blue', 'green'] as const;
 export type Color = (typeof COLORS)[number];

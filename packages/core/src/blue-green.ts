@@ -15,10 +15,10 @@ import {
 import { createPrometheusClient } from './gate/prometheus-client.js';
 import { confirmObservedTraffic, trafficQuery, type Observed } from './traffic/observe.js';
 import { parseChecks, runGate, type CheckDefaults, type GateDecision } from './gate/index.js';
-import { startDeployment, type GitHubDeployment, type RunContext } from './github.js';
+import type { RunContext } from './github.js';
 import type { Kube } from './kube.js';
 import { DEPLOYMENTS, KubeObjects, SERVICES } from './kube-objects.js';
-import { acquireLock } from './lock.js';
+import { underAppLock } from './lock.js';
 import { applyImageOverrides, type ImageOverride, type KubeObject } from './manifests.js';
 import {
   appendHistory,
@@ -150,38 +150,24 @@ export class BlueGreenDeploy {
   async run(): Promise<BlueGreenOutcome> {
     const dryRun = await this.validate();
     if (dryRun) return dryRun;
-    const lock = await acquireLock({
-      objects: this.objects,
-      namespace: this.o.namespace,
-      app: this.o.app,
-      run: this.o.run,
-      waitMs: this.o.lockWaitMs,
-      signal: this.o.signal,
-    });
-    let github: GitHubDeployment | undefined;
-    try {
-      if (this.o.githubToken && this.o.environment) {
-        github = await startDeployment({
+    return underAppLock(
+      {
+        objects: this.objects,
+        namespace: this.o.namespace,
+        app: this.o.app,
+        run: this.o.run,
+        lockWaitMs: this.o.lockWaitMs,
+        signal: this.o.signal,
+        log: this.o.log,
+        github: {
           token: this.o.githubToken,
           environment: this.o.environment,
           description: `Blue-green deploy of ${this.o.app} by ${this.o.run.actor}`,
-          run: this.o.run,
-        });
-        await github?.setStatus('in_progress', 'Deploying the idle colour');
-      }
-      const outcome = await this.deploy();
-      await github?.setStatus(outcome.ok ? 'success' : 'failure', outcome.message);
-      return outcome;
-    } catch (error) {
-      await github?.setStatus('error', error instanceof Error ? error.message : String(error));
-      throw error;
-    } finally {
-      await lock.release().catch((error: unknown) => {
-        this.o.log(
-          `could not release lock ${lock.name}: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      });
-    }
+          inProgress: 'Deploying the idle colour',
+        },
+      },
+      () => this.deploy(),
+    );
   }
 
   /** The live colour from the router, or undefined before the first deploy. */

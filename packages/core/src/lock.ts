@@ -8,8 +8,7 @@ import { isAlreadyExists, isConflict } from './kube-errors.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { LEASES, resourcePath, type KubeObjects } from './kube-objects.js';
 import { watchObjects, WatchTimeoutError } from './watch.js';
-import type { RunContext } from './github.js';
-import { runUrl } from './github.js';
+import { runUrl, startDeployment, type GitHubDeployment, type RunContext } from './github.js';
 
 export interface LockHolder {
   identity: string;
@@ -233,4 +232,57 @@ function holdLock(
       }
     },
   };
+}
+
+export interface GuardOptions {
+  objects: KubeObjects;
+  namespace: string;
+  app: string;
+  run: RunContext;
+  lockWaitMs?: number;
+  signal?: AbortSignal;
+  log: (text: string) => void;
+  /** Mirror the run to a GitHub deployment (when a token and an environment are given). */
+  github?: { token?: string; environment?: string; description: string; inProgress: string };
+}
+
+/**
+ * Runs a deploy or rollback under the app's lock, mirrored to a GitHub deployment: in_progress,
+ * then success / failure from the outcome, or error when the work throws. The lock is released
+ * whatever happens; failing to release it is logged, never raised over the outcome.
+ */
+export async function underAppLock<T extends { ok: boolean; message: string }>(
+  o: GuardOptions,
+  work: () => Promise<T>,
+): Promise<T> {
+  const lock = await acquireLock({
+    objects: o.objects,
+    namespace: o.namespace,
+    app: o.app,
+    run: o.run,
+    waitMs: o.lockWaitMs ?? 0,
+    signal: o.signal,
+  });
+  let github: GitHubDeployment | undefined;
+  try {
+    if (o.github?.token && o.github.environment) {
+      github = await startDeployment({
+        token: o.github.token,
+        environment: o.github.environment,
+        description: o.github.description,
+        run: o.run,
+      });
+      await github?.setStatus('in_progress', o.github.inProgress);
+    }
+    const outcome = await work();
+    await github?.setStatus(outcome.ok ? 'success' : 'failure', outcome.message);
+    return outcome;
+  } catch (error) {
+    await github?.setStatus('error', error instanceof Error ? error.message : String(error));
+    throw error;
+  } finally {
+    await lock.release().catch((error: unknown) => {
+      o.log(`could not release lock ${lock.name}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
 }

@@ -6,8 +6,10 @@
 import { isAlreadyExists } from './kube-errors.js';
 import { CONFIGMAPS, type KubeObjects, type ResourceRef } from './kube-objects.js';
 import { runUrl, type RunContext } from './github.js';
+import { RECORD_ANNOTATION } from './annotations.js';
 
-export const RECORD_ANNOTATION = 'cd-actions.dev/record';
+export { RECORD_ANNOTATION };
+
 export const HISTORY_LIMIT = 30;
 
 export type Strategy = 'rolling' | 'blue-green' | 'canary';

@@ -5,8 +5,9 @@
  */
 import { DEPLOYMENTS, REPLICASETS, type KubeObjects } from './kube-objects.js';
 import { REVISION_ANNOTATION, type Deployment } from './rollout.js';
+import { CHANGE_CAUSE } from './annotations.js';
 
-export const CHANGE_CAUSE = 'kubernetes.io/change-cause';
+export { CHANGE_CAUSE };
 
 export interface ReplicaSet {
   metadata: {

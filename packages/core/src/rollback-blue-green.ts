@@ -6,7 +6,7 @@
 import { COLORS, isColor, otherColor } from './blue-green-plan.js';
 import type { Kube } from './kube.js';
 import { DEPLOYMENTS, type KubeObjects } from './kube-objects.js';
-import { acquireLock } from './lock.js';
+import { underAppLock } from './lock.js';
 import {
   appendHistory,
   newRecord,
@@ -106,8 +106,7 @@ export async function rollbackBlueGreen(
     note(message);
     return { ...base, ok: true, dryRun: true, message };
   }
-  const lock = await acquireLock({ objects, namespace, app, run: o.run, waitMs: 0, signal: o.signal });
-  try {
+  return underAppLock({ objects, namespace, app, run: o.run, signal: o.signal, log: o.log }, async () => {
     if (!warm) {
       const replicas = Math.max(1, from?.spec.replicas ?? 1);
       note(`${toName} (${target}) is not warm: scaling it to ${replicas} replica(s) first`);
@@ -129,7 +128,7 @@ export async function rollbackBlueGreen(
       }
     } else note(`${toName} (${target}) is warm: switching at once`);
     const started = Date.now();
-    const after = await router.setWeights({ [target]: 100, [live]: 0 }, state.resourceVersion);
+    await router.setWeights({ [target]: 100, [live]: 0 }, state.resourceVersion);
     const verified = await router.verify({ [target]: 100, [live]: 0 }, Date.now() + VERIFY_MS, o.signal);
     note(
       `switched ${router.describe()} to ${target} in one write: ${verified.detail} (${Date.now() - started} ms)`,
@@ -156,13 +155,10 @@ export async function rollbackBlueGreen(
       actor: o.run.actor,
       time: new Date().toISOString(),
     });
-    void after;
     const message = verified.ok
       ? `Switched ${app} back from ${live} to ${target} (${toName}): ${Object.values(base.images).join(', ')} is serving`
       : `Switched ${router.describe()} to ${target} but could not confirm it: ${verified.detail}`;
     note(message);
     return { ...base, ok: verified.ok, dryRun: false, message, toRevision: base.restoredRevision };
-  } finally {
-    await lock.release().catch((error: unknown) => o.log(`could not release the lock: ${String(error)}`));
-  }
+  });
 }

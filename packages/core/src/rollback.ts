@@ -3,10 +3,10 @@
  * (its revisions) and the app's history. No state comes through the workflow, so a manual run
  * days later works the same as one right after a deploy.
  */
-import { startDeployment, type RunContext } from './github.js';
+import type { RunContext } from './github.js';
 import type { Kube } from './kube.js';
 import { DEPLOYMENTS, KubeObjects } from './kube-objects.js';
-import { acquireLock } from './lock.js';
+import { underAppLock } from './lock.js';
 import { appendHistory, newRecord, readHistory, writeRecord, type HistoryEntry } from './record.js';
 import { currentRevision, imagesOf, listRevisions, restoreTemplate, type Revision } from './revisions.js';
 import { waitForRollout, type Deployment } from './rollout.js';
@@ -174,90 +174,82 @@ export async function rollbackRolling(o: RollbackOptions): Promise<RollbackOutco
     return { ...base, ok: true, dryRun: true, message, images: target.images };
   }
 
-  const lock = await acquireLock({
-    objects,
-    namespace: o.namespace,
-    app,
-    run: o.run,
-    waitMs: 0,
-    signal: o.signal,
-  });
-  const github =
-    o.githubToken && o.environment
-      ? await startDeployment({
-          token: o.githubToken,
-          environment: o.environment,
-          description: `Rollback of ${app} to revision ${target.revision}`,
-          run: o.run,
-        })
-      : undefined;
-  try {
-    await github?.setStatus('in_progress', 'Rolling back');
-    note(
-      `rolling ${name} back from revision ${fromRevision} to revision ${target.revision} (${Object.values(target.images).join(', ')})${o.reason ? `: ${o.reason}` : ''}`,
-    );
-    await restoreTemplate(
-      objects,
-      live,
-      target,
-      `cd-actions rollback to revision ${target.revision} by ${o.run.actor}${o.reason ? `: ${o.reason}` : ''}`,
-    );
-    const result = await waitForRollout({
-      kube: o.kube,
+  return underAppLock(
+    {
       objects,
       namespace: o.namespace,
-      name,
-      previousHashes: new Set(
-        revisions.filter((r) => r.templateHash !== target.templateHash).map((r) => r.templateHash),
-      ),
-      deadline: Date.now() + o.timeoutMs,
+      app,
+      run: o.run,
       signal: o.signal,
-      onProgress: (text) => note(`${name}: ${text}`),
-    });
-    const record = newRecord({ strategy: 'rolling', app, run: o.run });
-    record.phase = result.ok ? 'rolled-back' : 'failed';
-    record.stable = {
-      revision: result.ok ? result.revision : undefined,
-      templateHash: target.templateHash,
-      images: target.images,
-    };
-    record.message = `rollback from revision ${fromRevision} to revision ${target.revision}${o.reason ? `: ${o.reason}` : ''}`;
-    await writeRecord(objects, DEPLOYMENTS, o.namespace, name, record);
-    await appendHistory(objects, o.namespace, app, {
-      action: 'rollback',
-      strategy: 'rolling',
-      outcome: result.ok ? 'succeeded' : 'failed',
-      deployment: name,
-      revision: result.ok ? result.revision : undefined,
-      templateHash: target.templateHash,
-      images: target.images,
-      from: fromRevision,
-      to: String(target.revision),
-      reason: o.reason,
-      commit: o.run.sha,
-      runUrl: record.runUrl,
-      actor: o.run.actor,
-      time: new Date().toISOString(),
-    });
-    const message = result.ok
-      ? `Rolled ${name} back from revision ${fromRevision} to revision ${target.revision}'s template (now revision ${result.revision}): ${Object.values(target.images).join(', ')} is serving`
-      : `Rollback of ${name} to revision ${target.revision} did not complete: ${result.reason}`;
-    note(message);
-    await github?.setStatus(result.ok ? 'success' : 'failure', message);
-    return {
-      ...base,
-      ok: result.ok,
-      dryRun: false,
-      message,
-      toRevision: result.ok ? result.revision : undefined,
-      images: target.images,
-    };
-  } catch (error) {
-    await github?.setStatus('error', error instanceof Error ? error.message : String(error));
-    throw error;
-  } finally {
-    await lock.release().catch((error: unknown) => o.log(`could not release the lock: ${String(error)}`));
-  }
+      log: o.log,
+      github: {
+        token: o.githubToken,
+        environment: o.environment,
+        description: `Rollback of ${app} to revision ${target.revision}`,
+        inProgress: 'Rolling back',
+      },
+    },
+    async () => {
+      note(
+        `rolling ${name} back from revision ${fromRevision} to revision ${target.revision} (${Object.values(target.images).join(', ')})${o.reason ? `: ${o.reason}` : ''}`,
+      );
+      await restoreTemplate(
+        objects,
+        live,
+        target,
+        `cd-actions rollback to revision ${target.revision} by ${o.run.actor}${o.reason ? `: ${o.reason}` : ''}`,
+      );
+      const result = await waitForRollout({
+        kube: o.kube,
+        objects,
+        namespace: o.namespace,
+        name,
+        previousHashes: new Set(
+          revisions.filter((r) => r.templateHash !== target.templateHash).map((r) => r.templateHash),
+        ),
+        deadline: Date.now() + o.timeoutMs,
+        signal: o.signal,
+        onProgress: (text) => note(`${name}: ${text}`),
+      });
+      const record = newRecord({ strategy: 'rolling', app, run: o.run });
+      record.phase = result.ok ? 'rolled-back' : 'failed';
+      record.stable = {
+        revision: result.ok ? result.revision : undefined,
+        templateHash: target.templateHash,
+        images: target.images,
+      };
+      record.message = `rollback from revision ${fromRevision} to revision ${target.revision}${o.reason ? `: ${o.reason}` : ''}`;
+      await writeRecord(objects, DEPLOYMENTS, o.namespace, name, record);
+      await appendHistory(objects, o.namespace, app, {
+        action: 'rollback',
+        strategy: 'rolling',
+        outcome: result.ok ? 'succeeded' : 'failed',
+        deployment: name,
+        revision: result.ok ? result.revision : undefined,
+        templateHash: target.templateHash,
+        images: target.images,
+        from: fromRevision,
+        to: String(target.revision),
+        reason: o.reason,
+        commit: o.run.sha,
+        runUrl: record.runUrl,
+        actor: o.run.actor,
+        time: new Date().toISOString(),
+      });
+      const message = result.ok
+        ? `Rolled ${name} back from revision ${fromRevision} to revision ${target.revision}'s template (now revision ${result.revision}): ${Object.values(target.images).join(', ')} is serving`
+        : `Rollback of ${name} to revision ${target.revision} did not complete: ${result.reason}`;
+      note(message);
+      return {
+        ...base,
+        ok: result.ok,
+        dryRun: false,
+        message,
+        toRevision: result.ok ? result.revision : undefined,
+        images: target.images,
+      };
+    },
+  );
 }
 
 /** Rollback by the strategy the cluster's record names: blue-green switches colours, rolling restores a revision. */

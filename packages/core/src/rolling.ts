@@ -5,10 +5,10 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
-import { startDeployment, type GitHubDeployment, type RunContext } from './github.js';
+import type { RunContext } from './github.js';
 import type { Kube } from './kube.js';
 import { DEPLOYMENTS, KubeObjects } from './kube-objects.js';
-import { acquireLock, type AppLock } from './lock.js';
+import { underAppLock } from './lock.js';
 import { applyImageOverrides, podContainers, type KubeObject } from './manifests.js';
 import {
   newRecord,
@@ -118,34 +118,24 @@ export class RollingDeploy {
       });
     }
 
-    const lock = await acquireLock({
-      objects: this.objects,
-      namespace,
-      app: this.o.app,
-      run: this.o.run,
-      waitMs: this.o.lockWaitMs,
-      signal: this.o.signal,
-    });
-    let github: GitHubDeployment | undefined;
-    try {
-      if (this.o.githubToken && this.o.environment) {
-        github = await startDeployment({
+    return underAppLock(
+      {
+        objects: this.objects,
+        namespace,
+        app: this.o.app,
+        run: this.o.run,
+        lockWaitMs: this.o.lockWaitMs,
+        signal: this.o.signal,
+        log: this.o.log,
+        github: {
           token: this.o.githubToken,
           environment: this.o.environment,
           description: `Rolling deploy of ${this.o.app} by ${this.o.run.actor}`,
-          run: this.o.run,
-        });
-        await github?.setStatus('in_progress', 'Rolling out');
-      }
-      const outcome = await this.deploy(targets);
-      await github?.setStatus(outcome.ok ? 'success' : 'failure', outcome.message);
-      return outcome;
-    } catch (error) {
-      await github?.setStatus('error', error instanceof Error ? error.message : String(error));
-      throw error;
-    } finally {
-      await releaseQuietly(lock, this.o.log);
-    }
+          inProgress: 'Rolling out',
+        },
+      },
+      () => this.deploy(targets),
+    );
   }
 
   /** Deployments to watch, with the live image overrides resolved into patches. */
@@ -541,14 +531,6 @@ export class RollingDeploy {
 }
 
 class RolloutFailed extends Error {}
-
-async function releaseQuietly(lock: AppLock, log: (text: string) => void): Promise<void> {
-  try {
-    await lock.release();
-  } catch (error) {
-    log(`could not release lock ${lock.name}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
 
 /** A readable diff of what a change does to an object: the parts a person reviews, without server noise. */
 function diffObjects(manifest: KubeObject, live: KubeObject | undefined, result: KubeObject): string {

@@ -8,6 +8,9 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Kube } from './kube.js';
 import { DEPLOYMENTS, EVENTS, PODS, resourcePath, type KubeObjects } from './kube-objects.js';
 import { watchObjects, WatchTimeoutError } from './watch.js';
+import { REVISION_ANNOTATION } from './annotations.js';
+
+export { REVISION_ANNOTATION };
 
 export interface Deployment {
   apiVersion?: string;
@@ -60,8 +63,6 @@ export interface Pod {
     initContainerStatuses?: ContainerStatus[];
   };
 }
-
-export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
 /** Waiting reasons that will not fix themselves: the rollout has failed once a new pod shows one. */
 const FATAL_WAITING_REASONS = new Set([
