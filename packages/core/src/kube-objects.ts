@@ -60,7 +60,14 @@ export interface CallOptions {
 
 const DEFAULT_CALL_DEADLINE_MS = 30_000;
 
+/** The part of a discovery document (`GET /apis/<group>/<version>`) that maps kinds to resources. */
+interface APIResourceList {
+  resources?: { name: string; kind: string; namespaced: boolean }[];
+}
+
 export class KubeObjects {
+  private readonly discovered = new Map<string, APIResourceList['resources'] & object>();
+
   constructor(readonly kube: Kube) {}
 
   get namespace(): string {
@@ -69,7 +76,7 @@ export class KubeObjects {
 
   async get<T = KubeObject>(
     ref: ResourceRef,
-    namespace: string,
+    namespace: string | undefined,
     name: string,
     options: CallOptions = {},
   ): Promise<T | undefined> {
@@ -214,25 +221,76 @@ export class KubeObjects {
   }
 
   /**
-   * Server-side apply of any manifest (kinds resolved through discovery by client-node), with
-   * field manager cd-actions. `force` takes over fields another manager set, as a deploy tool must
-   * for the fields it owns (image, replicas from the manifest).
+   * The resource a manifest's apiVersion and kind name, from the API server's discovery document
+   * (one GET per group version, cached), and the namespace its writes go to: the manifest's, else
+   * this client's for namespaced kinds, none for cluster-scoped ones.
    */
-  apply<T = KubeObject>(
+  async resourceOf(
+    object: KubeObject,
+    options: CallOptions = {},
+  ): Promise<{ ref: ResourceRef; namespace?: string }> {
+    const { apiVersion, kind } = object;
+    let resources = this.discovered.get(apiVersion);
+    if (!resources) {
+      const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      try {
+        const list = await kubeCall(
+          { verb: 'get', kind: `API discovery of ${apiVersion}` },
+          (signal) => this.kube.request<APIResourceList>({ method: 'GET', path, signal }),
+          { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
+        );
+        resources = list.resources ?? [];
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        resources = [];
+      }
+      this.discovered.set(apiVersion, resources);
+    }
+    const resource = resources.find((r) => r.kind === kind && !r.name.includes('/'));
+    if (!resource) {
+      throw new Error(
+        `the API server serves no kind ${kind} in ${apiVersion}; check apiVersion and kind (a custom resource needs its CustomResourceDefinition installed)`,
+      );
+    }
+    const [group, version] = apiVersion.includes('/') ? apiVersion.split('/', 2) : ['', apiVersion];
+    return {
+      ref: { group: group!, version: version!, plural: resource.name, kind },
+      namespace: resource.namespaced ? (object.metadata.namespace ?? this.kube.namespace) : undefined,
+    };
+  }
+
+  /** The live object a manifest names, or undefined when it does not exist yet. */
+  async getLive<T = KubeObject>(object: KubeObject, options: CallOptions = {}): Promise<T | undefined> {
+    const { ref, namespace } = await this.resourceOf(object, options);
+    return this.get<T>(ref, namespace, object.metadata.name, options);
+  }
+
+  /**
+   * Server-side apply of any manifest, with field manager cd-actions. `force` takes over fields
+   * another manager set, as a deploy tool must for the fields it owns (image, replicas from the
+   * manifest). The body is JSON, which is YAML, so the API server takes it as an apply patch.
+   */
+  async apply<T = KubeObject>(
     object: KubeObject,
     options: CallOptions & { dryRun?: boolean; force?: boolean } = {},
   ): Promise<T> {
+    const { ref, namespace } = await this.resourceOf(object, options);
+    const body = namespace ? { ...object, metadata: { ...object.metadata, namespace } } : object;
     return kubeCall(
-      { verb: 'apply', kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name },
-      () =>
-        this.kube.objects.patch(
-          object,
-          undefined,
-          options.dryRun ? 'All' : undefined,
-          FIELD_MANAGER,
-          options.force ?? true,
-          'application/apply-patch+yaml',
-        ) as Promise<T>,
+      { verb: 'apply', kind: kindName(ref), namespace, name: object.metadata.name },
+      (signal) =>
+        this.kube.request<T>({
+          method: 'PATCH',
+          path: resourcePath(ref, namespace, object.metadata.name),
+          query: {
+            fieldManager: FIELD_MANAGER,
+            force: options.force ?? true,
+            ...(options.dryRun ? { dryRun: 'All' } : {}),
+          },
+          body,
+          contentType: 'application/apply-patch+yaml',
+          signal,
+        }),
       { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
     );
   }

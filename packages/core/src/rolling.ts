@@ -187,7 +187,7 @@ export class RollingDeploy {
     for (const { object, source } of this.o.plan.objects) {
       try {
         const result = await this.objects.apply<KubeObject>(this.withAnnotations(object), { dryRun: true });
-        const live = await this.liveOf(object);
+        const live = await this.objects.getLive(object);
         diffs.push(diffObjects(object, live, result));
         this.applied.push({ kind: object.kind, name: object.metadata.name, source, result: 'dry-run' });
       } catch (error) {
@@ -223,14 +223,6 @@ export class RollingDeploy {
       );
     }
     return diffs.filter(Boolean).join('\n');
-  }
-
-  private async liveOf(object: KubeObject): Promise<KubeObject | undefined> {
-    try {
-      return (await this.o.kube.objects.read(object)) as unknown as KubeObject;
-    } catch {
-      return undefined;
-    }
   }
 
   private withAnnotations(object: KubeObject, record?: DeploymentRecord): KubeObject {
@@ -282,7 +274,7 @@ export class RollingDeploy {
     this.note(`applying ${this.o.plan.objects.length} object(s) to ${namespace}`);
     this.applied.length = 0;
     for (const { object, source } of this.o.plan.objects) {
-      const existed = await this.liveOf(object);
+      const existed = await this.objects.getLive(object);
       const result = await this.objects.apply<KubeObject>(
         this.withAnnotations(object, records.get(object.metadata.name)),
       );

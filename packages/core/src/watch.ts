@@ -109,7 +109,7 @@ export async function watchObjects<T extends KubernetesObject>(
   if (options.deadline === undefined && !options.signal) {
     throw new Error('watchObjects needs a deadline or a signal: every wait must end');
   }
-  const k8s = await import('@kubernetes/client-node');
+  const k8s = await import('#kube-client');
   const watcher = new k8s.Watch(options.kube.kc);
   const what = options.what ?? `objects at ${options.path}`;
   const describe = options.describe ?? defaultDescribe;

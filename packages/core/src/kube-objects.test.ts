@@ -1,0 +1,102 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../sandbox/src/sandbox.js';
+import { createKube, type Kube } from './kube.js';
+import { isNotFound } from './kube-errors.js';
+import { CONFIGMAPS, KubeObjects, NAMESPACES } from './kube-objects.js';
+import type { KubeObject } from './manifests.js';
+
+let sandbox: Sandbox;
+let kube: Kube;
+let objects: KubeObjects;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ rps: 0, namespaces: ['shop'] });
+  kube = await createKube(
+    { kubeconfig: await readFile(sandbox.kubeconfig, 'utf8'), namespace: 'shop' },
+    { env: {}, homeDir: '/nonexistent', setSecret: () => undefined },
+  );
+  objects = new KubeObjects(kube);
+});
+afterAll(async () => {
+  await kube.dispose();
+  await sandbox.stop();
+});
+
+const configMap = (name: string, data: Record<string, string>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name },
+  data,
+});
+
+describe('KubeObjects.apply (server-side apply through discovery)', () => {
+  it('creates, then updates, a namespaced object in the client namespace, owned by cd-actions', async () => {
+    const created = await objects.apply<KubeObject & { data: Record<string, string> }>(
+      configMap('settings', { a: '1' }),
+    );
+    expect(created.metadata.namespace).toBe('shop');
+    const live = await objects.mustGet<KubeObject & { data: Record<string, string> }>(
+      CONFIGMAPS,
+      'shop',
+      'settings',
+    );
+    expect(live.data).toEqual({ a: '1' });
+    expect(JSON.stringify(live.metadata)).toContain('"manager":"cd-actions"');
+
+    await objects.apply(configMap('settings', { a: '2' }));
+    const updated = await objects.getLive<{ data: Record<string, string> }>(configMap('settings', {}));
+    expect(updated?.data).toEqual({ a: '2' });
+  });
+
+  it('changes nothing in a dry run', async () => {
+    const result = await objects.apply<{ data: Record<string, string> }>(configMap('dry', { x: 'y' }), {
+      dryRun: true,
+    });
+    expect(result.data).toEqual({ x: 'y' });
+    expect(await objects.get(CONFIGMAPS, 'shop', 'dry')).toBeUndefined();
+  });
+
+  it('writes a cluster-scoped kind without a namespace', async () => {
+    await objects.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'made-by-apply' } });
+    expect(await objects.get(NAMESPACES, undefined, 'made-by-apply')).toMatchObject({
+      metadata: { name: 'made-by-apply' },
+    });
+  });
+
+  it('names apiVersion and kind when the server serves no such kind, and writes nothing', async () => {
+    const unknownKind = { apiVersion: 'apps/v1', kind: 'Deploymint', metadata: { name: 'web' } };
+    await expect(objects.apply(unknownKind)).rejects.toThrow(
+      'the API server serves no kind Deploymint in apps/v1; check apiVersion and kind',
+    );
+    const unknownGroup = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } };
+    await expect(objects.apply(unknownGroup)).rejects.toThrow(
+      'the API server serves no kind Widget in example.com/v1; check apiVersion and kind (a custom resource needs its CustomResourceDefinition installed)',
+    );
+  });
+
+  it('says undefined for a manifest whose object does not exist yet, and throws other errors', async () => {
+    expect(await objects.getLive(configMap('not-there', {}))).toBeUndefined();
+    const limited = await createKube(
+      {
+        kubeconfig: sandbox.kubeconfigFor({
+          name: 'reader',
+          namespaces: ['other'],
+          verbs: ['get'],
+          resources: ['configmaps'],
+        }),
+        namespace: 'shop',
+      },
+      { env: {}, homeDir: '/nonexistent', setSecret: () => undefined },
+    );
+    try {
+      const error = await new KubeObjects(limited)
+        .getLive(configMap('settings', {}))
+        .catch((e: unknown) => e);
+      expect(isNotFound(error)).toBe(false);
+      expect((error as Error).message).toMatch(/get configmaps shop\/settings failed: 403 Forbidden/);
+    } finally {
+      await limited.dispose();
+    }
+  });
+});
