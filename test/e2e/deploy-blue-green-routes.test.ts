@@ -81,6 +81,15 @@ function errors(...services: string[]): number {
     .reduce((n, [version, s]) => n + s.errors + (version === 'none' ? s.requests : 0), 0);
 }
 
+async function rollback(app: string): Promise<ActionResult> {
+  return runAction({
+    action: 'rollback',
+    cwd: await workspace({}),
+    inputs: { kubeconfig, namespace: 'shop', app, reason: 'bad release' },
+    timeoutMs: 60_000,
+  });
+}
+
 const failingCheck = '- { kind: command, name: smoke, command: [sh, -c, "exit 1"], critical: true }';
 
 describe('deploy-blue-green with route: istio', () => {
@@ -171,6 +180,28 @@ describe('deploy-blue-green with route: istio', () => {
     expect(weights()).toEqual({ blue: 0, green: 100 });
     expect(errors('cart')).toBe(0);
   });
+
+  it('rollback refuses to switch to the colour whose deploy failed, and leaves the weights', async () => {
+    const result = await rollback('cart');
+    expect(result.exitCode).toBe(1);
+    expect(result.errors.join('\n')).toContain(
+      'the previous colour blue (cart-blue) holds a version whose deploy ended',
+    );
+    expect(weights()).toEqual({ blue: 0, green: 100 });
+  });
+
+  it('rollback after a healthy deploy switches the weights back to the previous colour', async () => {
+    const deployed = await deploy('cart', { route: 'istio' });
+    expect(deployed.exitCode, deployed.log).toBe(0);
+    expect(weights()).toEqual({ blue: 100, green: 0 });
+    sandbox.cluster.traffic.reset();
+    const result = await rollback('cart');
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs['active-color']).toBe('green');
+    expect(result.log).toContain('is warm: switching at once');
+    expect(weights()).toEqual({ blue: 0, green: 100 });
+    expect(errors('cart')).toBe(0);
+  });
 });
 
 describe('deploy-blue-green with route: gateway-api', () => {
@@ -224,6 +255,18 @@ describe('deploy-blue-green with route: gateway-api', () => {
     });
     expect(result.exitCode).toBe(1);
     expect(result.outputs).toMatchObject({ 'active-color': 'green', 'rolled-back': 'true' });
+    expect(weights()).toEqual({ 'pay-blue': 0, 'pay-green': 100 });
+    expect(errors('pay', 'pay-blue', 'pay-green')).toBe(0);
+  });
+
+  it('rollback after a healthy deploy moves the HTTPRoute weights back to the previous colour', async () => {
+    const deployed = await deploy('pay', { route: 'gateway-api', service: 'pay' });
+    expect(deployed.exitCode, deployed.log).toBe(0);
+    expect(weights()).toEqual({ 'pay-blue': 100, 'pay-green': 0 });
+    sandbox.cluster.traffic.reset();
+    const result = await rollback('pay');
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs['active-color']).toBe('green');
     expect(weights()).toEqual({ 'pay-blue': 0, 'pay-green': 100 });
     expect(errors('pay', 'pay-blue', 'pay-green')).toBe(0);
   });
