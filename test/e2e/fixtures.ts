@@ -6,7 +6,13 @@ import { RESOURCE_TYPES, type ResourceType } from '../../packages/sandbox/src/re
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../packages/sandbox/src/sandbox.js';
 import type { KubeObject } from '../../packages/sandbox/src/store.js';
 
-export const FAST_TIMINGS = { podStartMs: 50, readyAfterMs: 100, crashRestartMs: 150, progressCheckMs: 200 };
+export const FAST_TIMINGS = {
+  podStartMs: 50,
+  readyAfterMs: 100,
+  crashRestartMs: 150,
+  progressCheckMs: 200,
+  terminationMs: 300,
+};
 
 export function startTestSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   return startSandbox({ rps: 0, timings: FAST_TIMINGS, namespaces: ['shop', 'other'], ...options });
@@ -135,7 +141,7 @@ export function imageOf(deployment: KubeObject | undefined): string | undefined 
 export function readyPodImages(sandbox: Sandbox, namespace: string, app: string): string[] {
   return sandbox.store
     .list(kind('Pod'), namespace)
-    .items.filter((p) => p.metadata.labels?.app === app)
+    .items.filter((p) => p.metadata.labels?.app === app && !p.metadata.deletionTimestamp)
     .filter((p) =>
       (p as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.some(
         (c) => c.type === 'Ready' && c.status === 'True',

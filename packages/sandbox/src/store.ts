@@ -25,6 +25,7 @@ export interface ObjectMeta {
   generation?: number;
   creationTimestamp?: string;
   deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
@@ -66,6 +67,14 @@ export interface WriteOptions {
   dryRun?: boolean;
 }
 
+export interface DeleteOptions extends WriteOptions {
+  /**
+   * Pods, when the store runs under a cluster: how long the pod may take to stop. 0 removes the
+   * object at once, as the kubelet does once the pod has stopped (or `kubectl delete --force`).
+   */
+  gracePeriodSeconds?: number;
+}
+
 export interface UpdateOptions extends WriteOptions {
   /** 'status' writes only .status; the main resource keeps .status as stored. */
   subresource?: 'status';
@@ -93,6 +102,11 @@ export class Store {
   private revision = 1;
   private oldestRetained = 1;
   private nameCounter = 0;
+  /**
+   * Set by a running cluster, whose kubelet finishes pod deletions: a deleted pod first turns
+   * Terminating. Without a cluster nothing would ever finish them, so they go at once.
+   */
+  podsTerminateGracefully = false;
 
   constructor() {
     for (const t of RESOURCE_TYPES) this.objects.set(resourceKey(t), new Map());
@@ -196,8 +210,10 @@ export class Store {
       }
       if (!isDeepStrictEqual(specOf(next), specOf(current)))
         next.metadata.generation = (current.metadata.generation ?? 0) + 1;
-      if (current.metadata.deletionTimestamp)
+      if (current.metadata.deletionTimestamp) {
         next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
+        next.metadata.deletionGracePeriodSeconds = current.metadata.deletionGracePeriodSeconds;
+      }
     }
     next.apiVersion = apiVersionOf(t);
     next.kind = t.kind;
@@ -222,13 +238,15 @@ export class Store {
     t: ResourceType,
     namespace: string | undefined,
     name: string,
-    options: WriteOptions = {},
+    options: DeleteOptions = {},
   ): KubeObject {
     const key = qualifiedName(t, namespace, name);
     const current = this.bucket(t).get(key);
     if (!current)
       throw new StoreError(404, 'NotFound', `${describe(t, name)} not found`, { name, kind: t.resource });
     if (options.dryRun) return structuredClone(current);
+    if (t.kind === 'Pod' && this.podsTerminateGracefully && options.gracePeriodSeconds !== 0)
+      return this.markTerminating(t, key, current, options.gracePeriodSeconds);
     this.bucket(t).delete(key);
     const deleted = structuredClone(current);
     deleted.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -273,6 +291,25 @@ export class Store {
   compact(): void {
     this.history.length = 0;
     this.oldestRetained = this.revision + 1;
+  }
+
+  /**
+   * A graceful pod deletion, as on a real API server: the pod stays, Terminating (deletionTimestamp
+   * and deletionGracePeriodSeconds set), until its kubelet has stopped it and deletes it for good.
+   */
+  private markTerminating(
+    t: ResourceType,
+    key: string,
+    current: KubeObject,
+    gracePeriodSeconds: number | undefined,
+  ): KubeObject {
+    if (current.metadata.deletionTimestamp) return structuredClone(current);
+    const next = structuredClone(current);
+    const specGrace = (current.spec as { terminationGracePeriodSeconds?: number } | undefined)
+      ?.terminationGracePeriodSeconds;
+    next.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    next.metadata.deletionGracePeriodSeconds = gracePeriodSeconds ?? specGrace ?? 30;
+    return this.commit('MODIFIED', t, key, next);
   }
 
   private commit(type: WatchEventType, t: ResourceType, key: string, obj: KubeObject): KubeObject {

@@ -18,6 +18,7 @@ export const FAST: ClusterTimings = {
   readyAfterMs: 60,
   crashRestartMs: 150,
   progressCheckMs: 200,
+  terminationMs: 300,
 };
 
 export async function startWorld(
@@ -165,10 +166,16 @@ export function replicaSetsOf(store: Store, name: string): KubeObject[] {
     .items.filter((rs) => rs.metadata.ownerReferences?.some((r) => r.uid === d.metadata.uid));
 }
 
-export function podsOf(store: Store, labels: Record<string, string>): KubeObject[] {
+/** The pods with these labels, Terminating ones too when `terminating` says so. */
+export function podsOf(
+  store: Store,
+  labels: Record<string, string>,
+  { terminating = false }: { terminating?: boolean } = {},
+): KubeObject[] {
   return store
     .list(T.pods, 'demo')
-    .items.filter((p) => Object.entries(labels).every(([k, v]) => p.metadata.labels?.[k] === v));
+    .items.filter((p) => Object.entries(labels).every(([k, v]) => p.metadata.labels?.[k] === v))
+    .filter((p) => terminating || !p.metadata.deletionTimestamp);
 }
 
 export function isReady(pod: KubeObject): boolean {

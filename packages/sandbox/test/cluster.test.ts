@@ -245,7 +245,10 @@ describe('Deployment controller', () => {
     let sawZero = false;
     const unwatch = store.watch(T.pods, 'demo', undefined, () => {
       const hashes = new Set(
-        podsOf(store, { app: 'rec' }).map((p) => p.metadata.labels?.['pod-template-hash']),
+        // Terminating pods count: Recreate waits until the old ones have stopped.
+        podsOf(store, { app: 'rec' }, { terminating: true }).map(
+          (p) => p.metadata.labels?.['pod-template-hash'],
+        ),
       );
       if (hashes.has(oldHash) && hashes.size > 1) overlap = true;
       if (hashes.size === 0) sawZero = true;
@@ -406,11 +409,19 @@ describe('Deployment controller', () => {
     const podName = podsOf(store, { app: 'gone' })[0]!.metadata.name!;
     store.delete(T.deployments, 'demo', 'gone');
     expect(store.list(T.replicasets, 'demo').items).toHaveLength(0);
-    expect(podsOf(store, { app: 'gone' })).toHaveLength(0);
+    // The pods terminate gracefully: Terminating at once, gone once they have stopped.
+    const terminating = podsOf(store, { app: 'gone' }, { terminating: true });
+    expect(terminating.length).toBe(2);
+    expect(terminating.every((p) => p.metadata.deletionTimestamp)).toBe(true);
     await waitFor(
       store,
       () => cluster.resolveServiceProxy('demo', 'gone', undefined) === undefined,
       'endpoints emptied',
+    );
+    await waitFor(
+      store,
+      () => podsOf(store, { app: 'gone' }, { terminating: true }).length === 0,
+      'pods gone',
     );
     await expect(httpGet(target!.port, '/health')).rejects.toThrow();
     await waitFor(store, () => eventsFor(podName).some((e) => e.reason === 'Killing'), 'Killing event');
@@ -518,6 +529,54 @@ describe('kubelet', () => {
     await waitForRollout(store, 'err');
     const { port } = cluster.resolveServiceProxy('demo', 'err', undefined)!;
     expect((await httpGet(port, '/')).status).toBe(500);
+  });
+});
+
+describe('graceful pod termination', () => {
+  type Subset = { addresses?: { targetRef: { name: string } }[]; ports: { port: number }[] };
+  const subsets = (name: string): Subset[] =>
+    (world.store.get(T.endpoints, 'demo', name)?.subsets ?? []) as Subset[];
+  const addressed = (name: string): string[] =>
+    subsets(name).flatMap((s) => (s.addresses ?? []).map((a) => a.targetRef.name));
+
+  it('a deleted pod leaves Endpoints at once, answers until it stops, then is removed', async () => {
+    const { store } = world;
+    store.create(T.services, service('drain', { app: 'drain' }));
+    store.create(T.deployments, deployment('drain', { replicas: 2 }));
+    await waitForRollout(store, 'drain');
+    await waitFor(store, () => addressed('drain').length === 2, 'two addresses');
+    const victim = podsOf(store, { app: 'drain' })[0]!;
+    const port = subsets('drain').find((s) => s.addresses?.[0]?.targetRef.name === victim.metadata.name)!
+      .ports[0]!.port;
+    const startedMs = Date.now();
+
+    const deleted = store.delete(T.pods, 'demo', victim.metadata.name!);
+    expect(deleted.metadata.deletionTimestamp).toBeDefined();
+    expect(deleted.metadata.deletionGracePeriodSeconds).toBe(30);
+    await waitFor(store, () => !addressed('drain').includes(victim.metadata.name!), 'out of Endpoints');
+    expect(store.get(T.pods, 'demo', victim.metadata.name!)).toBeDefined();
+    expect((await httpGet(port, '/health')).status).toBe(200);
+    // The ReplicaSet does not count a Terminating pod: a replacement comes at once.
+    await waitFor(store, () => podsOf(store, { app: 'drain' }).length === 2, 'replacement pod');
+
+    await waitFor(store, () => store.get(T.pods, 'demo', victim.metadata.name!) === undefined, 'removed');
+    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(250);
+    await expect(httpGet(port, '/health')).rejects.toThrow();
+    expect(eventsFor(victim.metadata.name!).filter((e) => e.reason === 'Killing')).toHaveLength(1);
+  });
+
+  it('grace period 0 removes a pod at once, also one already Terminating', async () => {
+    const { store } = world;
+    store.create(T.deployments, deployment('quick', { replicas: 2 }));
+    await waitForRollout(store, 'quick');
+    const [first, second] = podsOf(store, { app: 'quick' });
+    store.delete(T.pods, 'demo', first!.metadata.name!, { gracePeriodSeconds: 0 });
+    expect(store.get(T.pods, 'demo', first!.metadata.name!)).toBeUndefined();
+
+    store.delete(T.pods, 'demo', second!.metadata.name!);
+    expect(store.get(T.pods, 'demo', second!.metadata.name!)?.metadata.deletionTimestamp).toBeDefined();
+    store.delete(T.pods, 'demo', second!.metadata.name!, { gracePeriodSeconds: 0 });
+    expect(store.get(T.pods, 'demo', second!.metadata.name!)).toBeUndefined();
   });
 });
 

@@ -384,6 +384,7 @@ async function servePatch(deps: ServeDeps, call: ResourceCall): Promise<void> {
 }
 
 interface DeleteOptions {
+  gracePeriodSeconds?: number;
   propagationPolicy?: string;
   orphanDependents?: boolean;
   dryRun?: string[];
@@ -400,6 +401,8 @@ async function deleteOptionsOf(call: ResourceCall): Promise<DeleteOptions> {
   const policy = call.url.searchParams.get('propagationPolicy');
   if (policy) options.propagationPolicy = policy;
   if (call.url.searchParams.get('orphanDependents') === 'true') options.orphanDependents = true;
+  const grace = call.url.searchParams.get('gracePeriodSeconds');
+  if (grace !== null && /^\d+$/.test(grace)) options.gracePeriodSeconds = Number(grace);
   return options;
 }
 
@@ -415,7 +418,13 @@ function dependentsOf(store: Store, owner: KubeObject): { type: ResourceType; ob
 }
 
 /** Deletes one object with the requested propagation; dependents go first for Foreground. */
-function deleteWithPolicy(store: Store, t: ResourceType, current: KubeObject, policy: string): KubeObject {
+function deleteWithPolicy(
+  store: Store,
+  t: ResourceType,
+  current: KubeObject,
+  policy: string,
+  gracePeriodSeconds?: number,
+): KubeObject {
   if (policy === 'Orphan') {
     for (const { type, obj } of dependentsOf(store, current)) {
       obj.metadata.ownerReferences = obj.metadata.ownerReferences?.filter(
@@ -430,7 +439,7 @@ function deleteWithPolicy(store: Store, t: ResourceType, current: KubeObject, po
       if (still) deleteWithPolicy(store, type, still, 'Foreground');
     }
   }
-  return store.delete(t, current.metadata.namespace, current.metadata.name ?? '');
+  return store.delete(t, current.metadata.namespace, current.metadata.name ?? '', { gracePeriodSeconds });
 }
 
 async function serveDelete(deps: ServeDeps, call: ResourceCall): Promise<void> {
@@ -464,7 +473,9 @@ async function serveDelete(deps: ServeDeps, call: ResourceCall): Promise<void> {
       },
     ]);
   }
-  const deleted = dryRun ? current : deleteWithPolicy(deps.store, t, current, policy);
+  const deleted = dryRun
+    ? current
+    : deleteWithPolicy(deps.store, t, current, policy, options.gracePeriodSeconds);
   if (t.kind === 'Pod') return sendJson(call.res, 200, presenter(t, info.version)(deleted));
   sendJson(
     call.res,

@@ -51,7 +51,10 @@ export class EndpointsController {
     const ports = (svc.spec as { ports?: ServicePort[] }).ports ?? [];
     const subsets = this.store
       .list(T.pods, namespace)
-      .items.filter((pod) => mapSelectorMatches(selector, pod.metadata.labels))
+      // Terminating pods leave Endpoints at once, ready or not, as on a real cluster.
+      .items.filter(
+        (pod) => mapSelectorMatches(selector, pod.metadata.labels) && !pod.metadata.deletionTimestamp,
+      )
       .flatMap((pod) => {
         const runtime = this.kubelet.runtime(namespace, pod.metadata.name ?? '');
         if (!runtime || runtime.uid !== pod.metadata.uid || !runtime.server?.port) {

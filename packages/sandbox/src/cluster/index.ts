@@ -27,6 +27,8 @@ export interface ClusterTimings {
   crashRestartMs?: number;
   /** Upper bound on how late a passed progress deadline is noticed. Default 1000. */
   progressCheckMs?: number;
+  /** How long a deleted pod stays Terminating, still answering, before it stops (at most its grace period). Default 1000. */
+  terminationMs?: number;
 }
 
 export interface ClusterOptions {
@@ -67,6 +69,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     readyAfterMs: options.timings?.readyAfterMs ?? 200,
     crashRestartMs: options.timings?.crashRestartMs ?? 300,
     progressCheckMs: options.timings?.progressCheckMs ?? 1000,
+    terminationMs: options.timings?.terminationMs ?? 1000,
   };
   const onError = (where: string, error: unknown): void => {
     console.error(`[sandbox cluster] ${where}:`, error);
@@ -92,11 +95,19 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     switch (event.resource) {
       case T.pods: {
         const runtime = kubelet.runtime(namespace, name);
-        if (event.type !== 'MODIFIED' || runtime?.uid !== obj.metadata.uid) {
+        // The kubelet's own status writes come back as MODIFIED; only a deletion among them concerns it.
+        const newlyTerminating = obj.metadata.deletionTimestamp !== undefined && !runtime?.terminating;
+        if (event.type !== 'MODIFIED' || runtime?.uid !== obj.metadata.uid || newlyTerminating) {
           queue.enqueue(kubeletKey(obj), () => kubelet.handle(event));
         }
         replicaSets.onPod(obj);
         endpoints.onPod(obj);
+        // Recreate waits for the old pods to be gone, Terminating ones too: their removal is news to it.
+        if (event.type === 'DELETED') {
+          const owner = obj.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'ReplicaSet');
+          const rs = owner && store.get(T.replicasets, namespace, owner.name);
+          if (rs) deployments.onReplicaSet(rs);
+        }
         break;
       }
       case T.replicasets:
@@ -118,6 +129,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     }
   };
   const unwatch = store.watch(undefined, undefined, undefined, onEvent);
+  store.podsTerminateGracefully = true;
   // Objects that existed before the cluster started get the same treatment as new ones.
   for (const pod of store.list(T.pods).items)
     onEvent({ type: 'ADDED', resource: T.pods, object: pod, resourceVersion: 0 });
@@ -178,6 +190,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     async stop() {
       unwatch();
+      store.podsTerminateGracefully = false;
       generator.stop();
       queue.stop();
       kubelet.stop();

@@ -13,6 +13,8 @@ export interface KubeletTimings {
   podStartMs: number;
   readyAfterMs: number;
   crashRestartMs: number;
+  /** How long a deleted pod goes on serving (its app draining after SIGTERM), at most its grace period. */
+  terminationMs: number;
 }
 
 type ContainerPhase = 'creating' | 'errImagePull' | 'imagePullBackOff' | 'running' | 'crashLoop';
@@ -41,6 +43,8 @@ export interface PodRuntime {
   lastCrashFinishedMs?: number;
   readyTransitionMs: number;
   timers: Set<NodeJS.Timeout>;
+  /** Deleted through the API and stopping: out of Endpoints, still answering until it stops. */
+  terminating: boolean;
   deleted: boolean;
   log: string[];
 }
@@ -78,29 +82,63 @@ export class Kubelet {
     const pod = event.object;
     const key = `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
     const known = this.pods.get(key);
+    const ours = known !== undefined && known.uid === pod.metadata.uid;
     if (event.type === 'DELETED') {
-      if (known && known.uid === pod.metadata.uid) {
-        if (known.startedAtMs !== undefined && !known.deleted) {
-          for (const c of known.containers) {
-            this.events.record(
-              pod,
-              'Normal',
-              'Killing',
-              `Stopping container ${c.name}`,
-              'kubelet',
-              `spec.containers{${c.name}}`,
-            );
-          }
-        }
+      if (ours) {
+        if (!known.terminating) this.recordKilling(known, pod);
         this.forget(key, known);
       }
       return;
     }
-    if (known && known.uid === pod.metadata.uid) return;
+    if (pod.metadata.deletionTimestamp) {
+      if (ours) this.terminate(known, pod);
+      else this.finishDeletion(pod);
+      return;
+    }
+    if (ours) return;
     if (known) this.forget(key, known);
     const current = this.store.get(T.pods, pod.metadata.namespace, pod.metadata.name ?? '');
     if (!current || current.metadata.uid !== pod.metadata.uid) return;
     this.admit(key, current);
+  }
+
+  /**
+   * A graceful deletion: the pod leaves Endpoints at once (the endpoints controller skips
+   * Terminating pods), goes on answering requests that were already routed to it while its app
+   * drains, then stops, and the kubelet removes the object.
+   */
+  private terminate(runtime: PodRuntime, pod: KubeObject): void {
+    if (runtime.terminating) return;
+    runtime.terminating = true;
+    this.recordKilling(runtime, pod);
+    for (const timer of runtime.timers) clearTimeout(timer);
+    runtime.timers.clear();
+    const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? 30) * 1000;
+    this.after(runtime, Math.min(graceMs, this.timings.terminationMs), () => {
+      runtime.server?.close();
+      this.finishDeletion(pod);
+    });
+  }
+
+  private recordKilling(runtime: PodRuntime, pod: KubeObject): void {
+    if (runtime.startedAtMs === undefined || runtime.deleted) return;
+    for (const c of runtime.containers) {
+      this.events.record(
+        pod,
+        'Normal',
+        'Killing',
+        `Stopping container ${c.name}`,
+        'kubelet',
+        `spec.containers{${c.name}}`,
+      );
+    }
+  }
+
+  /** Removes a stopped pod's object for good (grace period 0), unless it is gone already. */
+  private finishDeletion(pod: KubeObject): void {
+    const current = this.store.get(T.pods, pod.metadata.namespace, pod.metadata.name ?? '');
+    if (current?.metadata.uid !== pod.metadata.uid) return;
+    this.store.delete(T.pods, pod.metadata.namespace, pod.metadata.name ?? '', { gracePeriodSeconds: 0 });
   }
 
   stop(): void {
@@ -136,6 +174,7 @@ export class Kubelet {
       scheduledAtMs: now,
       readyTransitionMs: now,
       timers: new Set(),
+      terminating: false,
       deleted: false,
       log: [],
     };
