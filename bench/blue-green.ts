@@ -2,7 +2,7 @@
  * Blue-green cutover and switch-back, under steady load (100 requests/s through the live
  * Service): from the switch write (seen in the store) to the last request the old colour
  * answered, as the load generator observed it, beside the action's own figure (write → route
- * read back and Endpoints confirmed). Target: each under 1 s plus one scrape interval.
+ * read back and EndpointSlices confirmed). Target: each under 1 s plus one scrape interval.
  */
 import { runAction } from '../packages/sandbox/src/harness.js';
 import { RESOURCE_TYPES } from '../packages/sandbox/src/resources.js';
@@ -143,7 +143,7 @@ async function blueGreenWith(prometheus: boolean): Promise<void> {
       Math.round(median(m.map((x) => x.requestsAfter))),
     ];
     printTable(
-      `deploy-blue-green: switch write → 100% of observed traffic on the new colour (service route, 100 req/s${prometheus ? ', action confirms from Prometheus, 1 s scrape' : ', action confirms from Endpoints'})`,
+      `deploy-blue-green: switch write → 100% of observed traffic on the new colour (service route, 100 req/s${prometheus ? ', action confirms from Prometheus, 1 s scrape' : ', action confirms from EndpointSlices'})`,
       [
         '',
         'runs',

@@ -103,13 +103,13 @@ export const DEPLOYER_ROLE = {
   ],
 };
 
-/** The Role in actions/deploy-blue-green/README.md: the deployer's, plus Endpoints, the Service proxy and the routes. */
+/** The Role in actions/deploy-blue-green/README.md: the deployer's, plus EndpointSlices, the Service proxy and the routes. */
 export const BLUE_GREEN_ROLE = {
   ...DEPLOYER_ROLE,
   name: 'blue-green',
   resources: [
     ...DEPLOYER_ROLE.resources,
-    'endpoints',
+    'endpointslices.discovery.k8s.io',
     'services/proxy',
     'virtualservices.networking.istio.io',
     'httproutes.gateway.networking.k8s.io',

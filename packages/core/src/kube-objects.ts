@@ -296,7 +296,12 @@ export class KubeObjects {
   }
 }
 export const SERVICES: ResourceRef = { group: '', version: 'v1', plural: 'services', kind: 'Service' };
-export const ENDPOINTS: ResourceRef = { group: '', version: 'v1', plural: 'endpoints', kind: 'Endpoints' };
+export const ENDPOINTSLICES: ResourceRef = {
+  group: 'discovery.k8s.io',
+  version: 'v1',
+  plural: 'endpointslices',
+  kind: 'EndpointSlice',
+};
 export const VIRTUALSERVICES: ResourceRef = {
   group: 'networking.istio.io',
   version: 'v1',

@@ -103,6 +103,31 @@ describe('watchObjects', () => {
     expect(watches()).toHaveLength(0);
   });
 
+  it('judges a condition on the whole set only after a complete list, then after each event', async () => {
+    // "every deployment available": the first listed one alone would pass; the second does not yet.
+    api.handler = (req, res) => {
+      if (!isWatch(req)) return list(res, '20', [deployment('a', '18', 2), deployment('b', '19', 0)]);
+      const stream = startWatch(res);
+      stream.send('MODIFIED', deployment('b', '21', 2));
+    };
+    const judged: string[][] = [];
+    const outcome = await watchObjects<V1Deployment>({
+      kube,
+      path: PATH,
+      deadline: Date.now() + 5000,
+      judge: (all) => {
+        judged.push(all.map((d) => `${d.metadata?.name}:${d.status?.availableReplicas}`).sort());
+        return all.length > 0 && all.every((d) => available(d) === 'done') ? 'done' : undefined;
+      },
+    });
+    expect(judged).toEqual([
+      ['a:2', 'b:0'],
+      ['a:2', 'b:2'],
+    ]);
+    expect(outcome.events).toBe(3);
+    expect(watches()).toHaveLength(1);
+  });
+
   it('resumes from the last resourceVersion seen when the stream drops', async () => {
     api.handler = (req, res) => {
       if (!isWatch(req)) return list(res, '10', [deployment('web', '10', 0)]);

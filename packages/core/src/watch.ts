@@ -28,7 +28,13 @@ export interface WatchObjectsOptions<T extends KubernetesObject> {
    * for every object after a relist, and with DELETED for objects that vanished meanwhile; so it
    * should judge the state it is given rather than count events. Return 'done' to end the wait.
    */
-  onEvent: (type: WatchEventType, object: T) => 'done' | void;
+  onEvent?: (type: WatchEventType, object: T) => 'done' | void;
+  /**
+   * For a condition on the whole set (say, every EndpointSlice of a Service): called with every
+   * object currently known after each complete list and after each watch event, never halfway
+   * through a list, where the objects not yet delivered could still contradict it.
+   */
+  judge?: (objects: T[]) => 'done' | void;
   /** Resumes, relists and retries, for the log. */
   onProgress?: (message: string) => void;
   retry?: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts'>;
@@ -152,7 +158,18 @@ export async function watchObjects<T extends KubernetesObject>(
     else known.set(keyOf(obj), obj);
     let verdict: 'done' | void;
     try {
-      verdict = options.onEvent(type, obj);
+      verdict = options.onEvent?.(type, obj);
+    } catch (err) {
+      throw new HandlerFailure(err);
+    }
+    if (verdict === 'done') done = true;
+  };
+
+  const judgeAll = (): void => {
+    if (done || !options.judge) return;
+    let verdict: 'done' | void;
+    try {
+      verdict = options.judge([...known.values()]);
     } catch (err) {
       throw new HandlerFailure(err);
     }
@@ -196,6 +213,7 @@ export async function watchObjects<T extends KubernetesObject>(
       deliver('DELETED', gone);
       if (done) return;
     }
+    judgeAll();
   }
 
   function watchOnce(signal: AbortSignal): Promise<'closed' | 'gone' | 'done'> {
@@ -241,6 +259,7 @@ export async function watchObjects<T extends KubernetesObject>(
         resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
         try {
           deliver(type, object);
+          judgeAll();
         } catch (err) {
           return finish(() => reject(asError(err)));
         }

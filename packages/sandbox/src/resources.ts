@@ -29,6 +29,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('', ['v1'], 'pods', 'Pod', true, { shortNames: ['po'], subresources: ['status', 'log'] }),
   type('', ['v1'], 'services', 'Service', true, { shortNames: ['svc'], subresources: ['status', 'proxy'] }),
   type('', ['v1'], 'endpoints', 'Endpoints', true, { shortNames: ['ep'] }),
+  type('discovery.k8s.io', ['v1'], 'endpointslices', 'EndpointSlice', true),
   type('', ['v1'], 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
   type('', ['v1'], 'secrets', 'Secret', true),
   type('', ['v1'], 'events', 'Event', true, { shortNames: ['ev'] }),

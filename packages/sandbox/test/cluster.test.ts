@@ -635,4 +635,44 @@ describe('Endpoints controller', () => {
       'endpoints removed with the service',
     );
   });
+
+  it('writes an EndpointSlice per pod, keeps a Terminating pod as terminating, drops them with the Service', async () => {
+    const { store } = world;
+    type Slice = KubeObject & {
+      endpoints: {
+        conditions: { ready: boolean; serving: boolean; terminating: boolean };
+        targetRef: { name: string };
+      }[];
+      ports: { port: number }[];
+    };
+    const slices = (): Slice[] =>
+      store
+        .list(T.endpointslices, 'demo')
+        .items.filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'sl') as Slice[];
+    const conditionsOf = (pod: string) =>
+      slices().find((s) => s.endpoints[0]?.targetRef.name === pod)?.endpoints[0]?.conditions;
+    store.create(T.services, service('sl', { app: 'sl' }));
+    store.create(T.deployments, deployment('sl', { replicas: 2 }));
+    await waitForRollout(store, 'sl');
+    await waitFor(
+      store,
+      () => slices().filter((s) => s.endpoints[0]?.conditions.ready).length === 2,
+      'ready',
+    );
+    const [one, two] = slices();
+    expect(one!.metadata.labels?.['endpointslice.kubernetes.io/managed-by']).toBe(
+      'endpointslice-controller.k8s.io',
+    );
+    expect(one!.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Service', name: 'sl' });
+    expect(one!.ports[0]!.port).not.toBe(two!.ports[0]!.port);
+
+    const victim = one!.endpoints[0]!.targetRef.name;
+    store.delete(T.pods, 'demo', victim);
+    await waitFor(store, () => conditionsOf(victim)?.terminating, 'terminating');
+    expect(conditionsOf(victim)).toEqual({ ready: false, serving: true, terminating: true });
+    await waitFor(store, () => conditionsOf(victim) === undefined, 'slice of the stopped pod removed');
+
+    store.delete(T.services, 'demo', 'sl');
+    await waitFor(store, () => slices().length === 0, 'slices removed with the Service');
+  });
 });

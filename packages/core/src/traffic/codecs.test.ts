@@ -3,7 +3,7 @@ import type { KubeObject } from '../manifests.js';
 import { httpRouteCodec } from './gateway-api.js';
 import { virtualServiceCodec } from './istio.js';
 import { describeWeights, forReplace, sameWeights, soleTarget } from './router.js';
-import { endpointPods, serviceWeights } from './service.js';
+import { readySlicePods, serviceWeights } from './service.js';
 
 const vs = (http: unknown[]): KubeObject => ({
   apiVersion: 'networking.istio.io/v1',
@@ -31,7 +31,7 @@ describe('router weights', () => {
     expect(body).not.toHaveProperty('status');
   });
 
-  it('reads the colour from a Service selector and the pods from its Endpoints', () => {
+  it('reads the colour from a Service selector and the ready pods from an EndpointSlice', () => {
     const svc = {
       apiVersion: 'v1',
       kind: 'Service',
@@ -41,11 +41,15 @@ describe('router weights', () => {
     expect(serviceWeights(svc, 'version')).toEqual({ green: 100 });
     expect(serviceWeights(svc, 'color')).toEqual({});
     expect(
-      endpointPods({
-        apiVersion: 'v1',
-        kind: 'Endpoints',
-        metadata: { name: 'web' },
-        subsets: [{ addresses: [{ targetRef: { name: 'a' } }, { targetRef: { name: 'b' } }] }],
+      readySlicePods({
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'web-x1' },
+        endpoints: [
+          { conditions: { ready: true }, targetRef: { name: 'a' } },
+          { targetRef: { name: 'b' } }, // no conditions: ready, per the API
+          { conditions: { ready: false }, targetRef: { name: 'terminating' } },
+        ],
       }),
     ).toEqual(['a', 'b']);
   });

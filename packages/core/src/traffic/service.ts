@@ -4,7 +4,7 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Kube } from '../kube.js';
-import { ENDPOINTS, PODS, resourcePath, SERVICES } from '../kube-objects.js';
+import { ENDPOINTSLICES, PODS, resourcePath, SERVICES } from '../kube-objects.js';
 import type { KubeObject } from '../manifests.js';
 import { watchObjects, WatchTimeoutError } from '../watch.js';
 import {
@@ -22,8 +22,8 @@ interface Service extends KubeObject {
   spec?: { selector?: Record<string, string> };
 }
 
-interface Endpoints extends KubeObject {
-  subsets?: { addresses?: { targetRef?: { name?: string } }[] }[];
+interface EndpointSlice extends KubeObject {
+  endpoints?: { conditions?: { ready?: boolean }; targetRef?: { name?: string } }[];
 }
 
 export function serviceWeights(service: Service, colorLabel: string): Weights {
@@ -37,10 +37,12 @@ export function selectorText(selector: Record<string, string>): string {
     .join(',');
 }
 
-export function endpointPods(endpoints: Endpoints | undefined): string[] {
-  return (endpoints?.subsets ?? []).flatMap((s) =>
-    (s.addresses ?? []).map((a) => a.targetRef?.name).filter((n): n is string => !!n),
-  );
+/** The pods a slice lists as ready; an absent `ready` means ready, as the API defines it. */
+export function readySlicePods(slice: EndpointSlice | undefined): string[] {
+  return (slice?.endpoints ?? [])
+    .filter((e) => e.conditions?.ready !== false)
+    .map((e) => e.targetRef?.name)
+    .filter((n): n is string => !!n);
 }
 
 export class ServiceSelectorRouter implements TrafficRouter {
@@ -99,18 +101,20 @@ export class ServiceSelectorRouter implements TrafficRouter {
       labelSelector: selectorText(service.spec?.selector ?? {}),
     });
     const wanted = new Set(pods.items.map((p) => p.metadata.name));
-    let detail = 'no Endpoints seen';
+    // EndpointSlices are what kube-proxy routes by: the traffic has moved once every ready endpoint
+    // in the Service's slices is a pod of the target colour. Judged on the whole set of slices.
+    let detail = 'no EndpointSlices seen';
     try {
       await watchObjects<KubernetesObject>({
         kube: this.kube,
-        path: resourcePath(ENDPOINTS, this.o.namespace),
-        fieldSelector: `metadata.name=${this.name}`,
+        path: resourcePath(ENDPOINTSLICES, this.o.namespace),
+        labelSelector: `kubernetes.io/service-name=${this.name}`,
         deadline,
         ...(signal ? { signal } : {}),
-        what: `Endpoints ${this.o.namespace}/${this.name} to list only ${target} pods`,
+        what: `EndpointSlices of Service ${this.o.namespace}/${this.name} to list only ${target} pods as ready`,
         describe: () => detail,
-        onEvent: (_type, object) => {
-          const names = endpointPods(object as unknown as Endpoints);
+        judge: (slices) => {
+          const names = slices.flatMap((slice) => readySlicePods(slice as unknown as EndpointSlice));
           const stray = names.filter((n) => !wanted.has(n));
           detail = `${names.length - stray.length} ${target} pod(s) and ${stray.length} other pod(s) ready behind the Service`;
           return names.length > 0 && stray.length === 0 ? 'done' : undefined;

@@ -13,6 +13,7 @@ export const T = {
   pods: resourceType('pods'),
   services: resourceType('services'),
   endpoints: resourceType('endpoints'),
+  endpointslices: resourceType('endpointslices', 'discovery.k8s.io'),
   events: resourceType('events'),
   deployments: resourceType('deployments', 'apps'),
   replicasets: resourceType('replicasets', 'apps'),
