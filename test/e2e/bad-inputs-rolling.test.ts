@@ -18,6 +18,7 @@ beforeAll(async () => {
     'k8s/good.yaml': deploymentManifest(),
     'k8s/broken.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n spec: [',
     'k8s/invalid.yaml': deploymentManifest().replace('replicas: 3', 'replicas: "three"'),
+    'k8s/typo.yaml': deploymentManifest().replace('  replicas: 3', '  replica: 3'),
     'k8s/noname.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n',
     'k8s/badimage.yaml': deploymentManifest({ image: 'ghcr.io/acme/Web:1.0.0' }),
     'k8s/elsewhere.yaml': deploymentManifest({ namespace: 'other' }),
@@ -37,6 +38,12 @@ const rollingCases: Case[] = [
   ['broken YAML', { manifests: 'k8s/broken.yaml' }, 'manifests', 'k8s/broken.yaml:'],
   ['an object without a name', { manifests: 'k8s/noname.yaml' }, 'manifests', 'metadata.name'],
   ['an invalid object (schema)', { manifests: 'k8s/invalid.yaml' }, 'manifests', 'replicas'],
+  [
+    'a field the kind does not declare (a typo)',
+    { manifests: 'k8s/typo.yaml' },
+    'manifests',
+    '.spec.replica: field not declared in schema',
+  ],
   [
     'a bad image reference in a manifest',
     { manifests: 'k8s/badimage.yaml' },

@@ -57,6 +57,14 @@ describe('KubeObjects.apply (server-side apply through discovery)', () => {
     expect(await objects.get(CONFIGMAPS, 'shop', 'dry')).toBeUndefined();
   });
 
+  it('refuses a field the kind does not declare, as kubectl does, and writes nothing', async () => {
+    const typo = { ...configMap('typo', { a: '1' }), datta: { b: '2' } };
+    await expect(objects.apply(typo)).rejects.toThrow(
+      'apply configmaps shop/typo failed: 400 BadRequest: .datta: field not declared in schema',
+    );
+    expect(await objects.get(CONFIGMAPS, 'shop', 'typo')).toBeUndefined();
+  });
+
   it('writes a cluster-scoped kind without a namespace', async () => {
     await objects.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'made-by-apply' } });
     expect(await objects.get(NAMESPACES, undefined, 'made-by-apply')).toMatchObject({

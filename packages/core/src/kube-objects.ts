@@ -284,6 +284,8 @@ export class KubeObjects {
           path: resourcePath(ref, namespace, object.metadata.name),
           query: {
             fieldManager: FIELD_MANAGER,
+            // As kubectl does: a field the kind does not declare (a typo) fails instead of vanishing.
+            fieldValidation: 'Strict',
             force: options.force ?? true,
             ...(options.dryRun ? { dryRun: 'All' } : {}),
           },

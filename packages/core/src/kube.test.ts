@@ -9,6 +9,7 @@ import {
   KubeConfigError,
   kubeconfigSecrets,
   removeKubeconfigFilesSync,
+  serverWarnings,
   type Kube,
 } from './kube.js';
 import { isConflict, isNotFound, KubeApiError } from './kube-errors.js';
@@ -167,6 +168,17 @@ describe('kubeconfig input', () => {
   });
 });
 
+describe('serverWarnings', () => {
+  it('reads the quoted texts of one or several Warning headers', () => {
+    expect(serverWarnings(undefined)).toEqual([]);
+    expect(serverWarnings('299 - "a, b"')).toEqual(['a, b']);
+    expect(serverWarnings('299 - "one", 299 - "field \\"x\\" dropped"')).toEqual([
+      'one',
+      'field "x" dropped',
+    ]);
+  });
+});
+
 describe('kubeCall against the API', () => {
   const fast = { baseDelayMs: 1, maxDelayMs: 5 };
   const deployment = {
@@ -191,6 +203,28 @@ describe('kubeCall against the API', () => {
     expect(got.metadata?.resourceVersion).toBe('7');
     expect(api.requests[0]?.path).toBe('/apis/apps/v1/namespaces/shop/deployments/web');
     expect(api.requests[0]?.headers.authorization).toBe('Bearer sekret-token-0123456789');
+  });
+
+  it('passes each distinct API server warning on once, as kubectl prints them', async () => {
+    const warnings: string[] = [];
+    const k = await createKube(
+      { kubeconfig: buildKubeconfig(api.url) },
+      { ...deps(), warn: (m) => warnings.push(m) },
+    );
+    kubes.push(k);
+    api.handler = (_req, res) => {
+      res.setHeader('Warning', [
+        '299 - "v1 Endpoints is deprecated in v1.33+"',
+        '299 - "unknown field \\"spec.replica\\""',
+      ]);
+      sendJson(res, 200, deployment);
+    };
+    for (let i = 0; i < 2; i++)
+      await k.request({ method: 'GET', path: '/apis/apps/v1/namespaces/shop/deployments/web' });
+    expect(warnings).toEqual([
+      'Kubernetes API: v1 Endpoints is deprecated in v1.33+',
+      'Kubernetes API: unknown field "spec.replica"',
+    ]);
   });
 
   it('turns a 409 into a KubeApiError naming verb, kind, object, status and reason, without retrying', async () => {

@@ -32,6 +32,8 @@ export interface KubeDeps {
   env?: NodeJS.ProcessEnv;
   homeDir?: string;
   setSecret?: (secret: string) => void;
+  /** Where API server warnings go (deprecations, dropped fields); each distinct one once. */
+  warn?: (message: string) => void;
 }
 
 export interface KubeRequest {
@@ -238,7 +240,9 @@ export async function createKube(settings: KubeSettings, deps: KubeDeps = {}): P
     env,
     homeDir: deps.homeDir ?? env.HOME ?? homedir(),
     setSecret: deps.setSecret ?? ((s: string) => actionsCore.setSecret(s)),
+    warn: deps.warn ?? ((m: string) => actionsCore.warning(m)),
   };
+  const warned = new Set<string>();
   const { kc, source } = loadKubeConfig(k8s, settings, resolved);
   const context = selectContext(kc, settings.context, source);
   const cluster = kc.getCurrentCluster();
@@ -268,6 +272,11 @@ export async function createKube(settings: KubeSettings, deps: KubeDeps = {}): P
     if (req.signal) ctx.setSignal(req.signal);
     await kc.applySecurityAuthentication(ctx);
     const response = await configuration.httpApi.send(ctx).toPromise();
+    for (const warning of serverWarnings(response.headers.warning)) {
+      if (warned.has(warning)) continue;
+      warned.add(warning);
+      resolved.warn(`Kubernetes API: ${warning}`);
+    }
     const text = await response.body.text();
     if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
       throw new k8s.ApiException(
@@ -308,6 +317,15 @@ export async function createKube(settings: KubeSettings, deps: KubeDeps = {}): P
     writeKubeconfigFile,
     dispose,
   };
+}
+
+/**
+ * The texts of `Warning` response headers (RFC 7234: `299 - "text"`), as kubectl prints them.
+ * Several headers arrive joined with ", ", so the quoted texts are picked out one by one.
+ */
+export function serverWarnings(header: string | undefined): string[] {
+  if (!header) return [];
+  return [...header.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1'));
 }
 
 /**

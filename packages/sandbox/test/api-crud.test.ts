@@ -320,6 +320,47 @@ describe('validation', () => {
     expect(t.store.get(deployments, 'prod', 'bad')).toBeUndefined();
   });
 
+  it('handles undeclared fields per fieldValidation: Strict fails, Warn drops with a Warning, Ignore drops', async () => {
+    const withTypos = (name: string): Untyped => {
+      const d = deployment(name, 'prod') as Untyped;
+      d.spec.replica = 3;
+      d.spec.template.spec.containers[0].imagePullPolcy = 'Always';
+      return d;
+    };
+    const path = '/apis/apps/v1/namespaces/prod/deployments';
+    const strict = await t.raw('POST', `${path}?fieldValidation=Strict`, { body: withTypos('strict') });
+    expect(strict.status).toBe(400);
+    expect(strict.json).toMatchObject({ reason: 'BadRequest' });
+    expect(strict.json.message).toBe(
+      'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replica", unknown field "spec.template.spec.containers[0].imagePullPolcy"',
+    );
+    expect(t.store.get(deployments, 'prod', 'strict')).toBeUndefined();
+
+    const applied = await t.raw('PATCH', `${path}/applied?fieldManager=me&fieldValidation=Strict`, {
+      body: withTypos('applied'),
+      contentType: 'application/apply-patch+yaml',
+    });
+    expect(applied.status).toBe(400);
+    expect(applied.json.message).toBe(
+      '.spec.replica: field not declared in schema, .spec.template.spec.containers[0].imagePullPolcy: field not declared in schema',
+    );
+
+    const warned = await t.raw('POST', path, { body: withTypos('warned') });
+    expect(warned.status).toBe(201);
+    expect(warned.headers.warning).toBe(
+      '299 - "unknown field \\"spec.replica\\"", 299 - "unknown field \\"spec.template.spec.containers[0].imagePullPolcy\\""',
+    );
+    const stored = t.store.get(deployments, 'prod', 'warned') as Untyped;
+    expect(stored.spec.replica).toBeUndefined();
+    expect(stored.spec.template.spec.containers[0]).not.toHaveProperty('imagePullPolcy');
+    expect(stored.spec.replicas).toBe(2);
+
+    const ignored = await t.raw('POST', `${path}?fieldValidation=Ignore`, { body: withTypos('ignored') });
+    expect(ignored.status).toBe(201);
+    expect(ignored.headers.warning).toBeUndefined();
+    expect((t.store.get(deployments, 'prod', 'ignored') as Untyped).spec.replica).toBeUndefined();
+  });
+
   it('checks names, selectors, namespaces and CRD schemas', async () => {
     const badName = await expectApiError(
       t.core.createNamespacedConfigMap({ namespace: 'prod', body: configMap('Bad_Name', 'prod', {}) }),

@@ -22,6 +22,7 @@ import {
 } from './status.js';
 import { objectMatcher } from './selectors.js';
 import { validateObject } from './validation.js';
+import { pruneFields, unknownFields } from './unknown-fields.js';
 import { applyDefaults } from './defaults.js';
 import { isObject, jsonPatch, mergePatch, parseJsonBody, strategicMerge, type JsonObject } from './patch.js';
 import { recordUpdate, serverSideApply } from './managed-fields.js';
@@ -189,6 +190,29 @@ function applyPatch(target: KubeObject, text: string, contentType: string, t: Re
   }
 }
 
+/**
+ * `fieldValidation` on a write: undeclared fields fail the request with `Strict`, are dropped with a
+ * Warning header with `Warn` (the API server's default) and dropped silently with `Ignore`.
+ * Server-side apply words its error as kube-apiserver does for an apply configuration.
+ */
+function checkFields(call: ResourceCall, obj: KubeObject, apply = false): void {
+  const t = call.info.type;
+  const version = call.info.version ?? t.versions[0] ?? '';
+  const unknown = unknownFields(t, version, obj);
+  if (unknown.length === 0) return;
+  const mode = call.url.searchParams.get('fieldValidation') ?? 'Warn';
+  if (mode === 'Strict') {
+    throw badRequest(
+      apply
+        ? unknown.map((f) => `.${f}: field not declared in schema`).join(', ')
+        : `${t.kind} in version "${version}" cannot be handled as a ${t.kind}: strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`,
+    );
+  }
+  pruneFields(obj, unknown);
+  if (mode === 'Warn')
+    for (const f of unknown) call.res.appendHeader('Warning', `299 - "unknown field \\"${f}\\""`);
+}
+
 function prepareWrite(t: ResourceType, obj: KubeObject, previous: KubeObject | undefined): void {
   if (!previous && t.subresources?.includes('status') && t.kind !== 'Namespace') delete obj.status;
   applyDefaults(obj);
@@ -313,6 +337,7 @@ async function serveCreate(deps: ServeDeps, call: ResourceCall): Promise<void> {
       : parseObjectBody(await call.readBody(), contentType);
   if (!isObject(obj.metadata)) obj.metadata = {};
   reconcileTypeMeta(obj, call);
+  checkFields(call, obj);
   prepareWrite(t, obj, undefined);
   recordUpdate(undefined, obj, managerOf(call), t.kind, apiVersionOf(t, info.version));
   const created = deps.store.create(t, obj, { dryRun: call.dryRun });
@@ -329,6 +354,7 @@ async function serveUpdate(deps: ServeDeps, call: ResourceCall): Promise<void> {
   if (obj.metadata.managedFields === undefined && current.metadata.managedFields !== undefined) {
     obj.metadata.managedFields = current.metadata.managedFields;
   }
+  checkFields(call, obj);
   prepareWrite(t, obj, current);
   recordUpdate(current, obj, managerOf(call), t.kind, apiVersionOf(t, info.version));
   const updated = deps.store.update(t, obj, { dryRun: call.dryRun });
@@ -352,6 +378,7 @@ async function servePatch(deps: ServeDeps, call: ResourceCall): Promise<void> {
     const applied = parseObjectBody(text, 'application/yaml');
     reconcileTypeMeta(applied, call, true);
     checkName(applied, info.name);
+    checkFields(call, applied, true);
     const next = serverSideApply({
       live: current,
       applied,
@@ -378,6 +405,7 @@ async function servePatch(deps: ServeDeps, call: ResourceCall): Promise<void> {
   if (!isObject(patched.metadata)) patched.metadata = {};
   checkName(patched, info.name);
   reconcileTypeMeta(patched, call);
+  checkFields(call, patched);
   prepareWrite(t, patched, current);
   recordUpdate(current, patched, managerOf(call), t.kind, apiVersion);
   sendJson(call.res, 200, present(deps.store.update(t, patched, { dryRun: call.dryRun })));
