@@ -132,6 +132,41 @@ describe('deploy-rolling', () => {
     expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe('ghcr.io/acme/web:2.0.0');
   });
 
+  it('fails at once when Pod Security refuses the new pods, passes the warning on, and rolls back', async () => {
+    const namespaces = kind('Namespace');
+    const enforce = (level: string | undefined): void => {
+      const ns = sandbox.store.get(namespaces, undefined, 'shop')!;
+      const labels = { ...ns.metadata.labels };
+      if (level) labels['pod-security.kubernetes.io/enforce'] = level;
+      else delete labels['pod-security.kubernetes.io/enforce'];
+      sandbox.store.update(namespaces, { ...ns, metadata: { ...ns.metadata, labels } });
+    };
+    enforce('restricted');
+    try {
+      const started = Date.now();
+      const result = await deploy(app('ghcr.io/acme/web:6.0.0'), {
+        manifests: 'k8s/app.yaml',
+        timeout: '5m',
+      });
+      expect(result.exitCode).toBe(1);
+      // Decided from the ReplicaFailure condition, not the 600 s progress deadline or the 5m timeout.
+      expect(Date.now() - started).toBeLessThan(30_000);
+      const errors = result.errors.join('\n');
+      expect(errors).toContain('ReplicaFailure: FailedCreate: pods "web-');
+      expect(errors).toContain(
+        'is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "web" must set securityContext.allowPrivilegeEscalation=false)',
+      );
+      expect(result.warnings.join('\n')).toContain(
+        'Kubernetes API: would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false',
+      );
+      expect(result.outputs['rolled-back']).toBe('true');
+      expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe('ghcr.io/acme/web:2.0.0');
+      expect(readyPodImages(sandbox, 'shop', 'web')).toEqual(Array(3).fill('ghcr.io/acme/web:2.0.0'));
+    } finally {
+      enforce(undefined);
+    }
+  });
+
   it('leaves the failed revision in place when auto-rollback is false, and still fails', async () => {
     const result = await deploy(app('ghcr.io/acme/other:1.0.0', { SANDBOX_NEVER_READY: 'true' }, 'other'), {
       manifests: 'k8s/app.yaml',

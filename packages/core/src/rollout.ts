@@ -1,8 +1,8 @@
 /**
  * Waits for a Deployment's rollout by watching it and its pods, and decides as soon as the
  * outcome is clear: complete (what `kubectl rollout status` waits for), or failed — a new pod in
- * ImagePullBackOff, CrashLoopBackOff or restarting, or ProgressDeadlineExceeded — without waiting
- * for the timeout.
+ * ImagePullBackOff, CrashLoopBackOff or restarting, pods refused (ReplicaFailure), or
+ * ProgressDeadlineExceeded — without waiting for the timeout.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Kube } from './kube.js';
@@ -105,6 +105,14 @@ export function judgeDeployment(d: Deployment): { done: true } | { failed: strin
     };
   }
   if ((status.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) return undefined;
+  // Pods the ReplicaSet cannot create (Pod Security, quota, a webhook) never come: kubectl would
+  // wait out the progress deadline; the cause is known now, so the rollout has failed now.
+  const replicaFailure = status.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  if (replicaFailure) {
+    return {
+      failed: `ReplicaFailure: ${replicaFailure.reason ?? 'FailedCreate'}: ${replicaFailure.message ?? 'pods cannot be created'}`,
+    };
+  }
   const want = desiredReplicas(d);
   if ((status.updatedReplicas ?? 0) < want) return undefined;
   if ((status.replicas ?? 0) > (status.updatedReplicas ?? 0)) return undefined; // old pods still terminating

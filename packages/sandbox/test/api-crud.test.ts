@@ -361,6 +361,38 @@ describe('validation', () => {
     expect((t.store.get(deployments, 'prod', 'ignored') as Untyped).spec.replica).toBeUndefined();
   });
 
+  it('enforces Pod Security: refuses a Pod, warns about a Deployment whose pods would be refused', async () => {
+    await t.raw('POST', '/api/v1/namespaces', {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'locked', labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } },
+      },
+    });
+    const pod = await t.raw('POST', '/api/v1/namespaces/locked/pods', {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'root' },
+        spec: {
+          hostNetwork: true,
+          containers: [{ name: 'c', image: 'x', securityContext: { privileged: true } }],
+        },
+      },
+    });
+    expect(pod.status).toBe(403);
+    expect(pod.json.message).toBe(
+      'pods "root" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true), privileged (container "c" must not set securityContext.privileged=true)',
+    );
+    const privileged = deployment('priv', 'locked') as Untyped;
+    privileged.spec.template.spec.containers[0].securityContext = { privileged: true };
+    const created = await t.raw('POST', '/apis/apps/v1/namespaces/locked/deployments', { body: privileged });
+    expect(created.status).toBe(201);
+    expect(created.headers.warning).toBe(
+      '299 - "would violate PodSecurity \\"baseline:latest\\": privileged (container \\"web\\" must not set securityContext.privileged=true)"',
+    );
+  });
+
   it('checks names, selectors, namespaces and CRD schemas', async () => {
     const badName = await expectApiError(
       t.core.createNamespacedConfigMap({ namespace: 'prod', body: configMap('Bad_Name', 'prod', {}) }),

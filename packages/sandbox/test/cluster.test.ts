@@ -532,6 +532,61 @@ describe('kubelet', () => {
   });
 });
 
+describe('Pod Security admission', () => {
+  const enforce = (level: string | undefined): void => {
+    const ns = world.store.get(T.namespaces, undefined, 'demo')!;
+    const labels = { ...ns.metadata.labels };
+    if (level) labels['pod-security.kubernetes.io/enforce'] = level;
+    else delete labels['pod-security.kubernetes.io/enforce'];
+    world.store.update(T.namespaces, { ...ns, metadata: { ...ns.metadata, labels } });
+  };
+  type Condition = { type: string; status: string; reason: string; message: string };
+  const conditionsOf = (obj: KubeObject | undefined): Condition[] =>
+    ((obj?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []) as Condition[];
+
+  it('refuses the pods of a template that breaks the level: ReplicaFailure on the ReplicaSet and the Deployment, until allowed', async () => {
+    const { store } = world;
+    enforce('restricted');
+    store.create(T.deployments, deployment('locked', { replicas: 2 }));
+    const failure = await waitFor(
+      store,
+      () => conditionsOf(getDeployment(store, 'locked')).find((c) => c.type === 'ReplicaFailure'),
+      'ReplicaFailure on the Deployment',
+    );
+    expect(failure).toMatchObject({ status: 'True', reason: 'FailedCreate' });
+    expect(failure.message).toMatch(
+      /^pods "locked-[a-z0-9]+-" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false \(container "app" must set securityContext.allowPrivilegeEscalation=false\), unrestricted capabilities/,
+    );
+    const rs = replicaSetsOf(store, 'locked')[0]!;
+    expect(conditionsOf(rs).find((c) => c.type === 'ReplicaFailure')).toMatchObject({ status: 'True' });
+    expect(podsOf(store, { app: 'locked' })).toHaveLength(0);
+    expect(eventsFor(rs.metadata.name!).find((e) => e.reason === 'FailedCreate')).toMatchObject({
+      type: 'Warning',
+    });
+
+    enforce(undefined);
+    await waitForRollout(store, 'locked');
+    expect(conditionsOf(getDeployment(store, 'locked')).map((c) => c.type)).not.toContain('ReplicaFailure');
+    expect(conditionsOf(replicaSetsOf(store, 'locked')[0])).toEqual([]);
+  });
+
+  it('admits a template that meets the restricted level', async () => {
+    const { store } = world;
+    enforce('restricted');
+    const d = deployment('hardened', { replicas: 1 }) as KubeObject & {
+      spec: { template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } } };
+    };
+    d.spec.template.spec.securityContext = { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
+    d.spec.template.spec.containers[0]!.securityContext = {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    };
+    store.create(T.deployments, d);
+    await waitForRollout(store, 'hardened');
+    expect(podsOf(store, { app: 'hardened' })).toHaveLength(1);
+  });
+});
+
 describe('graceful pod termination', () => {
   type Subset = { addresses?: { targetRef: { name: string } }[]; ports: { port: number }[] };
   const subsets = (name: string): Subset[] =>

@@ -23,6 +23,7 @@ import {
 import { objectMatcher } from './selectors.js';
 import { validateObject } from './validation.js';
 import { pruneFields, unknownFields } from './unknown-fields.js';
+import { podSecurityRefusal } from '../pod-security.js';
 import { applyDefaults } from './defaults.js';
 import { isObject, jsonPatch, mergePatch, parseJsonBody, strategicMerge, type JsonObject } from './patch.js';
 import { recordUpdate, serverSideApply } from './managed-fields.js';
@@ -213,6 +214,26 @@ function checkFields(call: ResourceCall, obj: KubeObject, apply = false): void {
     for (const f of unknown) call.res.appendHeader('Warning', `299 - "unknown field \\"${f}\\""`);
 }
 
+const NAMESPACES = RESOURCE_TYPES.find((r) => r.kind === 'Namespace')!;
+
+/**
+ * Pod Security admission in a namespace that enforces a level: a Pod that breaks it is refused
+ * (403); a Deployment or ReplicaSet whose template breaks it is stored with a "would violate"
+ * warning, as kube-apiserver does, and its pods are refused later.
+ */
+function admitPodSecurity(store: Store, call: ResourceCall, obj: KubeObject): void {
+  const kind = call.info.type.kind;
+  if (kind !== 'Pod' && kind !== 'Deployment' && kind !== 'ReplicaSet') return;
+  const namespace = store.get(NAMESPACES, undefined, obj.metadata.namespace ?? call.info.namespace ?? '');
+  const spec =
+    kind === 'Pod' ? obj.spec : (obj.spec as { template?: { spec?: unknown } } | undefined)?.template?.spec;
+  const refusal = podSecurityRefusal(namespace, spec);
+  if (!refusal) return;
+  if (kind === 'Pod')
+    throw new ApiError(403, 'Forbidden', `pods "${obj.metadata.name ?? ''}" is forbidden: ${refusal}`);
+  call.res.appendHeader('Warning', `299 - "would ${refusal.replace(/^violates/, 'violate').replace(/"/g, '\\"')}"`);
+}
+
 function prepareWrite(t: ResourceType, obj: KubeObject, previous: KubeObject | undefined): void {
   if (!previous && t.subresources?.includes('status') && t.kind !== 'Namespace') delete obj.status;
   applyDefaults(obj);
@@ -339,6 +360,7 @@ async function serveCreate(deps: ServeDeps, call: ResourceCall): Promise<void> {
   reconcileTypeMeta(obj, call);
   checkFields(call, obj);
   prepareWrite(t, obj, undefined);
+  admitPodSecurity(deps.store, call, obj);
   recordUpdate(undefined, obj, managerOf(call), t.kind, apiVersionOf(t, info.version));
   const created = deps.store.create(t, obj, { dryRun: call.dryRun });
   sendJson(call.res, 201, presenter(t, info.version)(created));
@@ -356,6 +378,7 @@ async function serveUpdate(deps: ServeDeps, call: ResourceCall): Promise<void> {
   }
   checkFields(call, obj);
   prepareWrite(t, obj, current);
+  admitPodSecurity(deps.store, call, obj);
   recordUpdate(current, obj, managerOf(call), t.kind, apiVersionOf(t, info.version));
   const updated = deps.store.update(t, obj, { dryRun: call.dryRun });
   sendJson(call.res, 200, presenter(t, info.version)(updated));
@@ -390,6 +413,7 @@ async function servePatch(deps: ServeDeps, call: ResourceCall): Promise<void> {
     next.apiVersion = apiVersionOf(t);
     next.kind = t.kind;
     prepareWrite(t, next, current);
+    admitPodSecurity(deps.store, call, next);
     if (!current) {
       const created = deps.store.create(t, next, { dryRun: call.dryRun });
       return sendJson(call.res, 201, present(created));
@@ -407,6 +431,7 @@ async function servePatch(deps: ServeDeps, call: ResourceCall): Promise<void> {
   reconcileTypeMeta(patched, call);
   checkFields(call, patched);
   prepareWrite(t, patched, current);
+  admitPodSecurity(deps.store, call, patched);
   recordUpdate(current, patched, managerOf(call), t.kind, apiVersion);
   sendJson(call.res, 200, present(deps.store.update(t, patched, { dryRun: call.dryRun })));
 }

@@ -111,6 +111,22 @@ export function calculateStatus(
     ...(previous.collisionCount !== undefined ? { collisionCount: previous.collisionCount } : {}),
     conditions: structuredClone(previous.conditions ?? []),
   };
+  // As getReplicaFailures: the new ReplicaSet's ReplicaFailure condition first, else an old one's.
+  const failure = [newRS, ...allRSs]
+    .map((rs) =>
+      ((rs?.status as { conditions?: DeploymentCondition[] } | undefined)?.conditions ?? []).find(
+        (c) => c.type === 'ReplicaFailure',
+      ),
+    )
+    .find((c) => c !== undefined);
+  if (failure) {
+    setCondition(status, {
+      ...condition('ReplicaFailure', failure.status, failure.reason, failure.message),
+      ...(failure.lastTransitionTime ? { lastTransitionTime: failure.lastTransitionTime } : {}),
+    });
+  } else {
+    removeCondition(status, 'ReplicaFailure');
+  }
   if (available >= replicas - maxUnavailable) {
     setCondition(
       status,

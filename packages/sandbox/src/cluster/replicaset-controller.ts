@@ -6,7 +6,8 @@ import type { KubeObject, Store } from '../store.js';
 import type { EventRecorder } from './events.js';
 import type { Kubelet } from './kubelet.js';
 import type { WorkQueue } from './queue.js';
-import { isControlledBy, isNotFound, randomSuffix, T } from './util.js';
+import { podSecurityRefusal } from '../pod-security.js';
+import { isControlledBy, isNotFound, kubeTime, randomSuffix, stableJson, T } from './util.js';
 
 interface ReplicaSetSpec {
   replicas?: number;
@@ -53,6 +54,35 @@ function isActive(pod: KubeObject): boolean {
   return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata.deletionTimestamp;
 }
 
+interface ReplicaSetCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+/** ReplicaFailure (FailedCreate) while creations are refused, gone once one succeeds again. */
+function withReplicaFailure(
+  conditions: ReplicaSetCondition[],
+  failure: string | undefined,
+): ReplicaSetCondition[] {
+  const others = conditions.filter((c) => c.type !== 'ReplicaFailure');
+  if (!failure) return others;
+  const current = conditions.find((c) => c.type === 'ReplicaFailure');
+  if (current?.status === 'True' && current.message === failure) return conditions;
+  return [
+    ...others,
+    {
+      type: 'ReplicaFailure',
+      status: 'True',
+      reason: 'FailedCreate',
+      message: failure,
+      lastTransitionTime: kubeTime(),
+    },
+  ];
+}
+
 export class ReplicaSetController {
   constructor(
     private readonly store: Store,
@@ -80,8 +110,16 @@ export class ReplicaSetController {
     const desired = spec.replicas ?? 1;
     let pods = this.store.list(T.pods, namespace).items.filter((p) => isControlledBy(p, rs) && isActive(p));
 
+    let createFailure: string | undefined;
     if (pods.length < desired) {
-      for (let i = pods.length; i < desired; i++) pods.push(this.createPod(rs, spec));
+      for (let i = pods.length; i < desired; i++) {
+        const created = this.createPod(rs, spec);
+        if ('refused' in created) {
+          createFailure = created.refused;
+          break;
+        }
+        pods.push(created.pod);
+      }
     } else if (pods.length > desired) {
       const doomed = this.rankForDeletion(pods).slice(0, pods.length - desired);
       for (const pod of doomed) {
@@ -130,22 +168,49 @@ export class ReplicaSetController {
       observedGeneration: rs.metadata.generation ?? 1,
     };
     const current = (rs.status ?? {}) as Record<string, unknown>;
-    if (Object.entries(status).some(([k, v]) => current[k] !== v)) {
+    const currentConditions = (current.conditions ?? []) as ReplicaSetCondition[];
+    const conditions = withReplicaFailure(currentConditions, createFailure);
+    if (
+      Object.entries(status).some(([k, v]) => current[k] !== v) ||
+      stableJson(conditions) !== stableJson(currentConditions)
+    ) {
+      const { conditions: _old, ...rest } = current;
       this.store.update(
         T.replicasets,
-        { ...rs, status: { ...current, ...status } },
+        { ...rs, status: { ...rest, ...status, ...(conditions.length > 0 ? { conditions } : {}) } },
         { subresource: 'status' },
       );
     }
+    // The real controller retries refused creations with a back-off; a fixed second does here.
+    if (createFailure)
+      this.queue.enqueueAfter(`rs/${namespace}/${name}`, () => this.sync(namespace, name), 1000);
   }
 
-  private createPod(rs: KubeObject, spec: ReplicaSetSpec): KubeObject {
+  /** Creates one pod, unless admission (Pod Security) refuses it: then a FailedCreate event. */
+  private createPod(rs: KubeObject, spec: ReplicaSetSpec): { pod: KubeObject } | { refused: string } {
     const template = spec.template ?? {};
+    const name = `${rs.metadata.name}-${randomSuffix()}`;
+    const refusal = podSecurityRefusal(
+      this.store.get(T.namespaces, undefined, rs.metadata.namespace ?? ''),
+      template.spec,
+    );
+    if (refusal) {
+      // Admission runs before a generated name exists, so the API names the prefix.
+      const message = `pods "${rs.metadata.name}-" is forbidden: ${refusal}`;
+      this.events.record(
+        rs,
+        'Warning',
+        'FailedCreate',
+        `Error creating: ${message}`,
+        'replicaset-controller',
+      );
+      return { refused: message };
+    }
     const pod = this.store.create(T.pods, {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
-        name: `${rs.metadata.name}-${randomSuffix()}`,
+        name,
         generateName: `${rs.metadata.name}-`,
         namespace: rs.metadata.namespace,
         labels: { ...(template.metadata?.labels ?? {}) },
@@ -171,7 +236,7 @@ export class ReplicaSetController {
       `Created pod: ${pod.metadata.name}`,
       'replicaset-controller',
     );
-    return pod;
+    return { pod };
   }
 
   /** Kubernetes' order: not running before running, not ready before ready, newest first. */
