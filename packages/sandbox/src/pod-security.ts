@@ -91,6 +91,6 @@ export function podSecurityViolations(level: 'baseline' | 'restricted', spec: Po
 export function podSecurityRefusal(namespace: KubeObject | undefined, spec: unknown): string | undefined {
   const level = enforcedLevel(namespace);
   if (!level) return undefined;
-  const broken = podSecurityViolations(level, (spec ?? {}) as PodSpec);
+  const broken = podSecurityViolations(level, spec ?? {});
   return broken.length > 0 ? `violates PodSecurity "${level}:latest": ${broken.join(', ')}` : undefined;
 }

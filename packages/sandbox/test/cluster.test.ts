@@ -542,7 +542,7 @@ describe('Pod Security admission', () => {
   };
   type Condition = { type: string; status: string; reason: string; message: string };
   const conditionsOf = (obj: KubeObject | undefined): Condition[] =>
-    ((obj?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []) as Condition[];
+    (obj?.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
 
   it('refuses the pods of a template that breaks the level: ReplicaFailure on the ReplicaSet and the Deployment, until allowed', async () => {
     const { store } = world;
