@@ -231,7 +231,10 @@ function admitPodSecurity(store: Store, call: ResourceCall, obj: KubeObject): vo
   if (!refusal) return;
   if (kind === 'Pod')
     throw new ApiError(403, 'Forbidden', `pods "${obj.metadata.name ?? ''}" is forbidden: ${refusal}`);
-  call.res.appendHeader('Warning', `299 - "would ${refusal.replace(/^violates/, 'violate').replace(/"/g, '\\"')}"`);
+  call.res.appendHeader(
+    'Warning',
+    `299 - "would ${refusal.replace(/^violates/, 'violate').replace(/"/g, '\\"')}"`,
+  );
 }
 
 function prepareWrite(t: ResourceType, obj: KubeObject, previous: KubeObject | undefined): void {
