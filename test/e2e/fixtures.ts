@@ -87,28 +87,31 @@ export async function workspace(files: Record<string, string>): Promise<string> 
   return dir;
 }
 
+/** What every deploy and rollback touches: the app's objects, its history and its lock. */
+const APP_RESOURCES = [
+  'deployments.apps',
+  'replicasets.apps',
+  'pods',
+  'events',
+  'configmaps',
+  'services',
+  'leases.coordination.k8s.io',
+];
+
 /** The minimal rights deploy-rolling and rollback document (actions/deploy-rolling/README.md), as a sandbox token. */
 export const DEPLOYER_ROLE = {
   name: 'deployer',
   namespaces: ['shop'],
   verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-  resources: [
-    'deployments.apps',
-    'replicasets.apps',
-    'pods',
-    'events',
-    'configmaps',
-    'services',
-    'leases.coordination.k8s.io',
-  ],
+  resources: [...APP_RESOURCES, 'horizontalpodautoscalers.autoscaling'],
 };
 
-/** The Role in actions/deploy-blue-green/README.md: the deployer's, plus EndpointSlices, the Service proxy and the routes. */
+/** The Role in actions/deploy-blue-green/README.md: the app's objects, plus EndpointSlices, the Service proxy and the routes. */
 export const BLUE_GREEN_ROLE = {
   ...DEPLOYER_ROLE,
   name: 'blue-green',
   resources: [
-    ...DEPLOYER_ROLE.resources,
+    ...APP_RESOURCES,
     'endpointslices.discovery.k8s.io',
     'services/proxy',
     'virtualservices.networking.istio.io',

@@ -45,6 +45,7 @@ export async function deployRollingStep(
       run: runContext(),
       signal: ctx.signal,
       log: (text) => core.info(text),
+      warn: (text) => core.warning(text),
     });
     const outcome = await deploy.run();
     const first = outcome.deployments[0];

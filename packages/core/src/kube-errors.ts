@@ -112,5 +112,6 @@ export function isKubeStatus(err: unknown, status: number): boolean {
 
 export const isNotFound = (err: unknown): boolean => isKubeStatus(err, 404);
 export const isConflict = (err: unknown): boolean => isKubeStatus(err, 409);
+export const isForbidden = (err: unknown): boolean => isKubeStatus(err, 403);
 export const isAlreadyExists = (err: unknown): boolean =>
   isKubeStatus(err, 409) && (!(err instanceof KubeApiError) || err.reason === 'AlreadyExists');

@@ -7,6 +7,7 @@ import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
 import type { RunContext } from './github.js';
 import type { Kube } from './kube.js';
+import { findAutoscaled, type Autoscaled } from './autoscalers.js';
 import { DEPLOYMENTS, KubeObjects } from './kube-objects.js';
 import { underAppLock } from './lock.js';
 import { applyImageOverrides, podContainers, type KubeObject } from './manifests.js';
@@ -39,6 +40,8 @@ export interface RollingOptions {
   /** Aborted when the run is cancelled. */
   signal: AbortSignal;
   log: (text: string) => void;
+  /** A problem that does not stop the deploy (a job warning); defaults to log. */
+  warn?: (text: string) => void;
 }
 
 export interface TimelineEntry {
@@ -93,6 +96,7 @@ export class RollingDeploy {
   private readonly timeline: TimelineEntry[] = [];
   private readonly applied: RollingOutcome['applied'] = [];
   private historyLog: History | undefined;
+  private autoscaled = new Map<string, Autoscaled>();
 
   constructor(private readonly o: RollingOptions) {
     this.objects = new KubeObjects(o.kube);
@@ -106,6 +110,7 @@ export class RollingDeploy {
   async run(): Promise<RollingOutcome> {
     const { namespace } = this.o;
     const targets = await this.resolveTargets();
+    await this.keepAutoscaledReplicas(targets);
     const diff = await this.dryRunAll(targets);
     if (this.o.dryRun) {
       this.note('dry run: every object passed server-side validation; nothing was changed');
@@ -225,10 +230,27 @@ export class RollingDeploy {
     return diffs.filter(Boolean).join('\n');
   }
 
+  /** Deployments from the manifests that an HPA scales keep their live replicas (see autoscalers.ts). */
+  private async keepAutoscaledReplicas(targets: Map<string, KubeObject | undefined>): Promise<void> {
+    const fromManifests = [...targets].filter(([, manifest]) => manifest).map(([name]) => name);
+    if (fromManifests.length === 0) return;
+    this.autoscaled = await findAutoscaled(this.objects, this.o.namespace, fromManifests, (m) =>
+      (this.o.warn ?? this.o.log)(m),
+    );
+    for (const [name, { hpa, replicas }] of this.autoscaled) {
+      const manifest = (targets.get(name)?.spec as { replicas?: number } | undefined)?.replicas;
+      this.note(
+        `${name}: replicas stay at ${replicas}, set by HorizontalPodAutoscaler ${hpa}${manifest !== undefined && manifest !== replicas ? ` (the manifest says ${manifest})` : ''}`,
+      );
+    }
+  }
+
   private withAnnotations(object: KubeObject, record?: DeploymentRecord): KubeObject {
     if (object.kind !== 'Deployment' || !this.o.plan.deployments.includes(object.metadata.name))
       return object;
     const copy = structuredClone(object);
+    const autoscaled = this.autoscaled.get(object.metadata.name);
+    if (autoscaled) copy.spec = { ...(copy.spec as object), replicas: autoscaled.replicas };
     copy.metadata.annotations = {
       ...copy.metadata.annotations,
       ...this.o.annotations,

@@ -46,6 +46,10 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     subresources: ['status'],
   }),
   type('coordination.k8s.io', ['v1'], 'leases', 'Lease', true),
+  type('autoscaling', ['v2'], 'horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, {
+    shortNames: ['hpa'],
+    subresources: ['status'],
+  }),
   type('networking.istio.io', ['v1', 'v1beta1'], 'virtualservices', 'VirtualService', true, {
     shortNames: ['vs'],
   }),

@@ -17,6 +17,7 @@ import { ReplicaSet } from 'kubernetes-models/apps/v1/ReplicaSet';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import { Lease } from 'kubernetes-models/coordination.k8s.io/v1/Lease';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1/EndpointSlice';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1beta1/VirtualService';
 import { DestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1beta1/DestinationRule';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
@@ -43,6 +44,7 @@ const MODELS: Record<string, Model> = {
   'networking.k8s.io/Ingress': Ingress as unknown as Model,
   'coordination.k8s.io/Lease': Lease as unknown as Model,
   'discovery.k8s.io/EndpointSlice': EndpointSlice as unknown as Model,
+  'autoscaling/HorizontalPodAutoscaler': HorizontalPodAutoscaler as unknown as Model,
   'networking.istio.io/VirtualService': VirtualService as unknown as Model,
   'networking.istio.io/DestinationRule': DestinationRule as unknown as Model,
   'gateway.networking.k8s.io/HTTPRoute': HTTPRoute as unknown as Model,

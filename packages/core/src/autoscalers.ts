@@ -1,0 +1,64 @@
+/**
+ * Deployments a HorizontalPodAutoscaler scales keep their live replica count on a deploy. A
+ * manifest's `replicas: 3` applied over an HPA that has scaled to 20 would cut the app to 3 pods
+ * in the middle of the load the HPA was answering, until the HPA scales it up again: the
+ * classic way a routine deploy causes an outage. kubectl and Helm apply the manifest's count;
+ * this applies the live count instead, and says so.
+ */
+import { isForbidden, isNotFound } from './kube-errors.js';
+import { DEPLOYMENTS, type KubeObjects, type ResourceRef } from './kube-objects.js';
+import type { KubeObject } from './manifests.js';
+
+export const HORIZONTAL_POD_AUTOSCALERS: ResourceRef = {
+  group: 'autoscaling',
+  version: 'v2',
+  plural: 'horizontalpodautoscalers',
+  kind: 'HorizontalPodAutoscaler',
+};
+
+export interface Autoscaled {
+  /** The HorizontalPodAutoscaler's name. */
+  hpa: string;
+  /** The Deployment's live spec.replicas, which the deploy keeps. */
+  replicas: number;
+}
+
+interface HorizontalPodAutoscaler extends KubeObject {
+  spec?: { scaleTargetRef?: { kind?: string; name?: string } };
+}
+
+/**
+ * The Deployments among `names` that an HPA in the namespace scales and that exist already (a
+ * first deploy starts from the manifest's count). Without RBAC to list HPAs it warns and finds none.
+ */
+export async function findAutoscaled(
+  objects: KubeObjects,
+  namespace: string,
+  names: string[],
+  warn: (message: string) => void,
+): Promise<Map<string, Autoscaled>> {
+  const found = new Map<string, Autoscaled>();
+  let hpas: HorizontalPodAutoscaler[];
+  try {
+    hpas = (await objects.list<HorizontalPodAutoscaler>(HORIZONTAL_POD_AUTOSCALERS, namespace)).items;
+  } catch (error) {
+    if (isNotFound(error)) return found; // the cluster serves no autoscaling/v2
+    if (!isForbidden(error)) throw error;
+    warn(
+      `Could not list HorizontalPodAutoscalers in ${namespace} (403): if one scales ${names.join(', ')}, the manifest's replicas override it. Grant list on horizontalpodautoscalers.autoscaling.`,
+    );
+    return found;
+  }
+  for (const hpa of hpas) {
+    const target = hpa.spec?.scaleTargetRef;
+    if (target?.kind !== 'Deployment' || !target.name || !names.includes(target.name)) continue;
+    const live = await objects.get<KubeObject & { spec?: { replicas?: number } }>(
+      DEPLOYMENTS,
+      namespace,
+      target.name,
+    );
+    const replicas = live?.spec?.replicas;
+    if (replicas !== undefined) found.set(target.name, { hpa: hpa.metadata.name, replicas });
+  }
+  return found;
+}
