@@ -389,6 +389,55 @@ describe('rollback of a blue-green app', () => {
   });
 });
 
+describe('blue-green with a HorizontalPodAutoscaler', () => {
+  const files = (image: string): Record<string, string> => ({
+    'k8s/app.yaml': `${deploymentManifest({ name: 'auto', image, replicas: 2 })}---\n${serviceManifest('auto')}`,
+  });
+  const hpas = kind('HorizontalPodAutoscaler');
+  const hpaTarget = (): string | undefined =>
+    (live(sandbox, 'HorizontalPodAutoscaler', 'shop', 'auto')?.spec as { scaleTargetRef?: { name?: string } })
+      ?.scaleTargetRef?.name;
+  const replicasOf = (name: string): number | undefined =>
+    (live(sandbox, 'Deployment', 'shop', name)?.spec as { replicas?: number } | undefined)?.replicas;
+
+  it('starts the new colour as big as the autoscaled live one, and the HPA follows the traffic', async () => {
+    const first = await deploy(files('ghcr.io/acme/auto:1.0.0'), { app: 'auto', service: 'auto' });
+    expect(first.exitCode, first.log).toBe(0);
+    sandbox.store.create(hpas, {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'auto', namespace: 'shop' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'auto-blue' },
+        minReplicas: 2,
+        maxReplicas: 10,
+      },
+    });
+    // Under load, the HPA has scaled the live colour from 2 to 4.
+    const blue = live(sandbox, 'Deployment', 'shop', 'auto-blue')!;
+    sandbox.store.update(kind('Deployment'), { ...blue, spec: { ...(blue.spec as object), replicas: 4 } });
+
+    const result = await deploy(files('ghcr.io/acme/auto:2.0.0'), { app: 'auto', service: 'auto' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.log).toContain(
+      'auto-green starts with 4 replicas, as many as blue has under HorizontalPodAutoscaler auto (the manifest says 2)',
+    );
+    expect(replicasOf('auto-green')).toBe(4);
+    expect(result.log).toContain('HorizontalPodAutoscaler auto now scales auto-green');
+    expect(hpaTarget()).toBe('auto-green');
+
+    const back = await runAction({
+      action: 'rollback',
+      cwd: await workspace({}),
+      inputs: { kubeconfig, namespace: 'shop', app: 'auto', reason: 'bad release' },
+      timeoutMs: 60_000,
+    });
+    expect(back.exitCode, back.log).toBe(0);
+    expect(back.outputs['active-color']).toBe('blue');
+    expect(hpaTarget()).toBe('auto-blue');
+  });
+});
+
 async function waitFor(probe: () => number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (probe() === 0) {

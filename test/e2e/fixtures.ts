@@ -112,6 +112,7 @@ export const BLUE_GREEN_ROLE = {
   name: 'blue-green',
   resources: [
     ...APP_RESOURCES,
+    'horizontalpodautoscalers.autoscaling',
     'endpointslices.discovery.k8s.io',
     'services/proxy',
     'virtualservices.networking.istio.io',

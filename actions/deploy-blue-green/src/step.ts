@@ -56,6 +56,7 @@ export async function deployBlueGreenStep(
       run: runContext(),
       signal: ctx.signal,
       log: (text) => core.info(text),
+      warn: (text) => core.warning(text),
     });
     const outcome = await deploy.run();
     setOutputs({

@@ -31,6 +31,7 @@ export async function rollbackStep(settings: Settings, ctx: ActionContext): Prom
       run: runContext(),
       signal: ctx.signal,
       log: (text) => core.info(text),
+      warn: (text) => core.warning(text),
     }).catch((error: unknown) => {
       if (error instanceof RollbackInputError) {
         throw new InputError([{ input: error.input, value: '', accepted: '', message: error.message }]);

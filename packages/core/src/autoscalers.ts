@@ -3,7 +3,8 @@
  * manifest's `replicas: 3` applied over an HPA that has scaled to 20 would cut the app to 3 pods
  * in the middle of the load the HPA was answering, until the HPA scales it up again: the
  * classic way a routine deploy causes an outage. kubectl and Helm apply the manifest's count;
- * this applies the live count instead, and says so.
+ * this applies the live count instead, and says so. Blue-green starts the new colour at least as
+ * big as the autoscaled live one and points the HPA at it once it serves.
  */
 import { isForbidden, isNotFound } from './kube-errors.js';
 import { DEPLOYMENTS, type KubeObjects, type ResourceRef } from './kube-objects.js';
@@ -61,4 +62,33 @@ export async function findAutoscaled(
     if (replicas !== undefined) found.set(target.name, { hpa: hpa.metadata.name, replicas });
   }
   return found;
+}
+
+/**
+ * After a blue-green switch from `from` to `to`: the HPA that scaled `from` now scales `to` (one
+ * merge patch), so the colour that serves keeps autoscaling. Without the right to patch it, the
+ * deploy stands and a warning says what to do.
+ */
+export async function retargetAutoscaler(
+  objects: KubeObjects,
+  namespace: string,
+  autoscaled: Autoscaled | undefined,
+  move: { from: string; to: string },
+  report: { note: (text: string) => void; warn: (text: string) => void },
+): Promise<void> {
+  if (!autoscaled) return;
+  try {
+    await objects.patch(
+      HORIZONTAL_POD_AUTOSCALERS,
+      namespace,
+      autoscaled.hpa,
+      { spec: { scaleTargetRef: { name: move.to } } },
+      'merge',
+    );
+    report.note(`HorizontalPodAutoscaler ${autoscaled.hpa} now scales ${move.to}`);
+  } catch (error) {
+    report.warn(
+      `HorizontalPodAutoscaler ${autoscaled.hpa} still scales ${move.from}, which no longer serves (${error instanceof Error ? error.message : String(error)}); point its spec.scaleTargetRef.name at ${move.to}, or grant patch on horizontalpodautoscalers.autoscaling`,
+    );
+  }
 }

@@ -3,6 +3,7 @@
  * router in one preconditioned write, confirm, gate again, and switch back on any failure or
  * cancel after the switch. Before the switch nothing that serves traffic is touched.
  */
+import { findAutoscaled, retargetAutoscaler, type Autoscaled } from './autoscalers.js';
 import {
   COLORS,
   colorDeployment,
@@ -71,6 +72,8 @@ export interface BlueGreenOptions {
   run: RunContext;
   signal: AbortSignal;
   log: (text: string) => void;
+  /** A problem that does not fail the deploy (a job warning); defaults to log. */
+  warn?: (text: string) => void;
 }
 
 export type Phase = 'deploy' | 'pre-switch' | 'switch' | 'post-switch' | 'done';
@@ -227,6 +230,23 @@ export class BlueGreenDeploy {
     return object;
   }
 
+  private warn(text: string): void {
+    (this.o.warn ?? this.o.log)(text);
+  }
+
+  /**
+   * The new colour takes all traffic at once, so it starts at least as big as an autoscaled live
+   * colour is now, not at the manifest's count (see autoscalers.ts).
+   */
+  private sizeLikeAutoscaled(object: KubeObject, autoscaled: Autoscaled | undefined, live?: Color): void {
+    const spec = object.spec as { replicas?: number };
+    if (!autoscaled || autoscaled.replicas <= (spec.replicas ?? 1)) return;
+    this.note(
+      `${object.metadata.name} starts with ${autoscaled.replicas} replicas, as many as ${live} has under HorizontalPodAutoscaler ${autoscaled.hpa} (the manifest says ${spec.replicas ?? 1})`,
+    );
+    spec.replicas = autoscaled.replicas;
+  }
+
   /** Objects other than the route Service and the colour Deployments, applied as given. */
   private otherObjects(serviceExists: boolean): { object: KubeObject; source: string }[] {
     return this.o.others.filter(
@@ -309,7 +329,13 @@ export class BlueGreenDeploy {
         : `first deploy: no Service ${namespace}/${this.o.service} yet; deploying ${idle} as ${idleName}`,
     );
 
+    const autoscaled = live
+      ? (await findAutoscaled(this.objects, namespace, [deployments[live]!], (m) => this.warn(m))).get(
+          deployments[live]!,
+        )
+      : undefined;
     const object = await this.idleDeployment(live, idle);
+    this.sizeLikeAutoscaled(object, autoscaled, live);
     const images = imagesOf((object as unknown as Deployment).spec.template);
     record.candidate = { color: idle, images };
     let phase: Phase = 'deploy';
@@ -510,7 +536,16 @@ export class BlueGreenDeploy {
     record.stable = { color: idle, images, ...(revision ? { revision } : {}) };
     delete record.candidate;
     await this.finishRecord(record, idle, revision, images, idle, idleName, undefined);
-    if (live) await this.keepPrevious(deployments[live]!);
+    if (live) {
+      await retargetAutoscaler(
+        this.objects,
+        namespace,
+        autoscaled,
+        { from: deployments[live]!, to: idleName },
+        { note: (t) => this.note(t), warn: (t) => this.warn(t) },
+      );
+      await this.keepPrevious(deployments[live]!);
+    }
     const message = `${app}: ${idle} (${Object.values(images).join(', ')}) serves all traffic${live ? `; ${live} is the previous colour` : ''}`;
     this.note(message);
     return this.outcome({

@@ -3,6 +3,7 @@
  * once when that colour is still warm, else after scaling it up and waiting for it to be ready.
  * Everything comes from the record the cluster holds on the route object and the Deployments.
  */
+import { findAutoscaled, retargetAutoscaler } from './autoscalers.js';
 import { COLORS, isColor, otherColor } from './blue-green-plan.js';
 import type { Kube } from './kube.js';
 import { DEPLOYMENTS, type KubeObjects } from './kube-objects.js';
@@ -133,6 +134,17 @@ export async function rollbackBlueGreen(
     note(
       `switched ${router.describe()} to ${target} in one write: ${verified.detail} (${Date.now() - started} ms)`,
     );
+    if (verified.ok) {
+      const warn = o.warn ?? o.log;
+      const autoscaled = (await findAutoscaled(objects, namespace, [fromName], warn)).get(fromName);
+      await retargetAutoscaler(
+        objects,
+        namespace,
+        autoscaled,
+        { from: fromName, to: toName },
+        { note, warn },
+      );
+    }
     const record = newRecord({ strategy: 'blue-green', app, run: o.run });
     record.phase = verified.ok ? 'rolled-back' : 'failed';
     record.route = route;

@@ -26,6 +26,8 @@ export interface RollbackOptions {
   run: RunContext;
   signal: AbortSignal;
   log: (text: string) => void;
+  /** A problem that does not fail the rollback (a job warning); defaults to log. */
+  warn?: (text: string) => void;
 }
 
 export interface RollbackOutcome {
