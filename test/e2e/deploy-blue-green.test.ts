@@ -8,6 +8,7 @@ import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../packages/sandbox/src/store.js';
 import {
+  autoscaled,
   BLUE_GREEN_ROLE,
   kind,
   deploymentManifest,
@@ -393,7 +394,6 @@ describe('blue-green with a HorizontalPodAutoscaler', () => {
   const files = (image: string): Record<string, string> => ({
     'k8s/app.yaml': `${deploymentManifest({ name: 'auto', image, replicas: 2 })}---\n${serviceManifest('auto')}`,
   });
-  const hpas = kind('HorizontalPodAutoscaler');
   const hpaTarget = (): string | undefined =>
     (live(sandbox, 'HorizontalPodAutoscaler', 'shop', 'auto')?.spec as { scaleTargetRef?: { name?: string } })
       ?.scaleTargetRef?.name;
@@ -403,19 +403,8 @@ describe('blue-green with a HorizontalPodAutoscaler', () => {
   it('starts the new colour as big as the autoscaled live one, and the HPA follows the traffic', async () => {
     const first = await deploy(files('ghcr.io/acme/auto:1.0.0'), { app: 'auto', service: 'auto' });
     expect(first.exitCode, first.log).toBe(0);
-    sandbox.store.create(hpas, {
-      apiVersion: 'autoscaling/v2',
-      kind: 'HorizontalPodAutoscaler',
-      metadata: { name: 'auto', namespace: 'shop' },
-      spec: {
-        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'auto-blue' },
-        minReplicas: 2,
-        maxReplicas: 10,
-      },
-    });
     // Under load, the HPA has scaled the live colour from 2 to 4.
-    const blue = live(sandbox, 'Deployment', 'shop', 'auto-blue')!;
-    sandbox.store.update(kind('Deployment'), { ...blue, spec: { ...(blue.spec as object), replicas: 4 } });
+    autoscaled(sandbox, 'auto', 'auto-blue', 4);
 
     const result = await deploy(files('ghcr.io/acme/auto:2.0.0'), { app: 'auto', service: 'auto' });
     expect(result.exitCode, result.log).toBe(0);

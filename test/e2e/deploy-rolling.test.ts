@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, type ActionResult } from '../../packages/sandbox/src/harness.js';
 import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
 import {
+  autoscaled,
   DEPLOYER_ROLE,
   deploymentManifest,
   imageOf,
@@ -370,23 +371,8 @@ describe('deploy-rolling', () => {
   });
 
   it('keeps the replica count a HorizontalPodAutoscaler set, whatever the manifest says', async () => {
-    const hpas = kind('HorizontalPodAutoscaler');
-    sandbox.store.create(hpas, {
-      apiVersion: 'autoscaling/v2',
-      kind: 'HorizontalPodAutoscaler',
-      metadata: { name: 'web', namespace: 'shop' },
-      spec: {
-        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-        minReplicas: 2,
-        maxReplicas: 10,
-      },
-    });
     // Under load, the HPA has scaled web from 3 to 5.
-    const scaled = live(sandbox, 'Deployment', 'shop', 'web')!;
-    sandbox.store.update(kind('Deployment'), {
-      ...scaled,
-      spec: { ...(scaled.spec as object), replicas: 5 },
-    });
+    const removeHpa = autoscaled(sandbox, 'web', 'web', 5);
     try {
       const result = await deploy(app('ghcr.io/acme/web:10.0.0'), { manifests: 'k8s/app.yaml' });
       expect(result.exitCode, result.log).toBe(0);
@@ -396,7 +382,7 @@ describe('deploy-rolling', () => {
       expect((live(sandbox, 'Deployment', 'shop', 'web')?.spec as { replicas: number }).replicas).toBe(5);
       expect(readyPodImages(sandbox, 'shop', 'web')).toEqual(Array(5).fill('ghcr.io/acme/web:10.0.0'));
     } finally {
-      sandbox.store.delete(hpas, 'shop', 'web');
+      removeHpa();
     }
   });
 });

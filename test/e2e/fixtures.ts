@@ -177,3 +177,26 @@ export function historyOf(sandbox: Sandbox, namespace: string, app: string): His
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([, text]) => JSON.parse(text) as HistoryEntryView);
 }
+
+/**
+ * A HorizontalPodAutoscaler `name` on Deployment `target` in shop that, as under load, has scaled
+ * it to `replicas` (the sandbox runs no HPA controller). Returns its removal.
+ */
+export function autoscaled(sandbox: Sandbox, name: string, target: string, replicas: number): () => void {
+  sandbox.store.create(kind('HorizontalPodAutoscaler'), {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name, namespace: 'shop' },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
+      minReplicas: 2,
+      maxReplicas: 10,
+    },
+  });
+  const deployment = live(sandbox, 'Deployment', 'shop', target)!;
+  sandbox.store.update(kind('Deployment'), {
+    ...deployment,
+    spec: { ...(deployment.spec as object), replicas },
+  });
+  return () => sandbox.store.delete(kind('HorizontalPodAutoscaler'), 'shop', name);
+}

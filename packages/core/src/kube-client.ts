@@ -4,7 +4,7 @@
  * Why: the package's index (and its KubeConfig, through `./gen/index.js`) pulls in every generated
  * API class and model, ~4 MB of an action's bundle, while the actions talk to the API through
  * `kube.request` by path. Code imports this module as `#kube-client` (package.json `imports`):
- * tests and scripts get this file; the action bundles get `build/kube-client.js`, which
+ * tests and scripts get this file; the action bundles get `build/client-node/index.js`, which
  * `scripts/build.ts` makes from it with KubeConfig's `./gen/index.js` cut down to the two
  * symbols it uses. Anything added here is bundled as it is.
  */

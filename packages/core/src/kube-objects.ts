@@ -60,13 +60,16 @@ export interface CallOptions {
 
 const DEFAULT_CALL_DEADLINE_MS = 30_000;
 
-/** The part of a discovery document (`GET /apis/<group>/<version>`) that maps kinds to resources. */
-interface APIResourceList {
-  resources?: { name: string; kind: string; namespaced: boolean }[];
+/** One entry of a discovery document (`GET /apis/<group>/<version>`): a kind and its resource. */
+interface APIResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
 }
 
 export class KubeObjects {
-  private readonly discovered = new Map<string, APIResourceList['resources'] & object>();
+  /** Discovery per apiVersion, so a deploy of many objects asks once per group version. */
+  private readonly discovered = new Map<string, APIResource[]>();
 
   constructor(readonly kube: Kube) {}
 
@@ -236,7 +239,7 @@ export class KubeObjects {
       try {
         const list = await kubeCall(
           { verb: 'get', kind: `API discovery of ${apiVersion}` },
-          (signal) => this.kube.request<APIResourceList>({ method: 'GET', path, signal }),
+          (signal) => this.kube.request<{ resources?: APIResource[] }>({ method: 'GET', path, signal }),
           { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
         );
         resources = list.resources ?? [];

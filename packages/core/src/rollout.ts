@@ -105,10 +105,12 @@ export function judgeDeployment(d: Deployment): { done: true } | { failed: strin
     };
   }
   if ((status.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) return undefined;
-  // Pods the ReplicaSet cannot create (Pod Security, quota, a webhook) never come: kubectl would
-  // wait out the progress deadline; the cause is known now, so the rollout has failed now.
+  // Pods the ReplicaSet may not create (Pod Security, an admission webhook) never come: kubectl
+  // would wait out the progress deadline; the cause is known now, so the rollout has failed now.
+  // An exceeded quota is the exception: it can clear as old pods go (maxUnavailable > 0), so it
+  // is left to the progress deadline.
   const replicaFailure = status.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
-  if (replicaFailure) {
+  if (replicaFailure && !/exceeded quota/.test(replicaFailure.message ?? '')) {
     return {
       failed: `ReplicaFailure: ${replicaFailure.reason ?? 'FailedCreate'}: ${replicaFailure.message ?? 'pods cannot be created'}`,
     };
