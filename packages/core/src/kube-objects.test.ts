@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../sandbox/src/sandbox.js';
 import { createKube, type Kube } from './kube.js';
 import { isNotFound } from './kube-errors.js';
-import { CONFIGMAPS, KubeObjects, NAMESPACES } from './kube-objects.js';
+import { CONFIGMAPS, KubeObjects, NAMESPACES, resourcePath } from './kube-objects.js';
+import { watchObjects } from './watch.js';
+import { RESOURCE_TYPES } from '../../sandbox/src/resources.js';
 import type { KubeObject } from './manifests.js';
 
 let sandbox: Sandbox;
@@ -106,5 +108,34 @@ describe('KubeObjects.apply (server-side apply through discovery)', () => {
     } finally {
       await limited.dispose();
     }
+  });
+});
+
+describe('watchObjects against the API server', () => {
+  it('reads a list of more than one page (limit 500) whole before it judges', async () => {
+    const configmaps = RESOURCE_TYPES.find((t) => t.kind === 'ConfigMap')!;
+    for (let i = 0; i < 1201; i++) {
+      sandbox.store.create(configmaps, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `bulk-${i}`, namespace: 'shop', labels: { bulk: 'yes' } },
+      });
+    }
+    const path = resourcePath(CONFIGMAPS, 'shop');
+    const listsBefore = sandbox.audit.entries.filter((e) => e.verb === 'list' && e.path === path).length;
+    const judged: number[] = [];
+    await watchObjects({
+      kube,
+      path,
+      labelSelector: 'bulk=yes',
+      deadline: Date.now() + 10_000,
+      judge: (all) => {
+        judged.push(all.length);
+        return all.length === 1201 ? 'done' : undefined;
+      },
+    });
+    expect(judged).toEqual([1201]);
+    const lists = sandbox.audit.entries.filter((e) => e.verb === 'list' && e.path === path).length;
+    expect(lists - listsBefore).toBe(3);
   });
 });

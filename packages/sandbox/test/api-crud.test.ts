@@ -112,11 +112,14 @@ describe('reads and writes', () => {
     expect(await names('prod', '!tier')).toEqual(['b']);
     expect(await names('prod', 'app=x,tier=web')).toEqual(['a']);
     expect(await names('prod', undefined, 'metadata.name=b')).toEqual(['b']);
-    const all = await t.core.listConfigMapForAllNamespaces({ labelSelector: 'app=x', limit: 1 });
+    const all = await t.core.listConfigMapForAllNamespaces({ labelSelector: 'app=x' });
     expect(all.items.map((i) => `${i.metadata!.namespace}/${i.metadata!.name}`)).toEqual([
       'prod/a',
       'staging/c',
     ]);
+    const first = await t.core.listConfigMapForAllNamespaces({ labelSelector: 'app=x', limit: 1 });
+    expect(first.items.map((i) => i.metadata!.name)).toEqual(['a']);
+    expect(first.metadata?._continue).toBeTruthy();
     const got = await t.core.readNamespacedConfigMap({ name: 'a', namespace: 'prod' });
     expect(got.data).toEqual({ k: 'a' });
     expect(got.metadata?.uid).toBeTruthy();
@@ -131,6 +134,38 @@ describe('reads and writes', () => {
       t.core.createNamespacedConfigMap({ namespace: 'prod', body: configMap('a', 'prod', {}) }),
     );
     expect(dup).toMatchObject({ code: 409, reason: 'AlreadyExists' });
+  });
+
+  it("pages a list with limit and continue, every page at the first page's resourceVersion", async () => {
+    const paged = (name: string) => ({
+      body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { paged: 'yes' } } },
+    });
+    for (const n of [1, 2, 3, 4, 5])
+      await t.raw('POST', '/api/v1/namespaces/staging/configmaps', paged(`page-${n}`));
+    const path = '/api/v1/namespaces/staging/configmaps?labelSelector=paged%3Dyes';
+    const names: string[] = [];
+    const versions = new Set<string>();
+    const remaining: number[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const answer = await t.raw('GET', `${path}&limit=2${token ? `&continue=${token}` : ''}`);
+      expect(answer.status).toBe(200);
+      pages += 1;
+      names.push(...(answer.json.items as Untyped[]).map((i) => i.metadata.name as string));
+      versions.add(answer.json.metadata.resourceVersion as string);
+      if (answer.json.metadata.remainingItemCount !== undefined)
+        remaining.push(answer.json.metadata.remainingItemCount as number);
+      token = answer.json.metadata.continue as string | undefined;
+      // A write between pages does not change the resourceVersion the pages report.
+      if (pages === 1) await t.raw('POST', '/api/v1/namespaces/staging/configmaps', paged('zz-late'));
+    } while (token);
+    expect(pages).toBe(3);
+    expect(names).toEqual(['page-1', 'page-2', 'page-3', 'page-4', 'page-5', 'zz-late']);
+    expect(versions.size).toBe(1);
+    expect(remaining).toEqual([3, 2]);
+    const bad = await t.raw('GET', `${path}&limit=2&continue=not-a-token`);
+    expect(bad.status).toBe(400);
   });
 
   it('filters pods by status.phase', async () => {

@@ -304,12 +304,60 @@ function serveList(deps: ServeDeps, call: ResourceCall): void {
     const rows = items.filter((o) => !matches || matches(o)).map(present);
     return sendJson(call.res, 200, toTable(t, rows, resourceVersion, url.searchParams.get('includeObject')));
   }
+  const page = paginate(
+    items.filter((o) => !matches || matches(o)),
+    resourceVersion,
+    url.searchParams.get('limit'),
+    url.searchParams.get('continue'),
+  );
   sendJson(call.res, 200, {
     kind: t.listKind,
     apiVersion: apiVersionOf(t, info.version),
-    metadata: { resourceVersion },
-    items: items.filter((o) => !matches || matches(o)).map(present),
+    metadata: page.metadata,
+    items: page.items.map(present),
   });
+}
+
+/**
+ * `limit` and `continue`, as kube-apiserver pages a list: each page holds at most `limit` items,
+ * and `metadata.continue` (opaque: the list's resourceVersion and the last key served) asks for the
+ * next; every page reports the first page's resourceVersion, so a watch started from it misses
+ * nothing. Pages are read from the current state rather than a snapshot.
+ */
+function paginate(
+  items: KubeObject[],
+  resourceVersion: string,
+  limitParam: string | null,
+  continueParam: string | null,
+): { items: KubeObject[]; metadata: Record<string, unknown> } {
+  const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+  let after: string | undefined;
+  if (continueParam) {
+    try {
+      const token = JSON.parse(Buffer.from(continueParam, 'base64url').toString('utf8')) as {
+        rv: string;
+        after: string;
+      };
+      resourceVersion = token.rv;
+      after = token.after;
+    } catch {
+      throw badRequest('continue key is not valid: the list must be restarted without continue');
+    }
+  }
+  // Ordered by key in code units, the order `after` compares in.
+  const ordered = [...items].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  const rest = after === undefined ? ordered : ordered.filter((o) => keyOf(o) > after);
+  const limit = Number(limitParam);
+  if (!Number.isInteger(limit) || limit <= 0 || rest.length <= limit)
+    return { items: rest, metadata: { resourceVersion } };
+  const page = rest.slice(0, limit);
+  const next = Buffer.from(JSON.stringify({ rv: resourceVersion, after: keyOf(page.at(-1)!) })).toString(
+    'base64url',
+  );
+  return {
+    items: page,
+    metadata: { resourceVersion, continue: next, remainingItemCount: rest.length - limit },
+  };
 }
 
 function startWatch(deps: ServeDeps, call: ResourceCall): void {
