@@ -178,6 +178,20 @@ describe('bad input', () => {
     expectRejected('deploy-rolling', inputs, input, mention),
   );
 
+  it('deploy-rolling: a kubeconfig whose exec credential plugin is not installed', () =>
+    expectRejected(
+      'deploy-rolling',
+      {
+        manifests: 'k8s/good.yaml',
+        kubeconfig: kubeconfig.replace(
+          /token: .*/,
+          'exec: { apiVersion: client.authentication.k8s.io/v1beta1, command: aws-not-installed, args: [eks, get-token] }',
+        ),
+      },
+      'kubeconfig',
+      'gets its credentials by running "aws-not-installed", which is not installed on this runner',
+    ));
+
   it.each(rollbackCases)('rollback: %s', (_title, inputs, input, mention) =>
     expectRejected('rollback', inputs, input, mention),
   );

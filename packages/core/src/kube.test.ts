@@ -119,6 +119,24 @@ describe('kubeconfig input', () => {
     expect(err.message).toContain('Accepted: one of the contexts it defines: "staging", "dev"');
   });
 
+  it('names an exec credential plugin that is not installed, before any API call', async () => {
+    const withExec = (command: string): string =>
+      buildKubeconfig(api.url).replace(
+        '    token: sekret-token-0123456789',
+        `    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: ${command}\n      args: [eks, get-token]`,
+      );
+    const err = await configError(
+      createKube({ kubeconfig: withExec('aws-not-installed') }, deps({ PATH: '/usr/bin:/bin' })),
+    );
+    expect(err.input).toBe('kubeconfig');
+    expect(err.message).toBe(
+      'Input `kubeconfig`: user "robot" of context "test" gets its credentials by running "aws-not-installed", which is not installed on this runner (not on PATH). Install it in an earlier step, or give a kubeconfig whose user has a token or a client certificate.',
+    );
+    expect(api.requests).toHaveLength(0);
+    // A plugin that is on PATH passes the check (`sh` stands in for aws).
+    await expect(kube({ kubeconfig: withExec('sh') }, { PATH: '/usr/bin:/bin' })).resolves.toBeDefined();
+  });
+
   it('selects the context given and defaults the namespace', async () => {
     const yaml = buildKubeconfig(api.url, {
       contexts: [{ name: 'staging', namespace: 'stg' }, { name: 'dev' }],

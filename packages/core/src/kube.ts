@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import * as actionsCore from '@actions/core';
 import type { Configuration, KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, type KubeCallTarget } from './kube-errors.js';
@@ -233,6 +233,33 @@ function trackTempDir(dir: string): void {
     process.once('exit', removeKubeconfigFilesSync);
 }
 
+/** Whether `command` would start: an absolute path that exists, or a bare name found on PATH. */
+function commandExists(command: string, env: NodeJS.ProcessEnv): boolean {
+  if (isAbsolute(command)) return existsSync(command);
+  if (command.includes('/') || command.includes('\\')) return true; // relative to the kubeconfig: left to the plugin
+  const extensions = process.platform === 'win32' ? ['', '.exe', '.cmd', '.bat'] : [''];
+  return (env.PATH ?? env.Path ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .some((dir) => extensions.some((ext) => existsSync(join(dir, command + ext))));
+}
+
+/**
+ * A user that gets its token from an exec plugin (aws eks get-token, gke-gcloud-auth-plugin,
+ * kubelogin) fails on the first API call with a bare `spawn … ENOENT` when the plugin is not
+ * installed on the runner; say so before anything runs.
+ */
+function checkExecPlugin(kc: KubeConfig, context: string, env: NodeJS.ProcessEnv): void {
+  const user = kc.getCurrentUser();
+  // client-node types `exec` as any; the kubeconfig schema says command is a string.
+  const command = (user?.exec as { command?: unknown } | undefined)?.command;
+  if (!user || typeof command !== 'string' || !command || commandExists(command, env)) return;
+  throw new KubeConfigError(
+    'kubeconfig',
+    `Input \`kubeconfig\`: user "${user.name}" of context "${context}" gets its credentials by running "${command}", which is not installed on this runner (not on PATH). Install it in an earlier step, or give a kubeconfig whose user has a token or a client certificate.`,
+  );
+}
+
 export async function createKube(settings: KubeSettings, deps: KubeDeps = {}): Promise<Kube> {
   const k8s = await import('#kube-client');
   const env = deps.env ?? process.env;
@@ -253,6 +280,7 @@ export async function createKube(settings: KubeSettings, deps: KubeDeps = {}): P
     );
   }
   const namespace = settings.namespace?.trim() || kc.getContextObject(context)?.namespace || 'default';
+  checkExecPlugin(kc, context, env);
 
   const configuration: Configuration = k8s.createConfiguration({
     baseServer: new k8s.ServerConfiguration(cluster.server, {}),
