@@ -80,6 +80,26 @@ function failedBySwitch(allowed: string[] = []): number {
     .reduce((sum, [version, s]) => sum + s.errors + (version === 'none' ? s.requests : 0), 0);
 }
 
+/** Every request through the Service answered without a 5xx or a missing route; the stats, for more checks. */
+function expectNoFailedRequests(service: string): ReturnType<typeof sandbox.cluster.traffic.stats> {
+  const stats = sandbox.cluster.traffic.stats('shop', service);
+  expect(
+    Object.values(stats).reduce((n, s) => n + s.errors, 0),
+    JSON.stringify(stats),
+  ).toBe(0);
+  expect(stats.none).toBeUndefined();
+  return stats;
+}
+
+async function rollbackApp(app: string): Promise<ActionResult> {
+  return runAction({
+    action: 'rollback',
+    cwd: await workspace({}),
+    inputs: { kubeconfig, namespace: 'shop', app, reason: 'bad release' },
+    timeoutMs: 60_000,
+  });
+}
+
 const postSwitch = (color: string): string =>
   `- { kind: http, name: live-serves-new, via: service-proxy, service: web, path: /, json-path: $.version, equals: ${color}, critical: true }`;
 const preSwitch =
@@ -299,12 +319,7 @@ describe('deploy-blue-green adoption', () => {
     };
     expect(adopted.spec.selector.matchLabels).toEqual({ app: 'legacy' });
     expect(adopted.spec.template.metadata.labels).toMatchObject({ version: 'blue' });
-    const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
-    expect(
-      Object.values(stats).reduce((n, s) => n + s.errors, 0),
-      JSON.stringify(stats),
-    ).toBe(0);
-    expect(stats.none).toBeUndefined();
+    const stats = expectNoFailedRequests('legacy');
     expect(stats.green?.requests ?? 0).toBeGreaterThan(0);
   });
 
@@ -318,12 +333,7 @@ describe('deploy-blue-green adoption', () => {
       (live(sandbox, 'Deployment', 'shop', 'legacy') as { spec?: { replicas?: number } }).spec?.replicas,
     ).toBe(0);
     expect(imageOf(live(sandbox, 'Deployment', 'shop', 'legacy-blue'))).toBe('ghcr.io/acme/legacy:3.0.0');
-    const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
-    expect(
-      Object.values(stats).reduce((n, s) => n + s.errors, 0),
-      JSON.stringify(stats),
-    ).toBe(0);
-    expect(stats.none).toBeUndefined();
+    expectNoFailedRequests('legacy');
   });
 });
 
@@ -331,17 +341,7 @@ describe('rollback of a blue-green app', () => {
   const legacySelector = (): string | undefined =>
     (live(sandbox, 'Service', 'shop', 'legacy') as { spec?: { selector?: Record<string, string> } })?.spec
       ?.selector?.version;
-  const rollback = (): Promise<ActionResult> =>
-    runAction({
-      action: 'rollback',
-      cwd: ws,
-      inputs: { kubeconfig, namespace: 'shop', app: 'legacy', reason: 'bad release' },
-      timeoutMs: 60_000,
-    });
-  let ws: string;
-  beforeAll(async () => {
-    ws = await workspace({});
-  });
+  const rollback = (): Promise<ActionResult> => rollbackApp('legacy');
 
   it('switches back at once to a warm previous colour', async () => {
     sandbox.cluster.traffic.reset();
@@ -350,12 +350,7 @@ describe('rollback of a blue-green app', () => {
     expect(result.outputs['active-color']).toBe('green');
     expect(result.log).toContain('is warm: switching at once');
     expect(legacySelector()).toBe('green');
-    const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
-    expect(
-      Object.values(stats).reduce((n, s) => n + s.errors, 0),
-      JSON.stringify(stats),
-    ).toBe(0);
-    expect(stats.none).toBeUndefined();
+    expectNoFailedRequests('legacy');
   });
 
   it('scales a scaled-down previous colour up first, then switches', async () => {
@@ -381,12 +376,7 @@ describe('rollback of a blue-green app', () => {
       (live(sandbox, 'Deployment', 'shop', 'legacy-green') as { spec?: { replicas?: number } }).spec
         ?.replicas,
     ).toBe(2);
-    const stats = sandbox.cluster.traffic.stats('shop', 'legacy');
-    expect(
-      Object.values(stats).reduce((n, s) => n + s.errors, 0),
-      JSON.stringify(stats),
-    ).toBe(0);
-    expect(stats.none).toBeUndefined();
+    expectNoFailedRequests('legacy');
   });
 });
 
@@ -415,12 +405,7 @@ describe('blue-green with a HorizontalPodAutoscaler', () => {
     expect(result.log).toContain('HorizontalPodAutoscaler auto now scales auto-green');
     expect(hpaTarget()).toBe('auto-green');
 
-    const back = await runAction({
-      action: 'rollback',
-      cwd: await workspace({}),
-      inputs: { kubeconfig, namespace: 'shop', app: 'auto', reason: 'bad release' },
-      timeoutMs: 60_000,
-    });
+    const back = await rollbackApp('auto');
     expect(back.exitCode, back.log).toBe(0);
     expect(back.outputs['active-color']).toBe('blue');
     expect(hpaTarget()).toBe('auto-blue');

@@ -393,20 +393,14 @@ export class BlueGreenDeploy {
       }
 
       phase = 'pre-switch';
-      if (this.o.preSwitchChecks !== undefined) {
-        const decision = await this.gate(
-          'pre-switch',
-          this.o.preSwitchChecks,
-          idle,
-          idleName,
-          this.o.preSwitchDurationMs,
-        );
-        this.checkCancel();
-        if (!decision.passed) {
-          failure = `pre-switch checks did not pass (${decision.verdict}): ${decision.reason}`;
-          throw new PhaseFailed();
-        }
-      }
+      failure = await this.gate(
+        'pre-switch',
+        this.o.preSwitchChecks,
+        idle,
+        idleName,
+        this.o.preSwitchDurationMs,
+      );
+      if (failure) throw new PhaseFailed();
 
       phase = 'switch';
       this.checkCancel();
@@ -443,20 +437,14 @@ export class BlueGreenDeploy {
       cutoverMs = Date.now() - started;
 
       phase = 'post-switch';
-      if (this.o.postSwitchChecks !== undefined) {
-        const decision = await this.gate(
-          'post-switch',
-          this.o.postSwitchChecks,
-          idle,
-          idleName,
-          this.o.verifyDurationMs,
-        );
-        this.checkCancel();
-        if (!decision.passed) {
-          failure = `post-switch checks did not pass (${decision.verdict}): ${decision.reason}`;
-          throw new PhaseFailed();
-        }
-      }
+      failure = await this.gate(
+        'post-switch',
+        this.o.postSwitchChecks,
+        idle,
+        idleName,
+        this.o.verifyDurationMs,
+      );
+      if (failure) throw new PhaseFailed();
       phase = 'done';
     } catch (error) {
       const cancelled = error instanceof Cancelled || this.o.signal.aborted;
@@ -625,13 +613,15 @@ export class BlueGreenDeploy {
     });
   }
 
+  /** Runs one phase's checks, if given; the failure to report, or undefined when they passed. */
   private async gate(
     name: GateRun['name'],
     doc: unknown,
     color: Color,
     deployment: string,
     durationMs: number,
-  ): Promise<GateDecision> {
+  ): Promise<string | undefined> {
+    if (doc === undefined) return undefined;
     const { checks, problems } = parseChecks(fillChecks(doc, { color, deployment }), {
       namespace: this.o.namespace,
       ...this.o.checkDefaults,
@@ -650,7 +640,10 @@ export class BlueGreenDeploy {
     });
     this.gates.push({ name, decision });
     this.note(`${name} checks: ${decision.verdict}: ${decision.reason}`);
-    return decision;
+    this.checkCancel();
+    return decision.passed
+      ? undefined
+      : `${name} checks did not pass (${decision.verdict}): ${decision.reason}`;
   }
 
   /** The live Service of a first deploy, from the manifests, selecting the colour. */

@@ -191,7 +191,7 @@ export class RollingDeploy {
     const diffs: string[] = [];
     for (const { object, source } of this.o.plan.objects) {
       try {
-        const result = await this.objects.apply<KubeObject>(this.withAnnotations(object), { dryRun: true });
+        const result = await this.objects.apply<KubeObject>(this.forApply(object), { dryRun: true });
         const live = await this.objects.getLive(object);
         diffs.push(diffObjects(object, live, result));
         this.applied.push({ kind: object.kind, name: object.metadata.name, source, result: 'dry-run' });
@@ -245,7 +245,8 @@ export class RollingDeploy {
     }
   }
 
-  private withAnnotations(object: KubeObject, record?: DeploymentRecord): KubeObject {
+  /** A manifest as it is applied: annotations (change cause, record) and an HPA's replica count. */
+  private forApply(object: KubeObject, record?: DeploymentRecord): KubeObject {
     if (object.kind !== 'Deployment' || !this.o.plan.deployments.includes(object.metadata.name))
       return object;
     const copy = structuredClone(object);
@@ -298,7 +299,7 @@ export class RollingDeploy {
     for (const { object, source } of this.o.plan.objects) {
       const existed = await this.objects.getLive(object);
       const result = await this.objects.apply<KubeObject>(
-        this.withAnnotations(object, records.get(object.metadata.name)),
+        this.forApply(object, records.get(object.metadata.name)),
       );
       const changed = !existed || existed.metadata.resourceVersion !== result.metadata.resourceVersion;
       this.applied.push({

@@ -151,29 +151,27 @@ export async function watchObjects<T extends KubernetesObject>(
   if (options.signal?.aborted) onOuterAbort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
-  const deliver = (type: WatchEventType, obj: T): void => {
-    outcome.events += 1;
-    outcome.lastObject = obj;
-    if (type === 'DELETED') known.delete(keyOf(obj));
-    else known.set(keyOf(obj), obj);
+  /** Runs a caller's handler: 'done' ends the wait; its errors are never retried. */
+  const ask = (handler: () => 'done' | void): void => {
     let verdict: 'done' | void;
     try {
-      verdict = options.onEvent?.(type, obj);
+      verdict = handler();
     } catch (err) {
       throw new HandlerFailure(err);
     }
     if (verdict === 'done') done = true;
   };
 
+  const deliver = (type: WatchEventType, obj: T): void => {
+    outcome.events += 1;
+    outcome.lastObject = obj;
+    if (type === 'DELETED') known.delete(keyOf(obj));
+    else known.set(keyOf(obj), obj);
+    if (options.onEvent) ask(() => options.onEvent?.(type, obj));
+  };
+
   const judgeAll = (): void => {
-    if (done || !options.judge) return;
-    let verdict: 'done' | void;
-    try {
-      verdict = options.judge([...known.values()]);
-    } catch (err) {
-      throw new HandlerFailure(err);
-    }
-    if (verdict === 'done') done = true;
+    if (!done && options.judge) ask(() => options.judge?.([...known.values()]));
   };
 
   const selectors = {

@@ -95,6 +95,11 @@ function specOf(obj: KubeObject): Record<string, unknown> {
   return rest;
 }
 
+/** `namespace/name`: the order lists come in. */
+export function listKey(obj: KubeObject): string {
+  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}
+
 export class Store {
   private readonly objects = new Map<string, Map<string, KubeObject>>();
   private readonly history: StoreEvent[] = [];
@@ -135,11 +140,8 @@ export class Store {
         items.push(structuredClone(obj));
       }
     }
-    items.sort((a, b) =>
-      `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
-        `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
-      ),
-    );
+    // In code-unit order of the key, the order list pages continue in (api/handlers.ts).
+    items.sort((a, b) => (listKey(a) < listKey(b) ? -1 : listKey(a) > listKey(b) ? 1 : 0));
     return { items, resourceVersion: String(this.revision) };
   }
 

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import type { KubeObject, Store } from '../store.js';
+import { listKey, type KubeObject, type Store } from '../store.js';
 import { RESOURCE_TYPES, apiVersionOf, type ResourceType } from '../resources.js';
 import type { ClusterHooks } from '../hooks.js';
 import type { FaultRule } from '../faults.js';
@@ -237,10 +237,24 @@ function admitPodSecurity(store: Store, call: ResourceCall, obj: KubeObject): vo
   );
 }
 
-function prepareWrite(t: ResourceType, obj: KubeObject, previous: KubeObject | undefined): void {
+/**
+ * What every create, update, patch and apply goes through before the store: field validation
+ * (server-side apply did it on the applied configuration already), defaults, the schema and
+ * Pod Security admission.
+ */
+function prepareWrite(
+  store: Store,
+  call: ResourceCall,
+  obj: KubeObject,
+  previous: KubeObject | undefined,
+  { fieldsChecked = false }: { fieldsChecked?: boolean } = {},
+): void {
+  const t = call.info.type;
+  if (!fieldsChecked) checkFields(call, obj);
   if (!previous && t.subresources?.includes('status') && t.kind !== 'Namespace') delete obj.status;
   applyDefaults(obj);
   validateObject(t, obj, previous);
+  admitPodSecurity(store, call, obj);
 }
 
 export async function serveResource(deps: ServeDeps, call: ResourceCall): Promise<void> {
@@ -330,7 +344,6 @@ function paginate(
   limitParam: string | null,
   continueParam: string | null,
 ): { items: KubeObject[]; metadata: Record<string, unknown> } {
-  const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
   let after: string | undefined;
   if (continueParam) {
     try {
@@ -344,14 +357,13 @@ function paginate(
       throw badRequest('continue key is not valid: the list must be restarted without continue');
     }
   }
-  // Ordered by key in code units, the order `after` compares in.
-  const ordered = [...items].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
-  const rest = after === undefined ? ordered : ordered.filter((o) => keyOf(o) > after);
+  // The store lists in listKey order, so the page after `after` is every later key.
+  const rest = after === undefined ? items : items.filter((o) => listKey(o) > after);
   const limit = Number(limitParam);
   if (!Number.isInteger(limit) || limit <= 0 || rest.length <= limit)
     return { items: rest, metadata: { resourceVersion } };
   const page = rest.slice(0, limit);
-  const next = Buffer.from(JSON.stringify({ rv: resourceVersion, after: keyOf(page.at(-1)!) })).toString(
+  const next = Buffer.from(JSON.stringify({ rv: resourceVersion, after: listKey(page.at(-1)!) })).toString(
     'base64url',
   );
   return {
@@ -409,9 +421,7 @@ async function serveCreate(deps: ServeDeps, call: ResourceCall): Promise<void> {
       : parseObjectBody(await call.readBody(), contentType);
   if (!isObject(obj.metadata)) obj.metadata = {};
   reconcileTypeMeta(obj, call);
-  checkFields(call, obj);
-  prepareWrite(t, obj, undefined);
-  admitPodSecurity(deps.store, call, obj);
+  prepareWrite(deps.store, call, obj, undefined);
   recordUpdate(undefined, obj, managerOf(call), t.kind, apiVersionOf(t, info.version));
   const created = deps.store.create(t, obj, { dryRun: call.dryRun });
   sendJson(call.res, 201, presenter(t, info.version)(created));
@@ -427,9 +437,7 @@ async function serveUpdate(deps: ServeDeps, call: ResourceCall): Promise<void> {
   if (obj.metadata.managedFields === undefined && current.metadata.managedFields !== undefined) {
     obj.metadata.managedFields = current.metadata.managedFields;
   }
-  checkFields(call, obj);
-  prepareWrite(t, obj, current);
-  admitPodSecurity(deps.store, call, obj);
+  prepareWrite(deps.store, call, obj, current);
   recordUpdate(current, obj, managerOf(call), t.kind, apiVersionOf(t, info.version));
   const updated = deps.store.update(t, obj, { dryRun: call.dryRun });
   sendJson(call.res, 200, presenter(t, info.version)(updated));
@@ -463,8 +471,7 @@ async function servePatch(deps: ServeDeps, call: ResourceCall): Promise<void> {
     });
     next.apiVersion = apiVersionOf(t);
     next.kind = t.kind;
-    prepareWrite(t, next, current);
-    admitPodSecurity(deps.store, call, next);
+    prepareWrite(deps.store, call, next, current, { fieldsChecked: true });
     if (!current) {
       const created = deps.store.create(t, next, { dryRun: call.dryRun });
       return sendJson(call.res, 201, present(created));
@@ -480,9 +487,7 @@ async function servePatch(deps: ServeDeps, call: ResourceCall): Promise<void> {
   if (!isObject(patched.metadata)) patched.metadata = {};
   checkName(patched, info.name);
   reconcileTypeMeta(patched, call);
-  checkFields(call, patched);
-  prepareWrite(t, patched, current);
-  admitPodSecurity(deps.store, call, patched);
+  prepareWrite(deps.store, call, patched, current);
   recordUpdate(current, patched, managerOf(call), t.kind, apiVersion);
   sendJson(call.res, 200, present(deps.store.update(t, patched, { dryRun: call.dryRun })));
 }
