@@ -73,7 +73,7 @@ const cases: Case[] = [
     'url',
   ],
   ['a malformed verify-duration', { ...good, 'verify-duration': '2 minutes' }, 'verify-duration', 'duration'],
-  ['a negative keep-previous', { ...good, 'keep-previous': '-1h' }, 'keep-previous', 'duration'],
+  ['a keep-previous that is no boolean', { ...good, 'keep-previous': '1h' }, 'keep-previous', 'true'],
   ['yes for auto-rollback', { ...good, 'auto-rollback': 'yes' }, 'auto-rollback', 'true or false'],
   ['an unknown on-cancel', { ...good, 'on-cancel': 'ignore' }, 'on-cancel', 'one of rollback, leave'],
   [

@@ -181,6 +181,18 @@ describe('deploy-blue-green with route: istio', () => {
     expect(errors('cart')).toBe(0);
   });
 
+  it('Prometheus answering 503 while the switch is confirmed: not confirmed, so switched back', async () => {
+    sandbox.cluster.traffic.reset();
+    const stop = sandbox.faults.add({ target: 'prometheus', match: { path: '/api/v1/query' }, status: 503 });
+    const result = await deploy('cart', { route: 'istio', 'prometheus-url': sandbox.prometheus! }).finally(stop);
+    expect(result.exitCode).toBe(1);
+    expect(result.errors.join('\n')).toContain('failed in phase verify');
+    expect(result.errors.join('\n')).toContain('Traffic: green serves all traffic');
+    expect(result.outputs).toMatchObject({ 'active-color': 'green', switched: 'true', 'rolled-back': 'true' });
+    expect(weights()).toEqual({ blue: 0, green: 100 });
+    expect(errors('cart')).toBe(0);
+  });
+
   it('rollback refuses to switch to the colour whose deploy failed, and leaves the weights', async () => {
     const result = await rollback('cart');
     expect(result.exitCode).toBe(1);

@@ -143,10 +143,11 @@ describe('deploy-blue-green (service selector)', () => {
     });
     expect(selectedColor()).toBe('green');
     expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web-green'))).toBe('ghcr.io/acme/web:2.0.0');
-    // The previous colour stays up for an instant switch back (keep-previous 1h by default).
-    expect(live(sandbox, 'Deployment', 'shop', 'web-blue')?.metadata.annotations).toHaveProperty(
-      'cd-actions.dev/keep-until',
-    );
+    // The previous colour stays up for an instant switch back (keep-previous true by default).
+    const blue = live(sandbox, 'Deployment', 'shop', 'web-blue') as
+      { spec?: { replicas?: number } } | undefined;
+    expect(blue?.spec?.replicas).toBe(2);
+    expect(result.log).toContain('web-blue stays scaled up for an instant rollback');
     // Exactly one write to the live Service besides the record annotation: the switch itself.
     const serviceWrites = sandbox.audit
       .writes({ succeededOnly: true })
@@ -177,7 +178,9 @@ describe('deploy-blue-green (service selector)', () => {
       'rolled-back': 'false',
     });
     expect(result.errors.join('\n')).toContain('web-blue did not become ready');
-    expect(result.errors.join('\n')).toContain('traffic was not switched: green still serves');
+    expect(result.errors.join('\n')).toContain('failed in phase rollout');
+    expect(result.errors.join('\n')).toContain('Nothing that serves traffic had changed');
+    expect(result.errors.join('\n')).toContain('Traffic: green serves all traffic');
     expect(selectedColor()).toBe('green');
     expect(failedBySwitch(), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
     expect(record()).toMatchObject({ phase: 'failed', stable: { color: 'green' } });
@@ -212,7 +215,9 @@ describe('deploy-blue-green (service selector)', () => {
       'rolled-back': 'true',
     });
     expect(result.errors.join('\n')).toContain('post-switch checks did not pass');
-    expect(result.errors.join('\n')).toContain('switched back: green serves again');
+    expect(result.errors.join('\n')).toContain(
+      'Every change was put back. Traffic: green serves all traffic',
+    );
     expect(selectedColor()).toBe('green');
     // Only the failing version's own errors (its configured 100% error rate) show.
     expect(failedBySwitch(['blue']), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
@@ -232,7 +237,7 @@ describe('deploy-blue-green (service selector)', () => {
     expect(result.cancelled).toBe(true);
     expect(result.exitCode).not.toBe(0);
     expect(result.outputs).toMatchObject({ 'active-color': 'green', switched: 'false' });
-    expect(result.errors.join('\n')).toContain('cancelled during the deploy phase');
+    expect(result.errors.join('\n')).toContain('failed in phase rollout: the run was cancelled');
     expect(selectedColor()).toBe('green');
     expect(failedBySwitch(), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
     expect(record()).toMatchObject({ phase: 'cancelled' });
@@ -257,7 +262,7 @@ describe('deploy-blue-green (service selector)', () => {
     expect(result.cancelled).toBe(true);
     expect(result.exitCode).not.toBe(0);
     expect(result.outputs).toMatchObject({ 'active-color': 'green', switched: 'false' });
-    expect(result.errors.join('\n')).toContain('cancelled during the pre-switch phase');
+    expect(result.errors.join('\n')).toContain('failed in phase pre-switch: the run was cancelled');
     expect(selectedColor()).toBe('green');
     expect(failedBySwitch(), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
   });
@@ -276,7 +281,7 @@ describe('deploy-blue-green (service selector)', () => {
       switched: 'true',
       'rolled-back': 'true',
     });
-    expect(result.errors.join('\n')).toContain('cancelled during the post-switch phase');
+    expect(result.errors.join('\n')).toContain('failed in phase post-switch: the run was cancelled');
     expect(selectedColor()).toBe('green');
     expect(failedBySwitch(), JSON.stringify(sandbox.cluster.traffic.stats('shop', 'web'))).toBe(0);
   });
@@ -358,7 +363,7 @@ describe('rollback of a blue-green app', () => {
       {
         'k8s/app.yaml': `${deploymentManifest({ name: 'legacy', image: 'ghcr.io/acme/legacy:4.0.0', replicas: 2 })}---\n${serviceManifest('legacy')}`,
       },
-      { app: 'legacy', 'keep-previous': '0s' },
+      { app: 'legacy', 'keep-previous': 'false' },
     );
     expect(deployed.exitCode, deployed.log).toBe(0);
     expect(legacySelector()).toBe('blue');

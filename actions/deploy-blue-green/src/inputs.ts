@@ -2,7 +2,7 @@
  * deploy-blue-green inputs: every input, the manifests and both check lists are validated here,
  * before anything touches a network.
  */
-import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
+import { KUBE_NAME, KUBE_NAME_FORM, namePrefixRule } from '../../../packages/core/src/names.js';
 import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
 import { input, InputError, type RuleProblem, type Settings } from '../../../packages/core/src/inputs.js';
 import { IMAGES_FORM, parseImageOverrides, type KubeObject } from '../../../packages/core/src/manifests.js';
@@ -10,6 +10,10 @@ import { PlanError, planRolling } from '../../../packages/core/src/rolling-plan.
 import { parseChecks } from '../../../packages/core/src/gate/parse.js';
 import { fillChecks } from '../../../packages/core/src/blue-green-plan.js';
 import { ROUTE_KINDS } from '../../../packages/core/src/traffic/router.js';
+import { pathRoots } from '../../../packages/core/src/workspace-path.js';
+
+/** The app names the colour Deployments `<app>-blue` and `<app>-green`; a Gateway API route, the colour Services. */
+const COLOR_NAMES = namePrefixRule(['-blue', '-green']);
 
 const LABEL = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
@@ -18,10 +22,10 @@ export const spec = {
   kubeconfig: input.secret({ config: false }),
   context: input.string(),
   namespace: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
-  app: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
+  app: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM, validate: COLOR_NAMES.check }),
   service: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
   'preview-service': input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
-  manifests: input.list({ itemDescription: 'manifest files or globs' }),
+  manifests: input.paths({ what: 'manifest files' }),
   images: input.list({
     itemDescription: IMAGES_FORM,
     item: (line) => (parseImageOverrides([line]).problems.length > 0 ? IMAGES_FORM : undefined),
@@ -53,7 +57,7 @@ export const spec = {
   'pre-switch-duration': input.duration({ default: '30s', min: '1s', max: '1h' }),
   'verify-duration': input.duration({ default: '1m', min: '1s', max: '6h' }),
   'check-interval': input.duration({ default: '5s', min: '100ms', max: '10m' }),
-  'keep-previous': input.duration({ default: '1h', allowZero: true, max: '720h' }),
+  'keep-previous': input.boolean({ default: true }),
   timeout: input.duration({ default: '10m', min: '1s', max: '6h' }),
   'auto-rollback': input.boolean({ default: true }),
   'on-cancel': input.enum(['rollback', 'leave'], { default: 'rollback' }),
@@ -90,6 +94,10 @@ const rules = [
           message:
             'Input "manifests" is required: give manifests, images, or both; there is nothing to deploy',
         }
+      : undefined,
+  (s: BlueGreenSettings): RuleProblem | undefined =>
+    s.route === 'gateway-api' && s.service !== undefined && COLOR_NAMES.check(s.service) !== undefined
+      ? { input: 'service', accepted: `with route gateway-api, ${COLOR_NAMES.form}` }
       : undefined,
   checksRule('pre-switch-checks'),
   checksRule('post-switch-checks'),
@@ -148,7 +156,7 @@ async function planOf(settings: BlueGreenSettings): Promise<BlueGreenPlan> {
       manifests: settings.manifests,
       images: parseImageOverrides([...(settings.images ?? [])]).overrides,
       deployments: [],
-      workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+      workspace: pathRoots().workspace,
     });
     const deployments = plan.objects.filter((m) => m.object.kind === 'Deployment');
     if (deployments.length !== 1) {
@@ -157,6 +165,12 @@ async function planOf(settings: BlueGreenSettings): Promise<BlueGreenPlan> {
       );
     }
     const deployment = deployments[0]!;
+    const name = deployment.object.metadata.name;
+    if (settings.app === undefined && COLOR_NAMES.check(name) !== undefined) {
+      throw problem(
+        `Input "manifests": ${deployment.source}: the Deployment's name "${name}" (${name.length} characters) names the app when input "app" is not given, and the app must be at most ${COLOR_NAMES.max} characters so that ${name}-green stays within 63; give input "app" a shorter name`,
+      );
+    }
     return {
       namespace: plan.namespace,
       app: settings.app ?? deployment.object.metadata.name,

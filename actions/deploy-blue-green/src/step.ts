@@ -1,8 +1,8 @@
-import * as core from '@actions/core';
 import { seconds, type ActionContext } from '../../../packages/core/src/action.js';
 import { BlueGreenDeploy } from '../../../packages/core/src/blue-green.js';
 import { blueGreenSummary } from '../../../packages/core/src/blue-green-summary.js';
 import { runContext } from '../../../packages/core/src/github.js';
+import { createActionsRunner } from '../../../packages/core/src/runner/runner.js';
 import { createKube } from '../../../packages/core/src/kube.js';
 import { parseImageOverrides } from '../../../packages/core/src/manifests.js';
 import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
@@ -45,7 +45,7 @@ export async function deployBlueGreenStep(
       preSwitchDurationMs: settings.preSwitchDuration,
       verifyDurationMs: settings.verifyDuration,
       checkIntervalMs: settings.checkInterval,
-      keepPreviousMs: settings.keepPrevious,
+      keepPrevious: settings.keepPrevious,
       timeoutMs: settings.timeout,
       autoRollback: settings.autoRollback,
       onCancel: settings.onCancel,
@@ -55,8 +55,7 @@ export async function deployBlueGreenStep(
       ...(settings.environment ? { environment: settings.environment } : {}),
       run: runContext(),
       signal: ctx.signal,
-      log: (text) => core.info(text),
-      warn: (text) => core.warning(text),
+      runner: await createActionsRunner(),
     });
     const outcome = await deploy.run();
     setOutputs({
@@ -66,6 +65,7 @@ export async function deployBlueGreenStep(
       switched: outcome.switched,
       'rolled-back': outcome.rolledBack,
       'preview-url': outcome.previewUrl,
+      'failed-phase': outcome.failedPhase,
       duration: seconds(Date.now() - ctx.startedAt),
     });
     await writeSummary(

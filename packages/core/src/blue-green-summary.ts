@@ -32,6 +32,7 @@ export function blueGreenSummary(o: {
     ['Switched', String(outcome.switched)],
     ['Switched back', String(outcome.rolledBack)],
     ['Failed phase', outcome.failedPhase],
+    ['Traffic now', outcome.traffic],
     ['Cutover', outcome.cutoverMs !== undefined ? `${outcome.cutoverMs} ms` : undefined],
     ['Switch back', outcome.switchBackMs !== undefined ? `${outcome.switchBackMs} ms` : undefined],
     ['Preview', outcome.previewUrl],

@@ -1,7 +1,8 @@
 /**
- * deploy-blue-green against the cluster: deploy the idle colour, wait for it, gate it, switch the
- * router in one preconditioned write, confirm, gate again, and switch back on any failure or
- * cancel after the switch. Before the switch nothing that serves traffic is touched.
+ * deploy-blue-green against the cluster, as phases of the strategy engine: deploy the idle colour,
+ * wait for it, gate it, switch the router in one preconditioned write, confirm, gate again. Before
+ * the switch nothing that serves traffic is touched; after it, any failure, cancel or lost lock
+ * switches back (the engine unwinds the switch's undo).
  */
 import { findAutoscaled, retargetAutoscaler, type Autoscaled } from './autoscalers.js';
 import {
@@ -19,7 +20,17 @@ import { parseChecks, runGate, type CheckDefaults, type GateDecision } from './g
 import type { RunContext } from './github.js';
 import type { Kube } from './kube.js';
 import { DEPLOYMENTS, KubeObjects, SERVICES } from './kube-objects.js';
-import { underAppLock } from './lock.js';
+import { runDeploy } from './engine/deploy.js';
+import {
+  errorText,
+  PhaseFailed,
+  type EngineOutcome,
+  type Phase,
+  type PhaseContext,
+  type Undo,
+} from './engine/phases.js';
+import { undoApply } from './engine/undo-apply.js';
+import type { Runner } from './runner/runner.js';
 import { applyImageOverrides, type ImageOverride, type KubeObject } from './manifests.js';
 import {
   appendHistory,
@@ -34,6 +45,7 @@ import { waitForRollout, type Deployment } from './rollout.js';
 import {
   colorServiceName,
   createRouter,
+  describeWeights,
   soleTarget,
   type RouteKind,
   type TrafficRouter,
@@ -61,7 +73,8 @@ export interface BlueGreenOptions {
   preSwitchDurationMs: number;
   verifyDurationMs: number;
   checkIntervalMs: number;
-  keepPreviousMs: number;
+  /** Keep the previous colour running (scaled up) after the switch, for an instant rollback. */
+  keepPrevious: boolean;
   timeoutMs: number;
   autoRollback: boolean;
   onCancel: 'rollback' | 'leave';
@@ -71,12 +84,8 @@ export interface BlueGreenOptions {
   environment?: string;
   run: RunContext;
   signal: AbortSignal;
-  log: (text: string) => void;
-  /** A problem that does not fail the deploy (a job warning); defaults to log. */
-  warn?: (text: string) => void;
+  runner: Runner;
 }
-
-export type Phase = 'deploy' | 'pre-switch' | 'switch' | 'post-switch' | 'done';
 
 export interface GateRun {
   name: 'pre-switch' | 'post-switch';
@@ -96,8 +105,11 @@ export interface BlueGreenOutcome {
   deployment: string;
   revision?: string;
   images: Record<string, string>;
-  failedPhase?: Phase;
+  /** The engine phase that was running when the deploy stopped. */
+  failedPhase?: string;
   message: string;
+  /** Where traffic is when the step ends, read back from the router. */
+  traffic?: string;
   route: string;
   previewUrl?: string;
   gates: GateRun[];
@@ -107,15 +119,36 @@ export interface BlueGreenOutcome {
   timeline: { at: string; text: string }[];
 }
 
-/** How long a cancelled run may spend switching back: the runner kills the process ~10 s after SIGINT. */
-const CANCEL_GRACE_MS = 7000;
 /** How long the data plane may take to show a switch after the write. */
 const VERIFY_MS = 15_000;
 
 /** How long the traffic may take to show a switch in Prometheus: a few scrape intervals. */
 const OBSERVE_MS = 20_000;
 
-class Cancelled extends Error {}
+/** What the phases of one deploy learn and share. */
+interface Shared {
+  live?: Color;
+  idle: Color;
+  idleName: string;
+  routeVersion?: string;
+  adopt: boolean;
+  record: DeploymentRecord;
+  autoscaled?: Autoscaled;
+  /** The idle colour's Deployment as it is applied. */
+  object: KubeObject;
+  images: Record<string, string>;
+  /** ReplicaSets of the idle colour that had pods before: the rollout watch ignores them. */
+  previousHashes: Set<string>;
+  revision?: string;
+  previewUrl?: string;
+  /** Whether traffic moved to the idle colour (read back when a write's answer was lost). */
+  switched: boolean;
+  rolledBack: boolean;
+  switchStarted: number;
+  cutoverMs?: number;
+  switchBackMs?: number;
+  activeColor?: Color;
+}
 
 export class BlueGreenDeploy {
   private readonly objects: KubeObjects;
@@ -143,34 +176,13 @@ export class BlueGreenDeploy {
 
   private note(text: string): void {
     this.timeline.push({ at: new Date().toISOString(), text });
-    this.o.log(text);
-  }
-
-  private checkCancel(): void {
-    if (this.o.signal.aborted) throw new Cancelled();
+    this.o.runner.info(text);
   }
 
   async run(): Promise<BlueGreenOutcome> {
     const dryRun = await this.validate();
     if (dryRun) return dryRun;
-    return underAppLock(
-      {
-        objects: this.objects,
-        namespace: this.o.namespace,
-        app: this.o.app,
-        run: this.o.run,
-        lockWaitMs: this.o.lockWaitMs,
-        signal: this.o.signal,
-        log: this.o.log,
-        github: {
-          token: this.o.githubToken,
-          environment: this.o.environment,
-          description: `Blue-green deploy of ${this.o.app} by ${this.o.run.actor}`,
-          inProgress: 'Deploying the idle colour',
-        },
-      },
-      () => this.deploy(),
-    );
+    return this.deploy();
   }
 
   /** The live colour from the router, or undefined before the first deploy. */
@@ -228,10 +240,6 @@ export class BlueGreenDeploy {
     const problems = applyImageOverrides([object], this.o.images);
     if (problems.length > 0) throw new Error(problems.join('\n'));
     return object;
-  }
-
-  private warn(text: string): void {
-    (this.o.warn ?? this.o.log)(text);
   }
 
   /**
@@ -292,261 +300,390 @@ export class BlueGreenDeploy {
     });
   }
 
-  private async deploy(): Promise<BlueGreenOutcome> {
+  /**
+   * The deploy as phases for the engine (engine/phases.ts). Before the switch nothing that serves
+   * traffic changes, so only the switch (and an adoption) registers an undo that moves traffic.
+   */
+  private phases(s: Shared): Phase[] {
     const { namespace, app } = this.o;
-    const before = await this.liveColor();
-    const live = before.color;
-    const idle: Color = live ? otherColor(live) : 'blue';
-    const idleName = colorDeploymentName(app, idle);
-    if (before.adopt) before.resourceVersion = await this.adopt(before.resourceVersion!);
-    if (this.names[idle] !== idleName) {
-      // An adopted plain Deployment held this colour: the colour moves to <app>-<color>, and the
-      // old one must not serve next to it once the colour is live again.
-      await this.objects.patch(DEPLOYMENTS, namespace, this.names[idle], { spec: { replicas: 0 } }, 'merge');
-      this.note(`${this.names[idle]} (adopted as ${idle}) scaled to 0; ${idle} now runs as ${idleName}`);
-      this.names[idle] = idleName;
-    }
-    const deployments: Record<string, string> = { ...this.names };
-    const record = newRecord({ strategy: 'blue-green', app, run: this.o.run });
-    record.route = {
-      kind: this.o.route,
-      name: this.router.name,
-      service: this.o.service,
-      colorLabel: this.o.colorLabel,
-    };
-    record.deployments = deployments;
-    if (live) {
-      const liveDeployment = await this.objects.get<Deployment>(DEPLOYMENTS, namespace, deployments[live]!);
-      record.stable = {
-        color: live,
-        images: liveDeployment ? imagesOf(liveDeployment.spec.template) : {},
-        ...(liveDeployment ? { revision: String(currentRevision(liveDeployment)) } : {}),
-      };
-    }
-    this.note(
-      live
-        ? `${this.router.describe()} serves ${live}; deploying ${idle} as ${idleName}`
-        : `first deploy: no Service ${namespace}/${this.o.service} yet; deploying ${idle} as ${idleName}`,
-    );
-
-    const autoscaled = live
-      ? (await findAutoscaled(this.objects, namespace, [deployments[live]!], (m) => this.warn(m))).get(
-          deployments[live]!,
-        )
-      : undefined;
-    const object = await this.idleDeployment(live, idle);
-    this.sizeLikeAutoscaled(object, autoscaled, live);
-    const images = imagesOf((object as unknown as Deployment).spec.template);
-    record.candidate = { color: idle, images };
-    let phase: Phase = 'deploy';
-    let switched = false;
-    let activeColor = live;
-    let rolledBack = false;
-    let failure: string | undefined;
-    let revision: string | undefined;
-    let cutoverMs: number | undefined;
-    let switchBackMs: number | undefined;
-    let routeVersion = before.resourceVersion;
-    let previewUrl: string | undefined;
-    const base = { candidateColor: idle, deployment: idleName, images };
-
-    try {
-      for (const m of this.otherObjects(live !== undefined)) {
-        if (m.object.kind === 'Service' && m.object.metadata.name === this.o.service) continue; // created at the switch
-        await this.objects.apply(m.object);
-        this.note(`${m.object.kind} ${m.object.metadata.name} applied (${m.source})`);
-      }
-      const existing = await this.objects.get<Deployment>(DEPLOYMENTS, namespace, idleName);
-      const previousHashes = new Set<string>();
-      if (existing) {
-        for (const r of await listRevisions(this.objects, existing))
-          if (r.replicas > 0) previousHashes.add(r.templateHash);
-      }
-      object.metadata.annotations = {
-        ...object.metadata.annotations,
-        [RECORD_ANNOTATION]: JSON.stringify(record),
-      };
-      await this.objects.apply(object);
-      this.note(`${idleName} ${existing ? 'updated' : 'created'} with ${Object.values(images).join(', ')}`);
-      const rollout = await waitForRollout({
-        kube: this.o.kube,
-        objects: this.objects,
-        namespace,
-        name: idleName,
-        previousHashes,
-        deadline: Date.now() + this.o.timeoutMs,
-        signal: this.o.signal,
-        onProgress: (text) => this.note(`${idleName}: ${text}`),
-      });
-      this.checkCancel();
-      if (!rollout.ok) {
-        failure = `${idleName} did not become ready: ${rollout.reason}${rollout.events.length ? ` (${rollout.events.join('; ')})` : ''}`;
-        throw new PhaseFailed();
-      }
-      revision = rollout.revision;
-      this.note(`${idleName} is ready at revision ${revision}`);
-
-      if (this.o.route === 'gateway-api') await this.colorService(idle, live, object);
-      if (this.o.previewService) {
-        previewUrl = await this.pointPreview(idle);
-        this.note(`preview Service ${this.o.previewService} selects ${idle}`);
-      }
-
-      phase = 'pre-switch';
-      failure = await this.gate(
-        'pre-switch',
-        this.o.preSwitchChecks,
-        idle,
-        idleName,
-        this.o.preSwitchDurationMs,
-      );
-      if (failure) throw new PhaseFailed();
-
-      phase = 'switch';
-      this.checkCancel();
-      const started = Date.now();
-      if (!live) {
-        await this.createService(idle);
-      } else {
-        const state = await this.router.setWeights({ [idle]: 100, [live]: 0 }, routeVersion!);
-        routeVersion = state.resourceVersion;
-      }
-      switched = true;
-      activeColor = idle;
-      this.note(`switched ${this.router.describe()} to ${idle} in one write`);
-      const verified = await this.router.verify(
-        { [idle]: 100, ...(live ? { [live]: 0 } : {}) },
-        Date.now() + VERIFY_MS,
-        this.o.signal,
-      );
-      this.checkCancel();
-      if (!verified.ok) {
-        failure = `the switch to ${idle} did not take effect: ${verified.detail}`;
-        throw new PhaseFailed();
-      }
-      this.note(`${idle} serves: ${verified.detail} (${Date.now() - started} ms after the write)`);
-      if (this.o.observe) {
-        const observed = await this.observe(idle);
-        this.checkCancel();
-        if (!observed.ok) {
-          failure = `the switch to ${idle} is not confirmed by the traffic: ${observed.detail}`;
-          throw new PhaseFailed();
-        }
-        this.note(`observed traffic: ${observed.detail} (${Date.now() - started} ms after the write)`);
-      }
-      cutoverMs = Date.now() - started;
-
-      phase = 'post-switch';
-      failure = await this.gate(
-        'post-switch',
-        this.o.postSwitchChecks,
-        idle,
-        idleName,
-        this.o.verifyDurationMs,
-      );
-      if (failure) throw new PhaseFailed();
-      phase = 'done';
-    } catch (error) {
-      const cancelled = error instanceof Cancelled || this.o.signal.aborted;
-      if (!cancelled && !(error instanceof PhaseFailed)) throw error;
-      if (cancelled) failure = `the run was cancelled during the ${phase} phase`;
-      this.note(failure!);
-      const restore = cancelled ? this.o.onCancel === 'rollback' : this.o.autoRollback;
-      const problems: string[] = [];
-      if (switched && live && restore) {
-        const started = Date.now();
-        try {
-          const current = await this.router.getWeights();
-          const state = await this.router.setWeights({ [live]: 100, [idle]: 0 }, current!.resourceVersion);
-          routeVersion = state.resourceVersion;
-          this.note(`switched ${this.router.describe()} back to ${live} in one write`);
-          const deadline = Date.now() + (cancelled ? CANCEL_GRACE_MS : VERIFY_MS);
-          const verified = await this.router.verify({ [live]: 100, [idle]: 0 }, deadline);
-          if (!verified.ok) problems.push(`the switch back to ${live} is not confirmed: ${verified.detail}`);
-          else {
-            if (this.o.observe && !cancelled) {
-              const observed = await this.observe(live);
-              if (observed.ok) this.note(`observed traffic: ${observed.detail}`);
-              else
-                problems.push(
-                  `the switch back to ${live} is not confirmed by the traffic: ${observed.detail}`,
-                );
-            }
-            switchBackMs = Date.now() - started;
-            this.note(`${live} serves again: ${verified.detail} (${switchBackMs} ms after the write)`);
+    return [
+      {
+        name: 'prepare',
+        run: async (ctx) => {
+          const before = await this.liveColor();
+          s.live = before.color;
+          s.idle = s.live ? otherColor(s.live) : 'blue';
+          s.idleName = colorDeploymentName(app, s.idle);
+          s.routeVersion = before.resourceVersion;
+          s.adopt = before.adopt === true;
+          if (s.adopt) s.routeVersion = await this.adopt(ctx, s.routeVersion!);
+          if (this.names[s.idle] !== s.idleName) await this.retireAdopted(ctx, s.idle, s.idleName);
+          s.record.route = {
+            kind: this.o.route,
+            name: this.router.name,
+            service: this.o.service,
+            colorLabel: this.o.colorLabel,
+          };
+          s.record.deployments = { ...this.names };
+          if (s.live) {
+            const liveName = this.names[s.live];
+            const liveDeployment = await this.objects.get<Deployment>(DEPLOYMENTS, namespace, liveName);
+            s.record.stable = {
+              color: s.live,
+              images: liveDeployment ? imagesOf(liveDeployment.spec.template) : {},
+              ...(liveDeployment ? { revision: String(currentRevision(liveDeployment)) } : {}),
+            };
+            s.autoscaled = (
+              await findAutoscaled(this.objects, namespace, [liveName], (m) => this.o.runner.warn(m))
+            ).get(liveName);
           }
-          rolledBack = true;
-          activeColor = live;
-        } catch (backError) {
-          problems.push(
-            `switching back to ${live} failed: ${backError instanceof Error ? backError.message : String(backError)}`,
+          s.object = await this.idleDeployment(s.live, s.idle);
+          this.sizeLikeAutoscaled(s.object, s.autoscaled, s.live);
+          s.images = imagesOf((s.object as unknown as Deployment).spec.template);
+          s.record.candidate = { color: s.idle, images: s.images };
+          this.note(
+            s.live
+              ? `${this.router.describe()} serves ${s.live}; deploying ${s.idle} as ${s.idleName}`
+              : `first deploy: no Service ${namespace}/${this.o.service} yet; deploying ${s.idle} as ${s.idleName}`,
+          );
+        },
+      },
+      {
+        name: 'apply',
+        run: async (ctx) => {
+          for (const m of this.otherObjects(s.live !== undefined)) {
+            if (m.object.kind === 'Service' && m.object.metadata.name === this.o.service) continue; // created at the switch
+            ctx.undoWith(undoApply(this.objects, m.object, await this.objects.getLive<KubeObject>(m.object)));
+            await this.objects.apply(m.object);
+            this.note(`${m.object.kind} ${m.object.metadata.name} applied (${m.source})`);
+          }
+          // The idle colour serves nothing until the switch: a failed version left there harms no one.
+          const existing = await this.objects.get<Deployment>(DEPLOYMENTS, namespace, s.idleName);
+          if (existing) {
+            for (const r of await listRevisions(this.objects, existing))
+              if (r.replicas > 0) s.previousHashes.add(r.templateHash);
+          }
+          s.object.metadata.annotations = {
+            ...s.object.metadata.annotations,
+            [RECORD_ANNOTATION]: JSON.stringify(s.record),
+          };
+          ctx.wrote();
+          await this.objects.apply(s.object);
+          this.note(
+            `${s.idleName} ${existing ? 'updated' : 'created'} with ${Object.values(s.images).join(', ')}`,
+          );
+        },
+      },
+      {
+        name: 'rollout',
+        run: async (ctx) => {
+          const rollout = await waitForRollout({
+            kube: this.o.kube,
+            objects: this.objects,
+            namespace,
+            name: s.idleName,
+            previousHashes: s.previousHashes,
+            deadline: Date.now() + this.o.timeoutMs,
+            signal: ctx.signal,
+            onProgress: (text) => this.note(`${s.idleName}: ${text}`),
+          });
+          ctx.signal.throwIfAborted();
+          if (!rollout.ok) {
+            throw new PhaseFailed(
+              `${s.idleName} did not become ready: ${rollout.reason}${rollout.events.length ? ` (${rollout.events.join('; ')})` : ''}`,
+            );
+          }
+          s.revision = rollout.revision;
+          this.note(`${s.idleName} is ready at revision ${s.revision}`);
+          // Neither serves production traffic before the switch, so neither needs an undo.
+          ctx.wrote();
+          if (this.o.route === 'gateway-api') await this.colorService(s.idle, s.live, s.object);
+          if (this.o.previewService) {
+            s.previewUrl = await this.pointPreview(s.idle);
+            this.note(`preview Service ${this.o.previewService} selects ${s.idle}`);
+          }
+        },
+      },
+      {
+        name: 'pre-switch',
+        run: (ctx) =>
+          this.gate(
+            ctx,
+            'pre-switch',
+            this.o.preSwitchChecks,
+            s.idle,
+            s.idleName,
+            this.o.preSwitchDurationMs,
+          ),
+      },
+      {
+        name: 'switch',
+        run: async (ctx) => {
+          s.switchStarted = Date.now();
+          if (!s.live) {
+            ctx.undoWith(this.undoFirstService(s.idle));
+            await this.switchWrite(s, () => this.createService(s.idle));
+          } else {
+            ctx.undoWith(this.undoSwitch(s));
+            await this.switchWrite(s, async () => {
+              s.routeVersion = (
+                await this.router.setWeights({ [s.idle]: 100, [s.live!]: 0 }, s.routeVersion!)
+              ).resourceVersion;
+            });
+          }
+          this.note(`switched ${this.router.describe()} to ${s.idle} in one write`);
+        },
+      },
+      {
+        name: 'verify',
+        run: async (ctx) => {
+          const verified = await this.router.verify(
+            { [s.idle]: 100, ...(s.live ? { [s.live]: 0 } : {}) },
+            Date.now() + VERIFY_MS,
+            ctx.signal,
+          );
+          ctx.signal.throwIfAborted();
+          if (!verified.ok)
+            throw new PhaseFailed(`the switch to ${s.idle} did not take effect: ${verified.detail}`);
+          this.note(
+            `${s.idle} serves: ${verified.detail} (${Date.now() - s.switchStarted} ms after the write)`,
+          );
+          if (this.o.observe) {
+            const observed = await this.observe(s.idle, Date.now() + OBSERVE_MS, ctx.signal);
+            ctx.signal.throwIfAborted();
+            if (!observed.ok)
+              throw new PhaseFailed(
+                `the switch to ${s.idle} is not confirmed by the traffic: ${observed.detail}`,
+              );
+            this.note(
+              `observed traffic: ${observed.detail} (${Date.now() - s.switchStarted} ms after the write)`,
+            );
+          }
+          s.cutoverMs = Date.now() - s.switchStarted;
+        },
+      },
+      {
+        name: 'post-switch',
+        run: (ctx) =>
+          this.gate(ctx, 'post-switch', this.o.postSwitchChecks, s.idle, s.idleName, this.o.verifyDurationMs),
+      },
+      {
+        // The goal is reached: what is left tidies up, and its failures are warnings.
+        name: 'finish',
+        run: async () => {
+          if (!s.live) return;
+          const liveName = this.names[s.live];
+          await retargetAutoscaler(
+            this.objects,
+            namespace,
+            s.autoscaled,
+            { from: liveName, to: s.idleName },
+            { note: (t) => this.note(t), warn: (t) => this.o.runner.warn(t) },
+          );
+          await this.keepPrevious(liveName).catch((error: unknown) =>
+            this.o.runner.warn(`${liveName} could not be scaled down: ${errorText(error)}`),
+          );
+        },
+      },
+    ];
+  }
+
+  /**
+   * The switch write. When its answer is lost (a dropped connection after the server stored it),
+   * the route is read back to learn whether traffic moved, so every message after it is true.
+   */
+  private async switchWrite(s: Shared, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+      s.switched = true;
+    } catch (error) {
+      const now = await this.router.getWeights().catch(() => undefined);
+      // Unreadable: assume it moved, so the undo (which reads again) is not skipped in words.
+      s.switched = now ? soleTarget(now.weights) === s.idle : true;
+      if (s.switched)
+        this.note(`the switch write failed (${errorText(error)}), but ${s.idle} is what the route now holds`);
+      throw error;
+    }
+  }
+
+  /** Puts traffic back on the colour that served; safe whether or not the switch write took effect. */
+  private undoSwitch(s: Shared): Undo {
+    const live = s.live!;
+    const idle = s.idle;
+    return {
+      what: `switch ${this.router.describe()} back to ${live}`,
+      run: async ({ deadline, signal, note }) => {
+        const started = Date.now();
+        const current = await this.router.getWeights();
+        if (!current) throw new Error(`${this.router.describe()} is gone`);
+        if (soleTarget(current.weights) !== live) {
+          s.switched = true;
+          const state = await this.router.setWeights({ [live]: 100, [idle]: 0 }, current.resourceVersion);
+          s.routeVersion = state.resourceVersion;
+          note(`switched ${this.router.describe()} back to ${live} in one write`);
+        }
+        const verified = await this.router.verify({ [live]: 100, [idle]: 0 }, deadline, signal);
+        if (!verified.ok) throw new Error(`the switch back to ${live} is not confirmed: ${verified.detail}`);
+        if (this.o.observe) {
+          // The router's read-back confirms the switch back; the traffic is extra evidence, so a
+          // Prometheus that cannot tell (it may be why we are here) is noted, not fatal.
+          const observed = await this.observe(
+            live,
+            Math.min(deadline, Date.now() + OBSERVE_MS),
+            signal,
+          ).catch((error: unknown): Observed => ({ ok: false, requests: {}, detail: errorText(error) }));
+          note(
+            observed.ok
+              ? `observed traffic: ${observed.detail}`
+              : `traffic not confirmed: ${observed.detail}`,
           );
         }
-      } else if (switched && !live) {
-        problems.push(`there is no previous colour to switch back to (first deploy): ${idle} stays live`);
-      }
-      record.phase = rolledBack ? 'rolled-back' : cancelled ? 'cancelled' : 'failed';
-      record.message = failure;
-      if (rolledBack || !switched) record.stable = live ? record.stable : undefined;
-      await this.finishRecord(record, activeColor, revision, images, idle, idleName, failure).catch(
-        () => undefined,
-      );
-      const after = !switched
-        ? `traffic was not switched: ${live ?? 'nothing'} still serves`
-        : rolledBack
-          ? `switched back: ${live} serves again`
-          : restore
-            ? `${idle} is still live`
-            : cancelled
-              ? `on-cancel is leave: ${idle} stays live`
-              : `auto-rollback is off: ${idle} stays live`;
-      const message = [`Blue-green deploy of ${app} failed: ${failure}`, after, ...problems].join('. ');
-      this.note(message);
-      return this.outcome({
-        ...base,
-        ok: false,
-        dryRun: false,
-        cancelled,
-        switched,
-        rolledBack,
-        ...(activeColor ? { activeColor } : {}),
-        ...(live ? { previousColor: live } : {}),
-        ...(revision ? { revision } : {}),
-        failedPhase: phase,
-        message,
-        ...(previewUrl ? { previewUrl } : {}),
-        ...(cutoverMs !== undefined ? { cutoverMs } : {}),
-        ...(switchBackMs !== undefined ? { switchBackMs } : {}),
-      });
-    }
+        if (!s.switched) return;
+        s.switchBackMs = Date.now() - started;
+        note(`${live} serves again: ${verified.detail} (${s.switchBackMs} ms after the write)`);
+        s.rolledBack = true;
+      },
+    };
+  }
 
-    record.phase = 'succeeded';
-    record.stable = { color: idle, images, ...(revision ? { revision } : {}) };
-    delete record.candidate;
-    await this.finishRecord(record, idle, revision, images, idle, idleName, undefined);
-    if (live) {
-      await retargetAutoscaler(
-        this.objects,
-        namespace,
-        autoscaled,
-        { from: deployments[live]!, to: idleName },
-        { note: (t) => this.note(t), warn: (t) => this.warn(t) },
-      );
-      await this.keepPrevious(deployments[live]!);
+  /** A first deploy has no colour to switch back to: the Service it created goes, as before the run. */
+  private undoFirstService(idle: Color): Undo {
+    return {
+      what: `delete Service ${this.o.namespace}/${this.o.service}, which this first deploy created`,
+      run: async ({ signal }) => {
+        const live = await this.objects.get<KubeObject & { spec?: { selector?: Record<string, string> } }>(
+          SERVICES,
+          this.o.namespace,
+          this.o.service,
+          { signal },
+        );
+        if (live && live.spec?.selector?.[this.o.colorLabel] === idle) {
+          await this.objects.delete(
+            SERVICES,
+            this.o.namespace,
+            this.o.service,
+            { uid: live.metadata.uid as string },
+            { signal },
+          );
+        }
+      },
+    };
+  }
+
+  /** An adopted plain Deployment held the idle colour: the colour moves to <app>-<color>, and the old one must not serve next to it. */
+  private async retireAdopted(ctx: PhaseContext, idle: Color, idleName: string): Promise<void> {
+    const name = this.names[idle];
+    const before = await this.objects.mustGet<Deployment>(DEPLOYMENTS, this.o.namespace, name);
+    const replicas = before.spec.replicas ?? 1;
+    ctx.undoWith({
+      what: `scale ${name} back to ${replicas}`,
+      run: async ({ signal }) => {
+        await this.objects.patch(DEPLOYMENTS, this.o.namespace, name, { spec: { replicas } }, 'merge', {
+          signal,
+        });
+      },
+    });
+    await this.objects.patch(DEPLOYMENTS, this.o.namespace, name, { spec: { replicas: 0 } }, 'merge');
+    this.note(`${name} (adopted as ${idle}) scaled to 0; ${idle} now runs as ${idleName}`);
+    this.names[idle] = idleName;
+  }
+
+  /** Record and history, for success and failure alike (the engine makes a failure here a warning). */
+  private async keepBooks(s: Shared, outcome: EngineOutcome): Promise<void> {
+    if (outcome.ok) {
+      s.record.phase = 'succeeded';
+      s.record.stable = { color: s.idle, images: s.images, ...(s.revision ? { revision: s.revision } : {}) };
+      delete s.record.candidate;
+    } else {
+      s.record.phase =
+        s.switched && outcome.compensation === 'done'
+          ? 'rolled-back'
+          : outcome.reason === 'cancelled'
+            ? 'cancelled'
+            : 'failed';
+      s.record.message = outcome.cause;
     }
-    const message = `${app}: ${idle} (${Object.values(images).join(', ')}) serves all traffic${live ? `; ${live} is the previous colour` : ''}`;
-    this.note(message);
+    const active = outcome.ok ? s.idle : s.rolledBack || !s.switched ? s.live : s.idle;
+    await this.finishRecord(
+      s.record,
+      active,
+      s.revision,
+      s.images,
+      s.idle,
+      s.idleName,
+      outcome.ok ? undefined : outcome.cause,
+    );
+  }
+
+  /** Where traffic is, read back from the router. */
+  private async whereTrafficIs(s: Shared): Promise<string> {
+    const state = await this.router.getWeights();
+    if (!state) return `${this.router.describe()} does not exist: nothing is routed`;
+    const target = soleTarget(state.weights);
+    s.activeColor = isColor(target) ? target : undefined;
+    if (!target) return `${this.router.describe()} splits traffic: ${describeWeights(state.weights)}`;
+    const version =
+      target === s.idle
+        ? Object.values(s.images).join(', ')
+        : Object.values(s.record.stable?.images ?? {}).join(', ');
+    return `${target} serves all traffic through ${this.router.describe()}${version ? ` (${version})` : ''}`;
+  }
+
+  private async deploy(): Promise<BlueGreenOutcome> {
+    const s: Shared = {
+      idle: 'blue',
+      idleName: colorDeploymentName(this.o.app, 'blue'),
+      adopt: false,
+      switched: false,
+      rolledBack: false,
+      switchStarted: 0,
+      previousHashes: new Set(),
+      images: {},
+      object: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: '' } },
+      record: newRecord({ strategy: 'blue-green', app: this.o.app, run: this.o.run }),
+    };
+    const result = await runDeploy({
+      objects: this.objects,
+      namespace: this.o.namespace,
+      app: this.o.app,
+      run: this.o.run,
+      runner: this.o.runner,
+      signal: this.o.signal,
+      lockWaitMs: this.o.lockWaitMs,
+      github: {
+        token: this.o.githubToken,
+        environment: this.o.environment,
+        description: `Blue-green deploy of ${this.o.app} by ${this.o.run.actor}`,
+      },
+      phases: this.phases(s),
+      undoOnFailure: this.o.autoRollback,
+      undoOnCancel: this.o.onCancel === 'rollback',
+      undoBudgetMs: this.o.timeoutMs,
+      keepBooks: (outcome) => this.keepBooks(s, outcome),
+      whereTrafficIs: () => this.whereTrafficIs(s),
+      describeSuccess: () =>
+        `${this.o.app}: ${s.idle} (${Object.values(s.images).join(', ')}) serves all traffic${s.live ? `; ${s.live} is the previous colour` : ''}`,
+      what: `Blue-green deploy of ${this.o.app}`,
+      timeline: this.timeline,
+    });
     return this.outcome({
-      ...base,
-      ok: true,
+      candidateColor: s.idle,
+      deployment: s.idleName,
+      images: s.images,
+      ok: result.ok,
       dryRun: false,
-      switched: true,
-      activeColor: idle,
-      ...(live ? { previousColor: live } : {}),
-      ...(revision ? { revision } : {}),
-      message,
-      ...(previewUrl ? { previewUrl } : {}),
-      ...(cutoverMs !== undefined ? { cutoverMs } : {}),
+      cancelled: result.reason === 'cancelled',
+      switched: result.ok || s.switched,
+      rolledBack: s.rolledBack && result.compensation === 'done',
+      ...(s.activeColor ? { activeColor: s.activeColor } : {}),
+      ...(s.live ? { previousColor: s.live } : {}),
+      ...(s.revision ? { revision: s.revision } : {}),
+      ...(result.failedPhase ? { failedPhase: result.failedPhase } : {}),
+      traffic: result.traffic,
+      message: result.message,
+      ...(s.previewUrl ? { previewUrl: s.previewUrl } : {}),
+      ...(s.cutoverMs !== undefined ? { cutoverMs: s.cutoverMs } : {}),
+      ...(s.switchBackMs !== undefined ? { switchBackMs: s.switchBackMs } : {}),
     });
   }
 
@@ -555,7 +692,12 @@ export class BlueGreenDeploy {
    * rolling update (the Service, selecting only the app, keeps serving old and new pods), then the
    * Service selector gains the colour. The Deployment's immutable selector is left as it is.
    */
-  private async adopt(resourceVersion: string): Promise<string> {
+  /*
+   * No undo: the Deployment keeps its image and the Service moves to a label every one of its pods
+   * carries, so the adopted state serves what served before. Undoing it later would be harmful: a
+   * selector without the colour would also pick the new colour's pods.
+   */
+  private async adopt(ctx: PhaseContext, resourceVersion: string): Promise<string> {
     const { namespace, app, colorLabel } = this.o;
     const plain = await this.objects.get<Deployment>(DEPLOYMENTS, namespace, app);
     if (!plain) {
@@ -568,6 +710,7 @@ export class BlueGreenDeploy {
       const previousHashes = new Set(
         (await listRevisions(this.objects, plain)).filter((r) => r.replicas > 0).map((r) => r.templateHash),
       );
+      ctx.wrote();
       await this.objects.patch(
         DEPLOYMENTS,
         namespace,
@@ -582,22 +725,22 @@ export class BlueGreenDeploy {
         name: app,
         previousHashes,
         deadline: Date.now() + this.o.timeoutMs,
-        signal: this.o.signal,
+        signal: ctx.signal,
         onProgress: (text) => this.note(`${app} (adopting): ${text}`),
       });
       if (!rollout.ok)
-        throw new Error(
+        throw new PhaseFailed(
           `adopting ${app}: its pods did not take the label ${colorLabel}=blue: ${rollout.reason}`,
         );
     }
     const state = await this.router.setWeights({ blue: 100 }, resourceVersion);
-    const verified = await this.router.verify({ blue: 100 }, Date.now() + VERIFY_MS, this.o.signal);
-    if (!verified.ok) throw new Error(`adopting ${app}: ${verified.detail}`);
+    const verified = await this.router.verify({ blue: 100 }, Date.now() + VERIFY_MS, ctx.signal);
+    if (!verified.ok) throw new PhaseFailed(`adopting ${app}: ${verified.detail}`);
     this.note(`adopted: ${this.router.describe()} selects ${colorLabel}=blue (${app})`);
     return state.resourceVersion;
   }
 
-  private async observe(color: Color): Promise<Observed> {
+  private async observe(color: Color, deadline: number, signal: AbortSignal): Promise<Observed> {
     const { prometheusUrl, metric } = this.o.observe!;
     const services =
       this.o.route === 'gateway-api'
@@ -608,20 +751,21 @@ export class BlueGreenDeploy {
       query: trafficQuery(metric, this.o.colorLabel, this.o.namespace, services),
       versionLabel: this.o.colorLabel,
       target: color,
-      deadline: Date.now() + OBSERVE_MS,
-      signal: this.o.signal,
+      deadline,
+      signal,
     });
   }
 
-  /** Runs one phase's checks, if given; the failure to report, or undefined when they passed. */
+  /** Runs one phase's checks, if given; throws PhaseFailed unless they passed. */
   private async gate(
+    ctx: PhaseContext,
     name: GateRun['name'],
     doc: unknown,
     color: Color,
     deployment: string,
     durationMs: number,
-  ): Promise<string | undefined> {
-    if (doc === undefined) return undefined;
+  ): Promise<void> {
+    if (doc === undefined) return;
     const { checks, problems } = parseChecks(fillChecks(doc, { color, deployment }), {
       namespace: this.o.namespace,
       ...this.o.checkDefaults,
@@ -634,16 +778,15 @@ export class BlueGreenDeploy {
       intervalMs: Math.min(this.o.checkIntervalMs, durationMs),
       namespace: this.o.namespace,
       kube: this.o.kube,
-      signal: this.o.signal,
-      log: (text) => this.o.log(`${name}: ${text}`),
+      signal: ctx.signal,
+      log: (text) => this.o.runner.info(`${name}: ${text}`),
       ...(this.o.checkDefaults.prometheusUrl ? { prometheusUrl: this.o.checkDefaults.prometheusUrl } : {}),
     });
     this.gates.push({ name, decision });
     this.note(`${name} checks: ${decision.verdict}: ${decision.reason}`);
-    this.checkCancel();
-    return decision.passed
-      ? undefined
-      : `${name} checks did not pass (${decision.verdict}): ${decision.reason}`;
+    ctx.signal.throwIfAborted();
+    if (!decision.passed)
+      throw new PhaseFailed(`${name} checks did not pass (${decision.verdict}): ${decision.reason}`);
   }
 
   /** The live Service of a first deploy, from the manifests, selecting the colour. */
@@ -725,21 +868,19 @@ export class BlueGreenDeploy {
     this.note(`Service ${name} selects ${color} for the HTTPRoute`);
   }
 
+  /**
+   * The previous colour stays up until the next deploy replaces it, or goes now. No time limit:
+   * with nothing installed in the cluster, nothing would scale it down when a limit passed.
+   */
   private async keepPrevious(name: string): Promise<void> {
-    if (this.o.keepPreviousMs > 0) {
-      const until = new Date(Date.now() + this.o.keepPreviousMs).toISOString();
-      await this.objects.patch(
-        DEPLOYMENTS,
-        this.o.namespace,
-        name,
-        { metadata: { annotations: { 'cd-actions.dev/keep-until': until } } },
-        'merge',
+    if (this.o.keepPrevious) {
+      this.note(
+        `${name} stays scaled up for an instant rollback until the next deploy (keep-previous: true)`,
       );
-      this.note(`${name} stays scaled up for instant rollback (until ${until} or the next deploy)`);
       return;
     }
     await this.objects.patch(DEPLOYMENTS, this.o.namespace, name, { spec: { replicas: 0 } }, 'merge');
-    this.note(`${name} scaled to 0 (keep-previous is 0s)`);
+    this.note(`${name} scaled to 0 (keep-previous: false)`);
   }
 
   private async finishRecord(
@@ -787,5 +928,3 @@ export class BlueGreenDeploy {
     };
   }
 }
-
-class PhaseFailed extends Error {}

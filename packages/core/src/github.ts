@@ -4,7 +4,6 @@
  * what happened in the cluster, so its failures are reported as warnings and never change a
  * deploy's outcome.
  */
-import * as core from '@actions/core';
 import { withRetry } from './retry.js';
 
 export type DeploymentState =
@@ -65,6 +64,8 @@ export async function startDeployment(options: {
   run?: RunContext;
   deadlineMs?: number;
   client?: DeploymentsClient;
+  /** GitHub's refusals are warnings: it mirrors the deploy, it does not decide it. */
+  warn: (text: string) => void;
 }): Promise<GitHubDeployment | undefined> {
   const run = options.run ?? runContext();
   const [owner, repo] = run.repository.split('/');
@@ -88,7 +89,7 @@ export async function startDeployment(options: {
     );
     const id = (created.data as { id?: number }).id;
     if (created.status !== 201 || typeof id !== 'number') {
-      core.warning(
+      options.warn(
         `GitHub did not create a deployment for ${options.environment} (HTTP ${created.status}); deploying without it`,
       );
       return undefined;
@@ -110,12 +111,12 @@ export async function startDeployment(options: {
           { deadlineMs, idempotent: true },
         );
       } catch (error) {
-        core.warning(`Could not set GitHub deployment ${id} to ${state}: ${describeError(error)}`);
+        options.warn(`Could not set GitHub deployment ${id} to ${state}: ${describeError(error)}`);
       }
     };
     return { id, setStatus };
   } catch (error) {
-    core.warning(`Could not create a GitHub deployment for ${options.environment}: ${describeError(error)}`);
+    options.warn(`Could not create a GitHub deployment for ${options.environment}: ${describeError(error)}`);
     return undefined;
   }
 }

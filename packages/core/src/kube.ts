@@ -10,9 +10,9 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import * as actionsCore from '@actions/core';
+import * as runnerIo from './runner-io.js';
 import type { Configuration, KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, type KubeCallTarget } from './kube-errors.js';
+import { KubeApiError, KubeConnectionError, type KubeCallTarget } from './kube-errors.js';
 import { classifyError, withRetry, type RetryOptions } from './retry.js';
 
 /** Field manager for server-side apply and every write, so `managedFields` shows who changed what. */
@@ -27,7 +27,7 @@ export interface KubeSettings {
   namespace?: string;
 }
 
-/** Seams for tests; production uses the process environment and @actions/core. */
+/** Seams for tests; production uses the process environment and the runner's protocol. */
 export interface KubeDeps {
   env?: NodeJS.ProcessEnv;
   homeDir?: string;
@@ -266,8 +266,8 @@ export async function createKube(settings: KubeSettings, deps: KubeDeps = {}): P
   const resolved: Required<KubeDeps> = {
     env,
     homeDir: deps.homeDir ?? env.HOME ?? homedir(),
-    setSecret: deps.setSecret ?? ((s: string) => actionsCore.setSecret(s)),
-    warn: deps.warn ?? ((m: string) => actionsCore.warning(m)),
+    setSecret: deps.setSecret ?? ((s: string) => runnerIo.setSecret(s)),
+    warn: deps.warn ?? ((m: string) => runnerIo.warning(m)),
   };
   const warned = new Set<string>();
   const { kc, source } = loadKubeConfig(k8s, settings, resolved);
@@ -279,6 +279,7 @@ export async function createKube(settings: KubeSettings, deps: KubeDeps = {}): P
       `Context "${context}" in ${source} names no cluster with a server URL.`,
     );
   }
+  const server = cluster.server;
   const namespace = settings.namespace?.trim() || kc.getContextObject(context)?.namespace || 'default';
   checkExecPlugin(kc, context, env);
 
@@ -299,7 +300,13 @@ export async function createKube(settings: KubeSettings, deps: KubeDeps = {}): P
     }
     if (req.signal) ctx.setSignal(req.signal);
     await kc.applySecurityAuthentication(ctx);
-    const response = await configuration.httpApi.send(ctx).toPromise();
+    const response = await configuration.httpApi
+      .send(ctx)
+      .toPromise()
+      .catch((error: unknown) => {
+        // A cancel or deadline stays what it is; anything else got no answer from this server.
+        throw req.signal?.aborted ? error : new KubeConnectionError(server, error);
+      });
     for (const warning of serverWarnings(response.headers.warning)) {
       if (warned.has(warning)) continue;
       warned.add(warning);

@@ -2,7 +2,7 @@
  * Job-summary building blocks as pure functions returning markdown (so tests read the text), plus
  * the two side effects an action ends with: append the summary, set typed outputs.
  */
-import * as core from '@actions/core';
+import * as runnerIo from './runner-io.js';
 
 export type Cell = string | number | boolean | null | undefined;
 
@@ -117,8 +117,8 @@ export function timeline(entries: readonly TimelineEntry[]): string {
 
 /** Appends to the job summary (GITHUB_STEP_SUMMARY); a no-op outside a runner. */
 export async function writeSummary(markdown: string): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
-  await core.summary.addRaw(markdown, true).write();
+  runnerIo.appendSummary(markdown);
+  return Promise.resolve();
 }
 
 export type OutputValue = string | number | boolean | object | null | undefined;
@@ -127,6 +127,6 @@ export type OutputValue = string | number | boolean | object | null | undefined;
 export function setOutputs(values: Record<string, OutputValue>): void {
   for (const [name, value] of Object.entries(values)) {
     if (value === undefined) continue;
-    core.setOutput(name, typeof value === 'object' ? JSON.stringify(value) : String(value));
+    runnerIo.setOutput(name, typeof value === 'object' ? JSON.stringify(value) : String(value));
   }
 }

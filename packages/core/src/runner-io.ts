@@ -68,3 +68,5 @@ export const setSecret = (value: string): void => live.setSecret(value);
 export const info = (message: string): void => live.info(message);
 export const warning = (message: string): void => live.warning(message);
 export const setFailed = (message: string): void => live.setFailed(message);
+export const setOutput = (name: string, value: string): void => live.setOutput(name, value);
+export const appendSummary = (markdown: string): void => live.appendSummary(markdown);

@@ -8,8 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { stringify as toYaml } from 'yaml';
 import type { Store } from '../store.js';
-import type { AuditLog, FaultRule, Faults } from '../faults.js';
-import { sleep } from '../faults.js';
+import type { AuditLog, FaultRule, Faults, FiredRule } from '../faults.js';
+import { applyConnectionFault, faultNote } from '../faults.js';
 import type { ClusterHooks } from '../hooks.js';
 import { createServerCertificates } from './tls.js';
 import { TokenRegistry, authorize, selfSubjectAccessReview, type TokenSpec } from './auth.js';
@@ -175,7 +175,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     let user = 'anonymous';
     let verb = method.toLowerCase();
     let dryRun = false;
+    let fault: FiredRule | undefined;
     let recorded = false;
+    const fieldSelector = url.searchParams.get('fieldSelector');
+    const labelSelector = url.searchParams.get('labelSelector');
     const record = (status: number): void => {
       if (recorded) return;
       recorded = true;
@@ -187,24 +190,29 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         path: url.pathname,
         status,
         ...(dryRun ? { dryRun } : {}),
+        ...(fieldSelector ? { fieldSelector } : {}),
+        ...(labelSelector ? { labelSelector } : {}),
+        ...(fault ? { fault: faultNote(fault) } : {}),
       });
+      faults.served('api', { verb, method, path: url.pathname, dryRun }, status);
     };
     // Recorded as the status line goes out, before the client can see the answer, so a test
-    // that reads the log right after a call finds the entry; 'close' covers aborted requests.
+    // that reads the log right after a call finds the entry (and a rule armed by it is armed
+    // before the client's next request); 'close' covers requests that got no answer (status 0).
     const writeHead = res.writeHead.bind(res) as (code: number, ...rest: unknown[]) => ServerResponse;
     res.writeHead = (code: number, ...rest: unknown[]) => {
       record(code);
       return writeHead(code, ...rest);
     };
-    res.on('close', () => record(res.statusCode));
+    res.on('close', () => record(res.headersSent ? res.statusCode : 0));
     try {
       const info = parseRequestInfo(method, url.pathname, url.searchParams);
       verb = info.verb;
       const token = tokens.authenticate(req.headers.authorization);
       user = token.name;
       dryRun = dryRunOf(url.searchParams);
-      const fault = faults.take('api', { verb, method, path: url.pathname });
-      if (fault?.latencyMs) await sleep(fault.latencyMs);
+      fault = faults.take('api', { verb, method, path: url.pathname, dryRun });
+      if (fault && !(await applyConnectionFault(fault, req, res, record))) return;
       const injected = fault ? faultError(fault, info) : undefined;
       if (injected) throw injected;
       const readRawBody = readBodyOnce(req);

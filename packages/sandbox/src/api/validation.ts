@@ -2,7 +2,8 @@
  * Validates objects before they are stored: the published schemas (kubernetes-models for the
  * built-in kinds, @kubernetes-models/istio and gateway-api for the CRDs), object names, and the
  * few semantic rules our actions would trip over on a real cluster (a Deployment's selector
- * must match its template and cannot change). Failures become 422 Invalid with field causes.
+ * must match its template and cannot change; annotations total at most 256 KiB). Failures
+ * become 422 Invalid with field causes.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -191,6 +192,24 @@ function labelCauses(labels: unknown, field: string): StatusCause[] {
   return causes;
 }
 
+/** kube-apiserver's TotalAnnotationSizeLimitB: keys and values together, in bytes. */
+const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+
+function annotationCauses(annotations: unknown): StatusCause[] {
+  if (!annotations || typeof annotations !== 'object') return [];
+  let total = 0;
+  for (const [key, value] of Object.entries(annotations as Record<string, unknown>))
+    total += Buffer.byteLength(key) + (typeof value === 'string' ? Buffer.byteLength(value) : 0);
+  if (total <= TOTAL_ANNOTATION_SIZE_LIMIT) return [];
+  return [
+    {
+      reason: 'FieldValueTooLong',
+      message: `Too long: must have at most ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes`,
+      field: 'metadata.annotations',
+    },
+  ];
+}
+
 interface LabelSelectorSpec {
   matchLabels?: Record<string, string>;
   matchExpressions?: { key: string; operator: string; values?: string[] }[];
@@ -265,6 +284,7 @@ export function validateObject(t: ResourceType, obj: KubeObject, previous?: Kube
       field: 'metadata.name',
     });
   causes.push(...labelCauses(obj.metadata?.labels, 'metadata.labels'));
+  causes.push(...annotationCauses(obj.metadata?.annotations));
   causes.push(...schemaCauses(t, obj));
   if (t.kind === 'Deployment' || t.kind === 'ReplicaSet') causes.push(...workloadCauses(obj, previous));
   if (causes.length > 0) throw invalid(t, name, causes);

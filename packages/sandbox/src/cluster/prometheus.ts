@@ -2,8 +2,8 @@
  * Runs the real Prometheus binary (Debian package `prometheus`) against the sandbox's
  * metrics: a generated config scraping every second, a temporary TSDB, a free loopback port.
  * With `faults`, the returned URL is a small proxy that applies `prometheus` fault rules
- * (5xx, 429, latency) before passing requests on, so gates can be tested against a flaky
- * Prometheus.
+ * (5xx, 429, latency, dropped or stalled connections) before passing requests on, so gates can
+ * be tested against a flaky Prometheus.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AuditLog, Faults } from '../faults.js';
+import { applyConnectionFault, faultNote, type AuditLog, type Faults } from '../faults.js';
 
 export interface PrometheusOptions {
   /** host:port of each metrics endpoint (path /metrics). */
@@ -175,10 +175,24 @@ async function startFaultProxy(
   audit?: AuditLog,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
-    const path = req.url ?? '/';
+    const target = req.url ?? '/';
+    // Matched and audited without the query, as on every server (it may carry a token).
+    const path = target.split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
-    const verb = path.split('?')[0]?.split('/').pop() ?? '';
+    const verb = path.split('/').pop() ?? '';
     const fault = faults.take('prometheus', { method, path, verb });
+    const audited = (status: number): void => {
+      audit?.record({
+        target: 'prometheus',
+        user: 'anonymous',
+        verb,
+        method,
+        path,
+        status,
+        ...(fault ? { fault: faultNote(fault) } : {}),
+      });
+      faults.served('prometheus', { method, path, verb }, status);
+    };
     const forward = (): void => {
       if (fault?.status) {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -188,22 +202,15 @@ async function startFaultProxy(
           .end(
             JSON.stringify(fault.body ?? { status: 'error', errorType: 'internal', error: 'injected fault' }),
           );
-        audit?.record({ target: 'prometheus', user: 'anonymous', verb, method, path, status: fault.status });
+        audited(fault.status);
         return;
       }
       const upstream = request(
-        { host: '127.0.0.1', port: upstreamPort, path, method, headers: req.headers },
+        { host: '127.0.0.1', port: upstreamPort, path: target, method, headers: req.headers },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
-          audit?.record({
-            target: 'prometheus',
-            user: 'anonymous',
-            verb,
-            method,
-            path,
-            status: answer.statusCode ?? 502,
-          });
+          audited(answer.statusCode ?? 502);
         },
       );
       upstream.on('error', () => {
@@ -212,8 +219,12 @@ async function startFaultProxy(
       });
       req.pipe(upstream);
     };
-    if (fault?.latencyMs) setTimeout(forward, fault.latencyMs);
-    else forward();
+    if (!fault) forward();
+    else
+      void applyConnectionFault(fault, req, res).then((serve) => {
+        if (serve) forward();
+        else audited(0);
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

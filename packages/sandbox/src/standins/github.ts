@@ -6,7 +6,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type AuditLog, type FaultRule, type Faults, sleep } from '../faults.js';
+import {
+  type AuditLog,
+  type FaultRule,
+  type Faults,
+  type FiredRule,
+  applyConnectionFault,
+  faultNote,
+} from '../faults.js';
 import {
   type DeploymentRecord,
   type DeploymentStatusRecord,
@@ -32,6 +39,7 @@ export interface GitHubRequest {
   /** The OpenAPI operationId served, or 'unknown'. */
   operationId: string;
   body: unknown;
+  /** 0 when a fault dropped or stalled the request before it was served. */
   status: number;
   at: string;
 }
@@ -83,7 +91,11 @@ interface Served extends Answer {
   operationId: string;
   requestBody: unknown;
   user: string;
+  fault?: FiredRule;
 }
+
+/** A connection fault ended the exchange before anything was served or answered. */
+const NO_ANSWER: Answer = { status: 0, body: undefined };
 
 interface Call {
   operation: CompiledOperation;
@@ -242,16 +254,27 @@ export async function startGitHub(options: {
     used: rate.used,
   });
 
-  const serve = async (req: IncomingMessage, url: URL, base: string): Promise<Served> => {
+  const serve = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    base: string,
+  ): Promise<Served> => {
     const method = req.method ?? 'GET';
     const found = route(operations, method, url.pathname);
     const operationId = found?.operation.operationId ?? 'unknown';
     const text = await readBody(req);
     const requestBody = parseJson(text);
-    const done = (answer: Answer, user: string): Served => ({ ...answer, operationId, requestBody, user });
-
     const fault = faults.take('github', { verb: operationId, method, path: url.pathname });
-    if (fault?.latencyMs) await sleep(fault.latencyMs);
+    const done = (answer: Answer, user: string): Served => ({
+      ...answer,
+      operationId,
+      requestBody,
+      user,
+      ...(fault ? { fault } : {}),
+    });
+
+    if (fault && !(await applyConnectionFault(fault, req, res))) return done(NO_ANSWER, 'github');
     if (fault && (fault.status !== undefined || fault.body !== undefined))
       return done(faultAnswer(fault), 'github');
 
@@ -313,7 +336,7 @@ export async function startGitHub(options: {
     const method = req.method ?? 'GET';
     let result: Served;
     try {
-      result = await serve(req, url, base);
+      result = await serve(req, res, url, base);
     } catch (caught) {
       if (!(caught instanceof BodyTooLargeError)) throw caught;
       result = {
@@ -323,7 +346,7 @@ export async function startGitHub(options: {
         user: 'anonymous',
       };
     }
-    respond(res, result, coreRate());
+    if (result.status !== NO_ANSWER.status) respond(res, result, coreRate());
     const body = result.requestBody === PARSE_ERROR ? undefined : result.requestBody;
     requests.push({
       method,
@@ -340,7 +363,9 @@ export async function startGitHub(options: {
       method,
       path: url.pathname,
       status: result.status,
+      ...(result.fault ? { fault: faultNote(result.fault) } : {}),
     });
+    faults.served('github', { verb: result.operationId, method, path: url.pathname }, result.status);
   });
 
   return {
