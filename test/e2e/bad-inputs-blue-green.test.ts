@@ -2,7 +2,10 @@
  * Bad input to deploy-blue-green: exit 1, a message that names the input, and not one write
  * reaching the cluster.
  */
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aliasBomb } from '../../packages/core/src/testing/alias-bomb.js';
 import { runAction } from '../../packages/sandbox/src/harness.js';
 import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
 import {
@@ -26,8 +29,13 @@ beforeAll(async () => {
     'k8s/broken.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n spec: [',
     'k8s/invalid.yaml': deploymentManifest().replace('replicas: 3', 'replicas: "three"'),
     '.github/deploy.yml': 'environments:\n  staging:\n    namespace: shop\n',
+    '.github/bomb.yml': `environments:\n  staging:\n    namespace: shop\n${aliasBomb()}`,
+    'notes/passwd': readFileSync('/etc/passwd', 'utf8'),
   });
 });
+
+/** The first line of the runner's /etc/passwd: what `config: ../../etc/passwd` must never print. */
+const PASSWD_LINE = readFileSync('/etc/passwd', 'utf8').split('\n')[0]!;
 afterAll(async () => sandbox?.stop());
 
 type Case = [title: string, inputs: Record<string, string>, input: string, mention: string];
@@ -47,6 +55,30 @@ const cases: Case[] = [
     'matches no container',
   ],
   ['images only, without app', { images: 'web=ghcr.io/acme/web:2' }, 'app', 'is required'],
+  [
+    'an app too long for <app>-green',
+    { ...good, app: `web-${'x'.repeat(56)}` },
+    'app',
+    'at most 57 characters so that the names made from it (<name>-blue, <name>-green) stay within the 63-character limit',
+  ],
+  [
+    'manifests that lead out of the workspace',
+    { manifests: '../../etc/*.yaml' },
+    'manifests',
+    'the path leads out of the workspace',
+  ],
+  [
+    'a config path that leads out of the workspace',
+    { ...good, config: '../../etc/passwd' },
+    'config',
+    'the path leads out of the workspace',
+  ],
+  [
+    'a config file that is an alias bomb',
+    { ...good, environment: 'staging', config: '.github/bomb.yml' },
+    'config',
+    '.github/bomb.yml:5: its aliases expand past 100 copies',
+  ],
   ['an unknown route', { ...good, route: 'nginx' }, 'route', 'one of service, istio, gateway-api'],
   [
     'a colour label that is no label key',
@@ -106,5 +138,43 @@ describe('deploy-blue-green bad input', () => {
     expect(message).toMatch(new RegExp(`\\b${input}\\b`));
     expect(message).toContain(mention);
     expect(sandbox.audit.writes({ succeededOnly: true }).length).toBe(writes);
+  });
+});
+
+describe('deploy-blue-green: files and servers it cannot use', () => {
+  it.each(['../../etc/passwd', 'notes/passwd'])('config %s: the file is never printed', async (config) => {
+    const writes = sandbox.audit.writes({ succeededOnly: true }).length;
+    const result = await runAction({
+      action: 'deploy-blue-green',
+      cwd: ws,
+      inputs: { kubeconfig, namespace: 'shop', ...good, environment: 'staging', config },
+    });
+    expect(result.exitCode, result.log).toBe(1);
+    expect(result.errors.join('\n')).toMatch(/\bconfig\b/);
+    expect(result.log).not.toContain(PASSWD_LINE);
+    expect(result.summary).not.toContain(PASSWD_LINE);
+    expect(sandbox.audit.writes({ succeededOnly: true }).length).toBe(writes);
+  });
+
+  it('an unreachable API server is named, with what to check', async () => {
+    const probe = createServer();
+    await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((done) => probe.close(done));
+    const unreachable = kubeconfig.replace(
+      /server: https:\/\/127\.0\.0\.1:\d+/,
+      `server: https://127.0.0.1:${port}`,
+    );
+    expect(unreachable).toContain(`127.0.0.1:${port}`);
+    const result = await runAction({
+      action: 'deploy-blue-green',
+      cwd: ws,
+      inputs: { kubeconfig: unreachable, namespace: 'shop', ...good },
+    });
+    expect(result.exitCode, result.log).toBe(1);
+    expect(result.errors.join('\n')).toContain(
+      `cannot reach the Kubernetes API server at https://127.0.0.1:${port} (ECONNREFUSED: nothing accepts connections there). Next: check the server URL of the cluster in the kubeconfig input`,
+    );
+    expect(result.errors.join('\n')).not.toContain('fetch failed');
   });
 });

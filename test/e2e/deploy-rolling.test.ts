@@ -176,7 +176,7 @@ describe('deploy-rolling', () => {
     });
     expect(result.exitCode).toBe(1);
     expect(result.outputs['rolled-back']).toBe('false');
-    expect(result.errors.join('\n')).toContain('auto-rollback is off');
+    expect(result.errors.join('\n')).toContain('The changes were left in place, as asked for a failed run');
     expect(result.errors.join('\n')).toMatch(/Timed out/);
     expect(record('other')).toMatchObject({ phase: 'failed' });
   });
@@ -278,7 +278,7 @@ describe('deploy-rolling', () => {
     );
     expect(result.cancelled).toBe(true);
     expect(result.exitCode).not.toBe(0);
-    expect(result.log).toContain('run cancelled; on-cancel is rollback');
+    expect(result.log).toContain('failed in phase rollout: the run was cancelled. Every change was put back');
     expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe('ghcr.io/acme/web:2.0.0');
     expect(live(sandbox, 'Lease', 'shop', 'cd-actions-lock-web')).toBeUndefined();
   });
@@ -343,11 +343,14 @@ describe('deploy-rolling', () => {
         { images: 'web=ghcr.io/acme/web:8.5.0', deployment: 'web', timeout: '4s' },
       );
       expect(result.exitCode).toBe(1);
-      // The restore itself is a write, which works; its rollout cannot be confirmed, and the message says so.
+      // The watch gives up after a few failures: the rollout is not confirmed, so the earlier template goes back.
+      // The restore is a write, which works; whether its rollout is confirmed (by a list) in the 4s, the message says.
       expect(result.errors.join('\n')).toMatch(
-        /Timed out after 4s waiting for (deployment|pods of) shop\/web/,
+        /failed in phase rollout: could not follow the rollout of web: Could not watch (deployment|pods of) shop\/web/,
       );
-      expect(result.errors.join('\n')).toContain('template was put back, but its rollout is not confirmed');
+      expect(result.errors.join('\n')).toMatch(
+        /Every change was put back|Putting back was incomplete: could not roll Deployment web back/,
+      );
       expect(imageOf(live(sandbox, 'Deployment', 'shop', 'web'))).toBe(before);
     } finally {
       remove();

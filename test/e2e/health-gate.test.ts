@@ -90,6 +90,8 @@ function gate(
     action: 'health-gate',
     inputs: { kubeconfig, namespace: 'shop', 'prometheus-url': prometheus, ...inputs },
     timeoutMs: 45_000,
+    // The reports folder is the workspace: report-path must lie inside it (or RUNNER_TEMP).
+    cwd: reports,
     ...extra,
   });
 }

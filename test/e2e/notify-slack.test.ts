@@ -295,6 +295,63 @@ describe('delivery', () => {
     expect(result.errors.join('\n')).toMatch(/HTTP 500/);
   });
 
+  it('a post whose answer was lost after Slack stored it: found in the channel, posted once', async () => {
+    audit.clear();
+    const before = slack.messages.length;
+    faults.add({
+      target: 'slack',
+      match: { verb: 'chat.postMessage' },
+      dropAfterServe: true,
+      times: 1,
+    });
+    const result = await notify({
+      token: slack.token,
+      channel: slack.channels.deploys!,
+      status: 'success',
+      app: 'shop',
+    });
+    expect(result.exitCode).toBe(0);
+    expect(slack.messages).toHaveLength(before + 1);
+    const posted = slack.messages.at(-1)!;
+    expect(result.outputs).toEqual({
+      ok: 'true',
+      ts: posted.ts,
+      'thread-ts': posted.ts,
+      'channel-id': slack.channels.deploys,
+    });
+    // Slack answered 200 to the post (the answer never arrived), then the history was read.
+    expect(audit.entries.map((e) => [e.verb, e.status])).toEqual([
+      ['chat.postMessage', 200],
+      ['conversations.history', 200],
+    ]);
+  });
+
+  it('a webhook post whose answer was lost: not sent again, a warning that it may have been delivered', async () => {
+    audit.clear();
+    const before = slack.messages.length;
+    faults.add({ target: 'slack', match: { verb: 'webhook' }, dropAfterServe: true, times: 1 });
+    const result = await notify({ 'webhook-url': slack.webhookUrl, status: 'success', app: 'shop' });
+    expect(result.exitCode).toBe(0);
+    expect(slack.messages).toHaveLength(before + 1);
+    expect(audit.entries).toHaveLength(1);
+    expect(result.outputs.ok).toBe('false');
+    expect(result.warnings.join('\n')).toMatch(
+      /The message to the incoming webhook may have been delivered: .*ECONNRESET.*It was not sent again/,
+    );
+    expect(result.summary).toContain('Delivered | maybe');
+
+    faults.add({ target: 'slack', match: { verb: 'webhook' }, dropAfterServe: true, times: 1 });
+    const strict = await notify({
+      'webhook-url': slack.webhookUrl,
+      status: 'success',
+      app: 'shop',
+      'fail-on-error': 'true',
+    });
+    expect(strict.exitCode).toBe(1);
+    expect(strict.errors.join('\n')).toContain('may have been delivered');
+    expect(slack.messages).toHaveLength(before + 2);
+  });
+
   it('explains an ok:false answer without retrying it', async () => {
     audit.clear();
     const result = await notify({ token: slack.token, channel: '#no-such-channel', status: 'success' });

@@ -33,7 +33,9 @@ describe('deploy-blue-green inputs: names made from the app', () => {
 
   it('blames "app" for an app too long for <app>-green, stating the limit', () => {
     const app = `web-${'x'.repeat(56)}`; // 60 characters: a valid name, but web-…-green is 66
-    const error = inputErrorOf(() => getInputs({ read: read({ app, manifests: 'k8s/app.yaml' }), workspace }));
+    const error = inputErrorOf(() =>
+      getInputs({ read: read({ app, manifests: 'k8s/app.yaml' }), workspace }),
+    );
     expect(error.problems.map((p) => p.input)).toEqual(['app']);
     expect(error.message).toContain(`Input "app" has value "${app}": expected a Kubernetes name`);
     expect(error.message).toContain(LIMIT);
@@ -41,7 +43,13 @@ describe('deploy-blue-green inputs: names made from the app', () => {
 
   it('blames "service" for a Gateway API colour Service name that would be too long', () => {
     const service = 's'.repeat(60);
-    const given = { service, route: 'gateway-api', 'route-name': 'web', images: 'web=ghcr.io/acme/web:2', app: 'web' };
+    const given = {
+      service,
+      route: 'gateway-api',
+      'route-name': 'web',
+      images: 'web=ghcr.io/acme/web:2',
+      app: 'web',
+    };
     const error = inputErrorOf(() => getInputs({ read: read(given), workspace }));
     expect(error.problems.map((p) => p.input)).toEqual(['service']);
     expect(error.message).toContain(`with route gateway-api, a Kubernetes name`);
@@ -65,7 +73,9 @@ describe('deploy-blue-green inputs: names made from the app', () => {
       `the Deployment's name "${name}" (60 characters) names the app when input "app" is not given, and the app must be at most 57 characters`,
     );
     // Given a short app, the same manifests are fine.
-    const plan = await getPlan(getInputs({ read: read({ manifests: 'k8s/long.yaml', app: 'web' }), workspace }));
+    const plan = await getPlan(
+      getInputs({ read: read({ manifests: 'k8s/long.yaml', app: 'web' }), workspace }),
+    );
     expect(plan.app).toBe('web');
   });
 });

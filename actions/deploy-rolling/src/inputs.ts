@@ -1,16 +1,38 @@
-import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
+import {
+  ANNOTATION_KEY_FORM,
+  ANNOTATIONS_MAX_BYTES,
+  isAnnotationKey,
+  KUBE_NAME,
+  KUBE_NAME_FORM,
+} from '../../../packages/core/src/names.js';
 import { clusterInputs } from '../../../packages/core/src/cluster-inputs.js';
 import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
 import { input } from '../../../packages/core/src/inputs.js';
 import { InputError } from '../../../packages/core/src/errors.js';
 import { IMAGES_FORM, parseImageOverrides } from '../../../packages/core/src/manifests.js';
 import { PlanError, planRolling, type RollingPlan } from '../../../packages/core/src/rolling-plan.js';
+import { pathRoots } from '../../../packages/core/src/workspace-path.js';
+
+const ANNOTATION_LINES = `key=value lines such as team=payments, each key ${ANNOTATION_KEY_FORM}`;
+const ANNOTATIONS_TOTAL = `key=value lines whose keys and values add up to at most ${ANNOTATIONS_MAX_BYTES / 1024} KiB (the API server's limit for all of an object's annotations)`;
+
+function annotationKey(line: string): string {
+  return line.slice(0, Math.max(0, line.indexOf('=')));
+}
+
+/** Bytes as the API server counts them: every key and value, the last of a repeated key. */
+function annotationBytes(lines: readonly string[]): number {
+  const byKey = new Map(lines.map((line) => [annotationKey(line), line.slice(line.indexOf('=') + 1)]));
+  let total = 0;
+  for (const [key, value] of byKey) total += Buffer.byteLength(key) + Buffer.byteLength(value);
+  return total;
+}
 
 export const spec = {
   ...deployInputs,
   ...clusterInputs,
   app: input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
-  manifests: input.list({ itemDescription: 'manifest files or globs' }),
+  manifests: input.paths({ what: 'manifest files' }),
   images: input.list({
     itemDescription: IMAGES_FORM,
     item: (line) => (parseImageOverrides([line]).problems.length > 0 ? IMAGES_FORM : undefined),
@@ -25,15 +47,24 @@ export const spec = {
   'lock-wait': input.duration({ default: '0s', allowZero: true, max: '6h' }),
   annotations: input.list({
     commas: false,
-    itemDescription: 'key=value lines',
-    item: (line) => (/^[a-zA-Z0-9./_-]+=/.test(line) ? undefined : 'key=value lines such as team=payments'),
+    itemDescription: ANNOTATION_LINES,
+    item: (line) => (isAnnotationKey(annotationKey(line)) ? undefined : ANNOTATION_LINES),
+    validate: (lines) => {
+      const bytes = annotationBytes(lines);
+      return bytes > ANNOTATIONS_MAX_BYTES
+        ? { reason: `they add up to ${(bytes / 1024).toFixed(1)} KiB`, accepted: ANNOTATIONS_TOTAL }
+        : undefined;
+    },
   }),
   'dry-run': input.boolean({ default: false, config: false }),
   'github-token': input.secret({ config: false }),
 } as const;
 
-export function getInputs(): ReturnType<typeof resolveSettings<typeof spec>> {
-  return resolveSettings(spec);
+/** Reads and validates every input; `read` and `workspace` are seams for tests. */
+export function getInputs(
+  options: { read?: (name: string) => string; workspace?: string } = {},
+): ReturnType<typeof resolveSettings<typeof spec>> {
+  return resolveSettings(spec, options);
 }
 
 export type Settings = ReturnType<typeof getInputs>;
@@ -46,7 +77,7 @@ export async function getPlan(settings: Settings): Promise<RollingPlan> {
       manifests: settings.manifests ?? [],
       images: parseImageOverrides([...(settings.images ?? [])]).overrides,
       deployments: settings.deployment ?? [],
-      workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+      workspace: pathRoots().workspace,
     });
   } catch (error) {
     if (error instanceof PlanError) {

@@ -1,12 +1,12 @@
-import * as core from '@actions/core';
 import type { ActionContext } from '../../../packages/core/src/action.js';
 import { seconds } from '../../../packages/core/src/action.js';
 import { runContext } from '../../../packages/core/src/github.js';
 import { createKube } from '../../../packages/core/src/kube.js';
 import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
 import type { RollingPlan } from '../../../packages/core/src/rolling-plan.js';
-import { RollingDeploy } from '../../../packages/core/src/rolling.js';
+import { deployRolling } from '../../../packages/core/src/rolling.js';
 import { rollingSummary } from '../../../packages/core/src/rolling-summary.js';
+import { createActionsRunner } from '../../../packages/core/src/runner/runner.js';
 import type { Settings } from './inputs.js';
 
 export async function deployRollingStep(
@@ -21,6 +21,7 @@ export async function deployRollingStep(
     ]),
   );
 
+  const runner = await createActionsRunner();
   const kube = await createKube({
     kubeconfig: settings.kubeconfig,
     context: settings.context,
@@ -29,7 +30,7 @@ export async function deployRollingStep(
   try {
     const namespace = plan.namespace ?? kube.namespace;
     const app = settings.app ?? plan.deployments[0]!;
-    const deploy = new RollingDeploy({
+    const outcome = await deployRolling({
       kube,
       plan,
       namespace,
@@ -44,10 +45,8 @@ export async function deployRollingStep(
       environment: settings.environment,
       run: runContext(),
       signal: ctx.signal,
-      log: (text) => core.info(text),
-      warn: (text) => core.warning(text),
+      runner,
     });
-    const outcome = await deploy.run();
     const first = outcome.deployments[0];
     const single = outcome.deployments.length === 1;
     const pick = (f: (d: NonNullable<typeof first>) => string | undefined): string =>

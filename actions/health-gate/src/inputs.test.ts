@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { actionDefaultsHidingConfig } from '../../../packages/core/src/config.js';
 import { InputError } from '../../../packages/core/src/inputs.js';
@@ -67,6 +67,34 @@ describe('health-gate inputs', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(InputError);
       expect((error as InputError).problems.map((p) => p.input)).toEqual(['threshold']);
+    }
+  });
+
+  it('writes report-path inside the workspace or RUNNER_TEMP, and refuses anywhere else', async () => {
+    const workspace = await configWorkspace('environments: {}\n');
+    const temp = await mkdtemp(join(tmpdir(), 'gate-temp-'));
+    vi.stubEnv('RUNNER_TEMP', temp);
+    try {
+      const read = (report: string) => (name: string) =>
+        ({ url: 'https://shop.example.com/healthz', 'report-path': report })[name] ?? '';
+      expect(getInputs({ read: read('out/gate.json'), workspace }).settings.reportPath).toBe(
+        join(workspace, 'out/gate.json'),
+      );
+      expect(getInputs({ read: read(join(temp, 'gate.json')), workspace }).settings.reportPath).toBe(
+        join(temp, 'gate.json'),
+      );
+      for (const outside of ['../../../../tmp/x.json', '/etc/cron.d/x']) {
+        try {
+          getInputs({ read: read(outside), workspace });
+          expect.unreachable();
+        } catch (error) {
+          expect(error).toBeInstanceOf(InputError);
+          expect((error as InputError).problems.map((p) => p.input)).toEqual(['report-path']);
+          expect((error as Error).message).toContain(`or RUNNER_TEMP (${temp})`);
+        }
+      }
+    } finally {
+      vi.unstubAllEnvs();
     }
   });
 });

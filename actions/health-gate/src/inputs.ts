@@ -35,7 +35,7 @@ export const spec = {
   'failure-limit': input.integer({ default: 1, min: 0, max: 100_000, config: false }),
   window: input.duration({ default: '1m', min: '1s', max: '24h', config: false }),
   monitoring: input.document({ shape: 'mapping', config: false }),
-  'report-path': input.string({ config: false }),
+  'report-path': input.path({ config: false, output: true, what: 'the JSON decision record to write' }),
 } as const;
 
 export type GateSettings = Settings<typeof spec>;

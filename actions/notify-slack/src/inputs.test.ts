@@ -231,3 +231,40 @@ describe('defaults from the deploy config', () => {
     ).toThrow(/Input "config" has value "deploy\.yml": no such file/);
   });
 });
+
+describe('readNotifySlackSettings: report', () => {
+  let workspace: string;
+  beforeAll(async () => {
+    workspace = await mkdtemp(join(tmpdir(), 'notify-report-'));
+    await writeFile(
+      join(workspace, 'gate.json'),
+      JSON.stringify({ verdict: 'pass', checks: [{ name: 'http', verdict: 'pass' }] }),
+    );
+    await writeFile(join(workspace, 'passwd'), 'root:x:0:0:hunter2:/root:/bin/bash\n');
+  });
+  afterAll(() => rm(workspace, { recursive: true, force: true }));
+
+  const given = (report: string) => ({ 'webhook-url': HOOK, status: 'success', report });
+
+  it('reads a report inside the workspace', () => {
+    const settings = read(given('gate.json'), { GITHUB_WORKSPACE: workspace }).run();
+    expect(settings.report).toMatchObject({ verdict: 'pass' });
+  });
+
+  it.each([
+    ['a path that leads out', '../../etc/passwd', 'the path leads out of the workspace'],
+    ['an absolute path elsewhere', '/etc/passwd', 'the path is outside the workspace'],
+  ])('refuses %s before reading it', (_title, report, reason) => {
+    const { run } = read(given(report), { GITHUB_WORKSPACE: workspace });
+    expect(run).toThrow(InputError);
+    expect(run).toThrow(`Input "report" has value ${JSON.stringify(report)}: ${reason}`);
+  });
+
+  it('does not echo a file that is not a report', () => {
+    const { run } = read(given('passwd'), { GITHUB_WORKSPACE: workspace });
+    expect(run).toThrow(
+      'Input "report" has value "passwd": the file is not JSON; expected the path of a JSON report',
+    );
+    expect(run).not.toThrow(/hunter2|root:x/);
+  });
+});

@@ -5,7 +5,6 @@
  * read for `report`, YAML parsing) and runs before any network call.
  */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
 import {
   input,
@@ -41,8 +40,8 @@ function refine<T, A extends boolean>(
 ): InputSpec<T, A> {
   return {
     ...spec,
-    parse: (raw: string): Parsed<T> => {
-      const parsed = spec.parse(raw);
+    parse: (raw, context): Parsed<T> => {
+      const parsed = spec.parse(raw, context);
       if (!parsed.ok) return parsed;
       const reason = check(parsed.value);
       return reason === undefined ? parsed : { ok: false, reason };
@@ -67,13 +66,18 @@ function webhookUrl(): InputSpec<string, false> {
   };
 }
 
-function reportFile(workspace: () => string): InputSpec<NonNullable<NotifySettings['report']>, false> {
+/** A report file inside the workspace (workspace-path.ts), read and summarised while validating. */
+function reportFile(): InputSpec<NonNullable<NotifySettings['report']>, false> {
+  const where = input.path({
+    config: false,
+    what: 'a JSON report shaped { verdict, checks: [{ name, verdict }] } (health-gate or deploy output)',
+  });
   return {
-    ...input.string({ config: false }),
-    accepted:
-      'the path of a JSON report shaped { verdict, checks: [{ name, verdict }] } (health-gate or deploy output)',
-    parse: (raw) => {
-      const path = isAbsolute(raw) ? raw : resolve(workspace(), raw);
+    ...where,
+    parse: (raw, context) => {
+      const inside = where.parse(raw, context);
+      if (!inside.ok) return inside;
+      const path = inside.value;
       let text: string;
       try {
         text = readFileSync(path, 'utf8');
@@ -98,7 +102,7 @@ function reportFile(workspace: () => string): InputSpec<NonNullable<NotifySettin
 
 /** GitHub's job.status is lower case already; a hand-typed "Success" means the same. */
 function anyCase<T, A extends boolean>(spec: InputSpec<T, A>): InputSpec<T, A> {
-  return { ...spec, parse: (raw) => spec.parse(raw.toLowerCase()) };
+  return { ...spec, parse: (raw, context) => spec.parse(raw.toLowerCase(), context) };
 }
 
 /**
@@ -106,7 +110,7 @@ function anyCase<T, A extends boolean>(spec: InputSpec<T, A>): InputSpec<T, A> {
  * environment entry supplies an input; `false` keeps a same-named key (the entry's `timeout` is
  * the deploy's, not Slack's) from leaking in.
  */
-function notifySlackSpec(env: NodeJS.ProcessEnv) {
+function notifySlackSpec() {
   return {
     'webhook-url': webhookUrl(),
     token: input.secret({
@@ -146,7 +150,7 @@ function notifySlackSpec(env: NodeJS.ProcessEnv) {
     }),
     'update-ts': input.string({ config: false, pattern: SLACK_TS, patternDescription: TS_ACCEPTED }),
     'thread-ts': input.string({ config: false, pattern: SLACK_TS, patternDescription: TS_ACCEPTED }),
-    report: reportFile(() => env.GITHUB_WORKSPACE ?? process.cwd()),
+    report: reportFile(),
     payload: refine(
       input.document({
         config: false,
@@ -167,7 +171,7 @@ function notifySlackSpec(env: NodeJS.ProcessEnv) {
 }
 
 /** The spec the runner's inputs are read with (and action.yml is checked against). */
-export const spec = notifySlackSpec(process.env);
+export const spec = notifySlackSpec();
 
 type NotifySpec = typeof spec;
 
@@ -296,10 +300,10 @@ export function readNotifySlackSettings(options: ReadOptions = {}): NotifySettin
     if (name === 'webhook-url') maskWebhookSecret(raw.trim());
     return raw;
   };
-  const settings = resolveSettings(env === process.env ? spec : notifySlackSpec(env), {
+  const settings = resolveSettings(spec, {
     read,
     rules: rules(explicit),
-    ...(env.GITHUB_WORKSPACE === undefined ? {} : { workspace: env.GITHUB_WORKSPACE }),
+    workspace: env.GITHUB_WORKSPACE || process.cwd(),
   });
   return toNotifySettings(settings, env);
 }

@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import { seconds, type ActionContext } from '../../../packages/core/src/action.js';
 import { runContext } from '../../../packages/core/src/github.js';
 import { InputError } from '../../../packages/core/src/inputs.js';
@@ -6,16 +5,17 @@ import { createKube } from '../../../packages/core/src/kube.js';
 import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
 import { rollback, RollbackInputError } from '../../../packages/core/src/rollback.js';
 import { rollbackSummary } from '../../../packages/core/src/rollback-summary.js';
+import { createActionsRunner } from '../../../packages/core/src/runner/runner.js';
 import type { getInputs } from './inputs.js';
 
 type Settings = ReturnType<typeof getInputs>;
 
 export async function rollbackStep(settings: Settings, ctx: ActionContext): Promise<void> {
-  const kube = await createKube({
-    kubeconfig: settings.kubeconfig,
-    context: settings.context,
-    namespace: settings.namespace,
-  });
+  const runner = await createActionsRunner();
+  const kube = await createKube(
+    { kubeconfig: settings.kubeconfig, context: settings.context, namespace: settings.namespace },
+    { warn: (text) => runner.warn(text) },
+  );
   try {
     const outcome = await rollback({
       kube,
@@ -30,8 +30,7 @@ export async function rollbackStep(settings: Settings, ctx: ActionContext): Prom
       environment: settings.environment,
       run: runContext(),
       signal: ctx.signal,
-      log: (text) => core.info(text),
-      warn: (text) => core.warning(text),
+      runner,
     }).catch((error: unknown) => {
       if (error instanceof RollbackInputError) {
         throw new InputError([{ input: error.input, value: '', accepted: '', message: error.message }]);
@@ -41,8 +40,8 @@ export async function rollbackStep(settings: Settings, ctx: ActionContext): Prom
     setOutputs({
       'from-revision': outcome.fromRevision,
       'to-revision': outcome.dryRun ? undefined : outcome.toRevision,
-      images: outcome.images,
-      'active-color': outcome.toColor,
+      images: outcome.ok ? outcome.images : undefined,
+      'active-color': outcome.activeColor,
       duration: seconds(Date.now() - ctx.startedAt),
     });
     await writeSummary(rollbackSummary(outcome, kube.namespace));

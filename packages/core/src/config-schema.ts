@@ -7,7 +7,9 @@
  * every action, for a schema this small.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { redactUrl } from './http.js';
 import { duration, oneOf, string, url, type InputSpec } from './inputs-kinds.js';
+import { KUBE_NAME as KUBE_NAME_RULE, KUBE_NAME_FORM } from './names.js';
 
 export type Field =
   /** A scalar string, checked by an input spec. */
@@ -23,11 +25,7 @@ export type Field =
 export const STRATEGIES = ['rolling', 'blue-green', 'canary'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
-const KUBE_NAME = {
-  pattern: /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-  patternDescription:
-    'a Kubernetes name: up to 63 lowercase letters, digits and "-", starting and ending alphanumeric',
-};
+const KUBE_NAME = { pattern: KUBE_NAME_RULE, patternDescription: KUBE_NAME_FORM };
 
 const scalar = (spec: InputSpec): Field => ({ type: 'scalar', spec });
 
@@ -99,10 +97,15 @@ function scalarText(value: unknown): string {
       : '';
 }
 
-function describe(node: unknown): string {
+/**
+ * What a node is. A value is quoted only where the schema knows the key it sits under: a file that
+ * is not a deploy config at all (`config: .env`) must not have its text echoed into the log.
+ */
+function describe(node: unknown, quote = true): string {
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   if (isScalar(node) && node.value !== null && node.value !== undefined) {
+    if (!quote) return typeof node.value === 'string' ? 'text' : `a ${typeof node.value}`;
     return typeof node.value === 'string' ? JSON.stringify(node.value) : scalarText(node.value);
   }
   return 'an empty value';
@@ -125,12 +128,13 @@ export function checkDocument(doc: Document, lines: LineCounter, field: Field = 
     return range ? lines.linePos(range[0]).line : fallback;
   };
   const report = (node: unknown, line: number, path: string, accepted: string, text?: string): void => {
+    const known = path !== '';
     issues.push({
       line: lineOf(node, line),
-      path,
-      value: valueText(node),
+      path: known ? path : '(top level)',
+      value: known ? valueText(node) : '',
       accepted,
-      text: text ?? `${describe(node)} is not ${accepted}`,
+      text: text ?? `${describe(node, known)} is not ${accepted}`,
     });
   };
 
@@ -141,7 +145,18 @@ export function checkDocument(doc: Document, lines: LineCounter, field: Field = 
         const { spec } = schema;
         if (!isScalar(node) || typeof node.value !== 'string') return report(node, line, path, spec.accepted);
         const parsed = spec.parse(node.value.trim());
-        if (!parsed.ok) report(node, line, path, parsed.accepted ?? spec.accepted);
+        if (parsed.ok) return;
+        const accepted = parsed.accepted ?? spec.accepted;
+        if (spec.kind !== 'url') return report(node, line, path, accepted);
+        // A URL may carry a password or token: shown only through the one redaction.
+        const shown = redactUrl(node.value.trim());
+        issues.push({
+          line: lineOf(node, line),
+          path,
+          value: shown,
+          accepted,
+          text: `${JSON.stringify(shown)} is not ${accepted}`,
+        });
         return;
       }
       case 'strings': {
@@ -165,7 +180,7 @@ export function checkDocument(doc: Document, lines: LineCounter, field: Field = 
           schema.type === 'mapping'
             ? `a mapping with the keys ${Object.keys(schema.fields).join(', ')}`
             : `a mapping of ${schema.what} names`;
-        if (!isMap(node)) return report(node, line, path || '(top level)', accepted);
+        if (!isMap(node)) return report(node, line, path, accepted);
         for (const pair of node.items) {
           if (!isPair(pair)) continue;
           const keyLine = lineOf(pair.key, lineOf(node, line));
@@ -175,9 +190,9 @@ export function checkDocument(doc: Document, lines: LineCounter, field: Field = 
             report(
               pair.key,
               keyLine,
-              path || '(top level)',
+              path,
               'a text key',
-              `the key ${describe(pair.key)} is not text`,
+              `the key ${describe(pair.key, path !== '')} is not text`,
             );
             continue;
           }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from './runner-io.js';
@@ -12,6 +12,7 @@ import {
   STRATEGIES,
 } from './config.js';
 import { InputError, explicitInputs, input, inputSources } from './inputs.js';
+import { aliasBomb } from './testing/alias-bomb.js';
 
 vi.mock('./runner-io.js', async (importOriginal) => ({
   ...(await importOriginal<typeof import('./runner-io.js')>()),
@@ -95,7 +96,7 @@ describe('resolveSettings: merging', () => {
     const settings = resolveSettings(spec, { workspace, read: reader({ environment: 'staging' }) });
     expect(settings).toMatchObject({
       environment: 'staging',
-      config: '.github/deploy.yml',
+      config: join(workspace, '.github/deploy.yml'),
       namespace: 'shop-staging',
       context: 'staging-cluster',
       strategy: 'canary',
@@ -170,7 +171,7 @@ describe('resolveSettings: merging', () => {
     const settings = resolveSettings(spec, {
       read: reader({ environment: 'dev', config: 'deploy.yaml', namespace: 'x' }),
     });
-    expect(settings).toMatchObject({ config: 'deploy.yaml', namespace: 'x' });
+    expect(settings).toMatchObject({ config: join(workspace, 'deploy.yaml'), namespace: 'x' });
   });
 
   it('accepts one string for a list key', () => {
@@ -295,6 +296,13 @@ describe('resolveSettings: bad config files', () => {
       'an http or https URL such as https://example.com',
     ],
     [
+      'a bad prometheus URL with credentials, shown without them',
+      `${header}    gate:\n      prometheus-url: ftp://user:s3cr3t@prom.example/p?token=t0k\n`,
+      5,
+      'environments.staging.gate.prometheus-url: "ftp://prom.example/p" is not',
+      'an http or https URL such as https://example.com',
+    ],
+    [
       'text for the checks list',
       `${header}    gate:\n      checks: http://shop\n`,
       5,
@@ -381,7 +389,7 @@ describe('resolveSettings: bad config files', () => {
     );
     expect(error.problems).toHaveLength(1);
     expect(error.message).toMatch(
-      /^Input "config" has value "deploy\/prod.yml": no such file at .*deploy\/prod.yml; expected the path of a deploy config file, relative to the workspace$/,
+      /^Input "config" has value "deploy\/prod.yml": no such file at .*deploy\/prod.yml; expected the path of a deploy config file, relative to the workspace and inside it$/,
     );
   });
 
@@ -442,5 +450,81 @@ inputs:
     required: false
 `;
     expect(actionDefaultsHidingConfig(spec, actionYml)).toEqual(['config', 'timeout']);
+  });
+});
+
+describe('the config file stays in the workspace, and its text stays out of the log', () => {
+  // Lines as /etc/passwd has them: a file that is not a deploy config at all.
+  const PASSWD = 'root:x:0:0:root:/root:/bin/bash\nrobot:x:1000:1000:hunter2-sekret:/home/robot:/bin/sh\n';
+
+  it('refuses a config path that leads out, once, before reading anything', () => {
+    const error = errorOf(() =>
+      resolveSettings(spec, {
+        workspace,
+        read: reader({ config: '../../etc/passwd', environment: 'staging', namespace: 'shop' }),
+      }),
+    );
+    expect(error.problems).toHaveLength(1);
+    expect(error.message).toBe(
+      `Input "config" has value "../../etc/passwd": the path leads out of the workspace (${workspace}) through ".."; expected the path of a deploy config file, relative to the workspace and inside it`,
+    );
+  });
+
+  it('refuses a config file reached through a symbolic link to outside', () => {
+    const outside = join(root, `outside-${counter}`);
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'deploy.yml'), PASSWD);
+    symlinkSync(outside, join(workspace, 'shared'));
+    const error = errorOf(() =>
+      resolveSettings(spec, { workspace, read: reader({ config: 'shared/deploy.yml', namespace: 'shop' }) }),
+    );
+    expect(error.message).toMatch(
+      /^Input "config" has value "shared\/deploy.yml": the path follows a symbolic link to /,
+    );
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('names file and line of a file that is not a config, never its text', () => {
+    writeConfig(PASSWD, 'passwd');
+    const error = errorOf(() =>
+      resolveSettings(spec, { workspace, read: reader({ config: 'passwd', environment: 'staging' }) }),
+    );
+    expect(error.message).toBe(
+      'Input "config": passwd:1: (top level): text is not a mapping with the keys environments',
+    );
+    expect(error.problems[0]).toMatchObject({ file: 'passwd', line: 1, value: '' });
+    expect(JSON.stringify(error.problems)).not.toMatch(/root:x|hunter2/);
+  });
+
+  it('drops the code frame of a YAML error', () => {
+    writeConfig('environments:\n  staging: {\n    namespace: "hunter2-sekret\n', 'broken.yml');
+    const error = errorOf(() =>
+      resolveSettings(spec, { workspace, read: reader({ config: 'broken.yml', environment: 'staging' }) }),
+    );
+    expect(error.message).not.toContain('hunter2');
+    // One line per problem, each naming file and line, none a line of the file.
+    for (const line of error.message.split('\n'))
+      expect(line).toMatch(/^Input "config": broken\.yml:\d+: [A-Z]/);
+  });
+
+  it('names the file and line of an alias bomb, keeping the alias limit', () => {
+    writeConfig(`environments:\n  staging:\n    namespace: shop\n${aliasBomb()}`, 'bomb.yml');
+    const error = errorOf(() =>
+      resolveSettings(spec, { workspace, read: reader({ config: 'bomb.yml', environment: 'staging' }) }),
+    );
+    expect(error.message).toBe(
+      'Input "config": bomb.yml:5: its aliases expand past 100 copies, which is refused as an alias bomb; expected valid YAML',
+    );
+  });
+
+  it('names the file of an alias bomb inside an environment entry', () => {
+    writeConfig(
+      `x: &a [1,1,1,1,1,1,1,1,1,1]\nenvironments:\n  staging:\n    gate:\n      checks: [${Array(200).fill('*a').join(',')}]\n`,
+      'bomb2.yml',
+    );
+    const error = errorOf(() =>
+      resolveSettings(spec, { workspace, read: reader({ config: 'bomb2.yml', environment: 'staging' }) }),
+    );
+    expect(error.message).toMatch(/^Input "config": bomb2\.yml:\d+: its aliases expand past 100 copies/);
   });
 });

@@ -4,14 +4,13 @@
  * explicit inputs. Everything here is local file work, done before any network call.
  */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import * as core from './runner-io.js';
-import { isMap, isScalar, LineCounter, parse, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, LineCounter, parse, parseDocument, visit, type Document, type Node } from 'yaml';
 import { checkDocument, ENVIRONMENT_KEYS } from './config-schema.js';
 import type { InputProblem } from './errors.js';
-import { yamlErrorWhat } from './inputs-kinds.js';
 import {
   input,
+  parseContext,
   readExplicitInputs,
   readInput,
   settleSettings,
@@ -20,6 +19,7 @@ import {
   type InputSpecMap,
   type Settings,
 } from './inputs.js';
+import { MAX_ALIAS_COUNT, toPlain, yamlErrorWhat } from './yaml-errors.js';
 
 export { ENVIRONMENT_KEYS, STRATEGIES, type Strategy } from './config-schema.js';
 
@@ -31,7 +31,7 @@ export const DEFAULT_CONFIG_PATH = '.github/deploy.yml';
  */
 export const deployInputs = {
   environment: input.string({ config: false }),
-  config: input.string({ default: DEFAULT_CONFIG_PATH, config: false }),
+  config: input.path({ default: DEFAULT_CONFIG_PATH, config: false, what: 'a deploy config file' }),
 } as const;
 
 /** One leaf of an environment entry: its value as YAML gave it, and where it was written. */
@@ -53,7 +53,7 @@ export type ConfigLoad =
   | { readonly ok: true; readonly config: DeployConfig | undefined }
   | { readonly ok: false; readonly problems: readonly InputProblem[] };
 
-const CONFIG_ACCEPTED = 'the path of a deploy config file, relative to the workspace';
+const CONFIG_ACCEPTED = deployInputs.config.accepted;
 
 function configProblem(file: string, line: number, text: string, accepted: string, value = ''): InputProblem {
   return {
@@ -64,6 +64,18 @@ function configProblem(file: string, line: number, text: string, accepted: strin
     file,
     line,
   };
+}
+
+/** The line of the document's first alias: where an alias bomb starts going off. */
+function firstAliasLine(doc: Document, lines: LineCounter): number {
+  let line = 1;
+  visit(doc, {
+    Alias: (_key, node) => {
+      if (node.range) line = lines.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
 }
 
 function collectEnvironments(
@@ -80,7 +92,9 @@ function collectEnvironments(
     if (isMap(pair.value)) {
       for (const key of ENVIRONMENT_KEYS) {
         const node = pair.value.getIn(key.split('.'), true) as Node | undefined;
-        const value: unknown = node?.toJS(doc);
+        // The whole document was expanded within the alias limit already (parseDeployConfig), and
+        // a part of it expands no more than the whole.
+        const value: unknown = node?.toJS(doc, { maxAliasCount: MAX_ALIAS_COUNT });
         if (node === undefined || value === null || value === undefined) continue;
         const line = node.range ? lines.linePos(node.range[0]).line : 1;
         entry.set(key, { value, line, key: `environments.${name}.${key}` });
@@ -109,6 +123,14 @@ export function parseDeployConfig(text: string, file: string): ConfigLoad {
       }),
     };
   }
+  const plain = toPlain(doc);
+  if (!plain.ok) {
+    const line = firstAliasLine(doc, lines);
+    return {
+      ok: false,
+      problems: [configProblem(file, line, `${plain.reason}; expected valid YAML`, 'valid YAML')],
+    };
+  }
   const issues = checkDocument(doc, lines);
   if (issues.length > 0) {
     return {
@@ -130,9 +152,25 @@ export interface LoadDeployConfigOptions {
   readonly workspace?: string;
 }
 
+function configPathProblem(file: string, why: string): ConfigLoad {
+  return {
+    ok: false,
+    problems: [
+      {
+        input: 'config',
+        value: file,
+        accepted: CONFIG_ACCEPTED,
+        message: `Input "config" has value ${JSON.stringify(file)}: ${why}; expected ${CONFIG_ACCEPTED}`,
+      },
+    ],
+  };
+}
+
+/** Reads the file only once its path is known to stay inside the workspace. */
 export function loadDeployConfig(options: LoadDeployConfigOptions): ConfigLoad {
-  const base = options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd();
-  const path = isAbsolute(options.file) ? options.file : resolve(base, options.file);
+  const checked = deployInputs.config.parse(options.file, parseContext(options.workspace));
+  if (!checked.ok) return configPathProblem(options.file, checked.reason ?? 'the path is not allowed');
+  const path = checked.value;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -140,18 +178,8 @@ export function loadDeployConfig(options: LoadDeployConfigOptions): ConfigLoad {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !options.explicit) return { ok: true, config: undefined };
     const why =
-      code === 'ENOENT' ? `no such file at ${path}` : `cannot read ${path} (${code ?? String(error)})`;
-    return {
-      ok: false,
-      problems: [
-        {
-          input: 'config',
-          value: options.file,
-          accepted: CONFIG_ACCEPTED,
-          message: `Input "config" has value ${JSON.stringify(options.file)}: ${why}; expected ${CONFIG_ACCEPTED}`,
-        },
-      ],
-    };
+      code === 'ENOENT' ? `no such file at ${path}` : `cannot read ${path} (${code ?? 'unknown error'})`;
+    return configPathProblem(options.file, why);
   }
   return parseDeployConfig(text, options.file);
 }
@@ -265,6 +293,7 @@ export function resolveSettings<S extends InputSpecMap>(
     ...(options.rules ? { rules: options.rules } : {}),
     ...(configValues ? { configValues } : {}),
     ...(excuseMissing ? { excuseMissing } : {}),
+    ...(options.workspace === undefined ? {} : { workspace: options.workspace }),
     problems,
   });
 }

@@ -119,6 +119,57 @@ describe('createHttpClient', () => {
     expect(redactUrl('https://hooks.example/a/b?token=x#f')).toBe('https://hooks.example/a/b');
     expect(redactUrl('/q?x=1', 'http://prom:9090')).toBe('http://prom:9090/q');
   });
+
+  it.each([
+    'token',
+    'access_token',
+    'api_key',
+    'apikey',
+    'key',
+    'password',
+    'secret',
+    'sig',
+    'signature',
+    'auth',
+    'X-Amz-Signature',
+    'anything',
+  ])('leaves out a %s query parameter', (name) => {
+    expect(redactUrl(`https://prom.example/prom/api/v1/query?${name}=V4lue&query=up`)).toBe(
+      'https://prom.example/prom/api/v1/query',
+    );
+  });
+
+  it('leaves out userinfo, and keeps the port', () => {
+    expect(redactUrl('http://user:s3cr3t@127.0.0.1:9090/prom/?token=t0k#frag')).toBe(
+      'http://127.0.0.1:9090/prom/',
+    );
+    expect(redactUrl('https://only-user@prom.example')).toBe('https://prom.example/');
+    expect(redactUrl('/api/v1/query', 'http://user:s3cr3t@prom:9090/base/')).toBe(
+      'http://prom:9090/api/v1/query',
+    );
+  });
+
+  it('shows text without a host only when it has no place for a credential', () => {
+    expect(redactUrl('prometheus:9090')).toBe('prometheus:9090');
+    expect(redactUrl('not a url')).toBe('not a url');
+    for (const text of ['user:s3cr3t@prom.example', 'http//user:s3cr3t@prom', 'prom/x?token=t0k', 'a#s3cr3t'])
+      expect(redactUrl(text)).toBe('(a URL without a host, not shown)');
+  });
+
+  it('keeps userinfo and query parameters out of the error, while sending them', async () => {
+    handler = (_req, res) => reply(res, 503, { error: 'down' });
+    const http = createHttpClient({ retry: { ...fast, maxAttempts: 2 } });
+    const credentialed = target.url.replace('http://', 'http://user:s3cr3tpass@');
+    const err = await http.get(`${credentialed}/prom?token=t0kenvalue`).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      `GET ${target.url}/prom failed after 2 attempts: HTTP 503: {"error":"down"}`,
+    );
+    const dump = inspect(err, { depth: 10 }) + JSON.stringify(err);
+    expect(dump).not.toContain('s3cr3tpass');
+    expect(dump).not.toContain('t0kenvalue');
+    expect(seen[0]?.url).toBe('/prom?token=t0kenvalue');
+    expect(seen[0]?.headers.authorization).toBe(`Basic ${Buffer.from('user:s3cr3tpass').toString('base64')}`);
+  });
 });
 
 describe('proxy from the environment', () => {

@@ -1,8 +1,22 @@
 import { parseDocument } from 'yaml';
 import { DURATION_EXAMPLES, durationLiteral, formatDuration, parseDuration } from './inputs-duration.js';
+import {
+  pathRoots,
+  resolveInWorkspace,
+  resolvePatternInWorkspace,
+  type PathRoots,
+} from './workspace-path.js';
+import { toPlain, yamlErrorText } from './yaml-errors.js';
+
+export { yamlErrorText, yamlErrorWhat } from './yaml-errors.js';
 
 export type InputKind =
-  'string' | 'secret' | 'integer' | 'boolean' | 'duration' | 'enum' | 'list' | 'document' | 'url';
+  'string' | 'secret' | 'integer' | 'boolean' | 'duration' | 'enum' | 'list' | 'document' | 'url' | 'path';
+
+/** What a parse may depend on besides the text: where input paths may lead. */
+export interface ParseContext {
+  readonly roots: PathRoots;
+}
 
 /** The outcome of parsing one raw input. On failure `accepted` overrides the spec's own text. */
 export type Parsed<T> =
@@ -26,9 +40,15 @@ export interface InputSpec<T = unknown, Always extends boolean = boolean> {
    * `gate.duration`, `false` for never, or undefined for the key of the same name.
    */
   readonly config: string | false | undefined;
-  readonly parse: (raw: string) => Parsed<T>;
+  /** Without a context, paths resolve against GITHUB_WORKSPACE (else the current directory). */
+  readonly parse: (raw: string, context?: ParseContext) => Parsed<T>;
   /** Type-level marker only, never set. */
   readonly __always?: Always;
+}
+
+export interface ValidateFailure {
+  readonly reason: string;
+  readonly accepted?: string;
 }
 
 interface CommonOptions<T> {
@@ -36,8 +56,11 @@ interface CommonOptions<T> {
   /** Masked with core.setSecret as soon as read, and shown as *** in every error. */
   readonly secret?: boolean;
   readonly config?: string | false;
-  /** A further check of the parsed value; returns the accepted-form text when it fails. */
-  readonly validate?: (value: T) => string | undefined;
+  /**
+   * A further check of the parsed value: returns the accepted-form text when it fails, or a reason
+   * (shown before "expected") with or without its own accepted form.
+   */
+  readonly validate?: (value: T) => string | ValidateFailure | undefined;
 }
 
 type DefaultValue = string | number | boolean | readonly string[];
@@ -51,7 +74,7 @@ function build<T, A extends boolean>(
   kind: InputKind,
   accepted: string,
   options: CommonOptions<T> & { readonly default?: DefaultValue },
-  parse: (raw: string) => Parsed<T>,
+  parse: (raw: string, context: ParseContext) => Parsed<T>,
 ): InputSpec<T, A> {
   const validate = options.validate;
   const fallback = options.default;
@@ -63,11 +86,12 @@ function build<T, A extends boolean>(
       fallback === undefined ? undefined : typeof fallback === 'object' ? fallback.join('\n') : `${fallback}`,
     secret: options.secret ?? kind === 'secret',
     config: options.config,
-    parse: (raw: string): Parsed<T> => {
-      const parsed = parse(raw);
+    parse: (raw: string, context?: ParseContext): Parsed<T> => {
+      const parsed = parse(raw, context ?? { roots: pathRoots() });
       if (!parsed.ok || !validate) return parsed;
       const failed = validate(parsed.value);
-      return failed === undefined ? parsed : { ok: false, accepted: failed };
+      if (failed === undefined) return parsed;
+      return typeof failed === 'string' ? { ok: false, accepted: failed } : { ok: false, ...failed };
     },
   });
 }
@@ -187,6 +211,11 @@ export function oneOf<const V extends string, const O extends EnumOptions<NoInfe
   );
 }
 
+/** A long value shortened for a message: the start says which one it is. */
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 100)}…` : text;
+}
+
 export interface ListOptions extends CommonOptions<readonly string[]> {
   readonly default?: string | readonly string[];
   /** Also split on commas (the default); turn off when items may contain commas. */
@@ -211,7 +240,7 @@ export function list<const O extends ListOptions>(options?: O): InputSpec<readon
       const failed = item?.(entry);
       if (failed !== undefined) {
         // A secret's items are never echoed, not even one of them.
-        const which = isSecret ? 'an item' : `item ${JSON.stringify(entry)}`;
+        const which = isSecret ? 'an item' : `item ${JSON.stringify(clip(entry))}`;
         return { ok: false, reason: `${which} is not valid`, accepted: acceptedFor(failed) };
       }
     }
@@ -225,22 +254,6 @@ export interface DocumentOptions extends CommonOptions<unknown> {
   readonly shape?: 'mapping' | 'list';
   /** Overrides the accepted-form text, e.g. `a YAML list of checks`. */
   readonly description?: string;
-}
-
-interface YamlErrorLike {
-  readonly message: string;
-  readonly linePos?: readonly { line: number; col: number }[];
-}
-
-/** The parser's complaint without the source excerpt that follows it in its message. */
-export function yamlErrorWhat(error: YamlErrorLike): string {
-  return (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-}
-
-/** `line 3, column 7: <the parser's complaint>`, so the user can find the spot. */
-export function yamlErrorText(error: YamlErrorLike): string {
-  const where = error.linePos?.[0];
-  return where ? `line ${where.line}, column ${where.col}: ${yamlErrorWhat(error)}` : yamlErrorWhat(error);
 }
 
 function deepFreeze<T>(value: T): T {
@@ -258,7 +271,9 @@ export function document<const O extends DocumentOptions>(options?: O): InputSpe
     const doc = parseDocument(raw);
     const [error] = doc.errors;
     if (error) return fail(yamlErrorText(error));
-    const value: unknown = doc.toJS();
+    const plain = toPlain(doc);
+    if (!plain.ok) return fail(plain.reason);
+    const value = plain.value;
     if (shape === 'list' && !Array.isArray(value)) return fail('the document is not a list');
     if (shape === 'mapping' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       return fail('the document is not a mapping');
@@ -285,5 +300,56 @@ export function url<const O extends UrlOptions>(options?: O): InputSpec<string, 
       return fail(`the scheme ${parsed.protocol} is not allowed`);
     if (parsed.hostname === '') return fail('the URL has no host');
     return ok(raw);
+  });
+}
+
+export interface PathOptions extends CommonOptions<string> {
+  readonly default?: string;
+  /** What the file is, for the accepted form: `a deploy config file`. */
+  readonly what: string;
+  /** A file the action writes: RUNNER_TEMP is allowed as well as the workspace. */
+  readonly output?: boolean;
+}
+
+function placesText(output: boolean | undefined): string {
+  return output
+    ? 'relative to the workspace, and inside it or RUNNER_TEMP'
+    : 'relative to the workspace and inside it';
+}
+
+/**
+ * The path of one file, relative to the workspace (or absolute), that stays inside it (see
+ * workspace-path.ts). The value is the absolute path, so no caller resolves it again.
+ */
+export function path<const O extends PathOptions>(options: O): InputSpec<string, Always<O>> {
+  const accepted = `the path of ${options.what}, ${placesText(options.output)}`;
+  return build('path', accepted, options, (raw, context) => {
+    const checked = resolveInWorkspace(raw, context.roots, { output: options.output ?? false });
+    return checked.ok ? ok(checked.path) : fail(checked.reason);
+  });
+}
+
+export interface PathsOptions extends CommonOptions<readonly string[]> {
+  readonly default?: string | readonly string[];
+  /** What the files are, for the accepted form: `manifest files`. */
+  readonly what: string;
+}
+
+/**
+ * Files or globs, one per line or comma-separated, each inside the workspace. The value is the
+ * items as given (globs stay globs); whoever expands a glob checks each file it finds as well.
+ */
+export function paths<const O extends PathsOptions>(options: O): InputSpec<readonly string[], Always<O>> {
+  const accepted = `a list separated by commas or newlines of ${options.what} or globs, ${placesText(false)}`;
+  return build('list', accepted, options, (raw, context) => {
+    const items = raw
+      .split(/[\n,]/)
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    for (const entry of items) {
+      const checked = resolvePatternInWorkspace(entry, context.roots);
+      if (!checked.ok) return fail(`item ${JSON.stringify(clip(entry))}: ${checked.reason}`);
+    }
+    return ok(Object.freeze(items));
   });
 }

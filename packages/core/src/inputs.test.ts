@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as core from './runner-io.js';
-import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import {
   InputError,
   atMostOneOf,
@@ -337,6 +340,17 @@ describe('getSettings: secrets', () => {
     expect(error.message).toContain(accepted);
   });
 
+  it.each([
+    ['ftp://user:s3cr3tpass@prom.example/p?token=t0kenvalue', '"ftp://prom.example/p"'],
+    ['admin:s3cr3tpass@prom.example?token=t0kenvalue', '"(a URL without a host, not shown)"'],
+  ])('shows a URL %s without its credentials', (raw, shownValue) => {
+    const error = errorOf(() =>
+      getSettings({ 'prometheus-url': input.url() }, { read: reader({ 'prometheus-url': raw }) }),
+    );
+    expect(error.message).toContain(`Input "prometheus-url" has value ${shownValue}`);
+    expect(JSON.stringify(error.problems) + error.message).not.toMatch(/s3cr3tpass|t0kenvalue/);
+  });
+
   it('masks a valid secret too, and does not mask an empty one', () => {
     getSettings({ token: input.secret(), other: input.secret() }, { read: reader({ token: secretValue }) });
     expect(setSecret.mock.calls).toEqual([[secretValue]]);
@@ -473,5 +487,101 @@ describe('getSettings: rules across inputs', () => {
     const rule = vi.fn(() => undefined);
     errorOf(() => getSettings(spec, { read: reader({ token: 't', interval: 'often' }), rules: [rule] }));
     expect(rule).not.toHaveBeenCalled();
+  });
+});
+
+describe('getSettings: paths stay in the workspace', () => {
+  const root = mkdtempSync(join(tmpdir(), 'inputs-paths-'));
+  const workspace = join(root, 'ws');
+  const runnerTemp = join(root, 'temp');
+  mkdirSync(join(workspace, 'k8s'), { recursive: true });
+  mkdirSync(runnerTemp);
+  symlinkSync('/etc', join(workspace, 'etc-link'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const spec = {
+    config: input.path({ what: 'a deploy config file', default: '.github/deploy.yml' }),
+    'report-path': input.path({ what: 'the report to write', output: true }),
+    manifests: input.paths({ what: 'manifest files' }),
+  } satisfies InputSpecMap;
+
+  it('resolves paths to absolute ones inside the workspace (or RUNNER_TEMP for an output)', () => {
+    vi.stubEnv('RUNNER_TEMP', runnerTemp);
+    const settings = getSettings(spec, {
+      workspace,
+      read: reader({ 'report-path': join(runnerTemp, 'r.json'), manifests: 'k8s/*.yaml, app.yaml' }),
+    });
+    expect(settings).toEqual({
+      config: join(workspace, '.github/deploy.yml'),
+      reportPath: join(runnerTemp, 'r.json'),
+      manifests: ['k8s/*.yaml', 'app.yaml'],
+    });
+  });
+
+  it('takes GITHUB_WORKSPACE, else the current directory, as the workspace', () => {
+    vi.stubEnv('GITHUB_WORKSPACE', workspace);
+    expect(getSettings(spec, { read: reader({}) }).config).toBe(join(workspace, '.github/deploy.yml'));
+    vi.stubEnv('GITHUB_WORKSPACE', '');
+    expect(getSettings(spec, { read: reader({}) }).config).toBe(join(process.cwd(), '.github/deploy.yml'));
+  });
+
+  it('refuses every way out, naming the input, the value and the accepted form', () => {
+    vi.stubEnv('RUNNER_TEMP', runnerTemp);
+    const error = errorOf(() =>
+      getSettings(spec, {
+        workspace,
+        read: reader({
+          config: '../../etc/passwd',
+          'report-path': '../../../../tmp/x.json',
+          manifests: 'k8s/app.yaml\netc-link/*.conf',
+        }),
+      }),
+    );
+    expect(error.problems.map((p) => p.input)).toEqual(['config', 'report-path', 'manifests']);
+    expect(error.message.split('\n')).toEqual([
+      `Input "config" has value "../../etc/passwd": the path leads out of the workspace (${workspace}) through ".."; expected the path of a deploy config file, relative to the workspace and inside it`,
+      `Input "report-path" has value "../../../../tmp/x.json": the path leads out of the workspace (${workspace}) or RUNNER_TEMP (${runnerTemp}) through ".."; expected the path of the report to write, relative to the workspace, and inside it or RUNNER_TEMP`,
+      `Input "manifests" has value "k8s/app.yaml\\netc-link/*.conf": item "etc-link/*.conf": the path follows a symbolic link to /etc, outside the workspace (${workspace}); expected a list separated by commas or newlines of manifest files or globs, relative to the workspace and inside it`,
+    ]);
+  });
+
+  it('refuses an absolute path elsewhere, and an input file under RUNNER_TEMP', () => {
+    vi.stubEnv('RUNNER_TEMP', runnerTemp);
+    const error = errorOf(() =>
+      getSettings(spec, {
+        workspace,
+        read: reader({ config: join(runnerTemp, 'deploy.yml'), manifests: '/etc/*.yaml' }),
+      }),
+    );
+    expect(error.problems.map((p) => p.message)).toEqual([
+      expect.stringContaining(`: the path is outside the workspace (${workspace}); expected`),
+      expect.stringContaining(
+        `item "/etc/*.yaml": the path is outside the workspace (${workspace}); expected`,
+      ),
+    ]);
+  });
+});
+
+describe('getSettings: long values in messages', () => {
+  it('shortens a long list item it quotes', () => {
+    const spec = {
+      lines: input.list({ commas: false, item: (line) => (line.includes('=') ? undefined : 'k=v') }),
+    };
+    const long = 'x'.repeat(5000);
+    const error = errorOf(() => getSettings(spec, { read: reader({ lines: long }) }));
+    expect(error.message.length).toBeLessThan(400);
+    expect(error.message).toContain(`item "${'x'.repeat(100)}…" is not valid`);
+  });
+
+  it('puts a validate reason before the accepted form', () => {
+    const spec = {
+      lines: input.list({
+        validate: (items) =>
+          items.length > 2 ? { reason: `${items.length} items`, accepted: 'at most 2 items' } : undefined,
+      }),
+    };
+    expect(errorOf(() => getSettings(spec, { read: reader({ lines: 'a,b,c' }) })).message).toBe(
+      'Input "lines" has value "a,b,c": 3 items; expected at most 2 items',
+    );
   });
 });

@@ -2,15 +2,18 @@
  * Typed action inputs: one declarative spec per action, one getSettings() call that reads and
  * validates every input and either returns a frozen settings object or throws one InputError
  * listing every problem. This module loads first in every action, so it imports only
- * the runner protocol (runner-io) and yaml; anything heavier belongs after validation.
+ * the runner protocol (runner-io), yaml and the workspace path rule (node:fs, node:path);
+ * anything heavier belongs after validation.
  */
 import * as core from './runner-io.js';
 import { InputError, type InputProblem } from './errors.js';
+import { redactUrl } from './http.js';
 import * as kinds from './inputs-kinds.js';
-import type { InputSpec, Parsed } from './inputs-kinds.js';
+import type { InputSpec, ParseContext, Parsed } from './inputs-kinds.js';
+import { pathRoots } from './workspace-path.js';
 
 export { InputError, type InputProblem } from './errors.js';
-export type { InputKind, InputSpec } from './inputs-kinds.js';
+export type { InputKind, InputSpec, ParseContext } from './inputs-kinds.js';
 export { formatDuration, parseDuration } from './inputs-duration.js';
 
 /** The spec builders: `input.duration({ default: '10m', max: '1h' })`. */
@@ -24,6 +27,8 @@ export const input = {
   list: kinds.list,
   document: kinds.document,
   url: kinds.url,
+  path: kinds.path,
+  paths: kinds.paths,
 } as const;
 
 /** An action's inputs by their kebab-case names in action.yml. */
@@ -62,6 +67,14 @@ export interface GetSettingsOptions<S extends InputSpecMap> {
   /** Reads one raw input; INPUT_<NAME> as @actions/core reads it, unless a test injects another. */
   readonly read?: InputReader;
   readonly rules?: readonly Rule<S>[];
+  /** Base of relative paths and the place files read must lie in; GITHUB_WORKSPACE, else the current directory. */
+  readonly workspace?: string;
+}
+
+/** Where path inputs may lead, with a test's workspace in place of GITHUB_WORKSPACE. */
+export function parseContext(workspace?: string): ParseContext {
+  const roots = pathRoots();
+  return { roots: workspace === undefined ? roots : { ...roots, workspace } };
 }
 
 /** Where a setting's value came from. */
@@ -108,9 +121,16 @@ export function readExplicitInputs(
   return explicit;
 }
 
-function shown(raw: string, secret: boolean): string {
-  if (secret) return '"***"';
-  const short = raw.length > 120 ? `${raw.slice(0, 100)}…` : raw;
+/** A value as errors show it: a secret as ***, a URL without its credentials. */
+function displayed(raw: string, spec: InputSpec | undefined): string {
+  if (spec?.secret) return '***';
+  return spec?.kind === 'url' ? redactUrl(raw) : raw;
+}
+
+function shown(raw: string, spec: InputSpec | undefined): string {
+  if (spec?.secret) return '"***"';
+  const text = displayed(raw, spec);
+  const short = text.length > 120 ? `${text.slice(0, 100)}…` : text;
   // JSON quoting keeps a multi-line value on the message's one line.
   return JSON.stringify(short);
 }
@@ -131,9 +151,9 @@ function parseProblem(
   const valueWord = source.from === 'default' ? 'default value' : 'value';
   return {
     input: name,
-    value: spec.secret ? '***' : raw,
+    value: displayed(raw, spec),
     accepted,
-    message: `Input "${name}" has ${valueWord} ${shown(raw, spec.secret)}${whereFrom(source)}: ${reason}expected ${accepted}`,
+    message: `Input "${name}" has ${valueWord} ${shown(raw, spec)}${whereFrom(source)}: ${reason}expected ${accepted}`,
     ...(source.from === 'config' ? { file: source.file, line: source.line } : {}),
   };
 }
@@ -146,6 +166,8 @@ export interface SettleOptions<S extends InputSpecMap> {
   readonly problems?: readonly InputProblem[];
   /** Inputs whose absence is not reported, because a config file that failed to load may hold them. */
   readonly excuseMissing?: ReadonlySet<string>;
+  /** Base of relative paths; GITHUB_WORKSPACE, else the current directory. */
+  readonly workspace?: string;
 }
 
 /**
@@ -158,6 +180,9 @@ export function settleSettings<S extends InputSpecMap>(
   options: SettleOptions<S> = {},
 ): Settings<S> {
   const problems: InputProblem[] = [...(options.problems ?? [])];
+  // An input already reported (the config file it names failed to load) is not reported twice.
+  const reported = new Set(problems.map((problem) => problem.input));
+  const context = parseContext(options.workspace);
   const values: Record<string, unknown> = {};
   const sources = new Map<string, InputSource>();
   const rawByName = new Map<string, string>();
@@ -193,9 +218,9 @@ export function settleSettings<S extends InputSpecMap>(
     }
     sources.set(name, source);
     rawByName.set(name, raw);
-    const parsed = inputSpec.parse(raw);
+    const parsed = inputSpec.parse(raw, context);
     if (parsed.ok) values[key] = parsed.value;
-    else problems.push(parseProblem(name, inputSpec, raw, source, parsed));
+    else if (!reported.has(name)) problems.push(parseProblem(name, inputSpec, raw, source, parsed));
   }
 
   const settings = Object.freeze(values) as Settings<S>;
@@ -204,14 +229,13 @@ export function settleSettings<S extends InputSpecMap>(
       const found = rule(settings);
       if (!found) continue;
       const raw = rawByName.get(found.input) ?? '';
-      const secret = spec[found.input]?.secret ?? false;
       problems.push({
         input: found.input,
-        value: secret ? '***' : raw,
+        value: displayed(raw, spec[found.input]),
         accepted: found.accepted,
         message:
           found.message ??
-          `Input "${found.input}" has value ${shown(raw, secret)}: expected ${found.accepted}`,
+          `Input "${found.input}" has value ${shown(raw, spec[found.input])}: expected ${found.accepted}`,
       });
     }
   }
@@ -231,7 +255,10 @@ export function getSettings<S extends InputSpecMap>(
   options: GetSettingsOptions<S> = {},
 ): Settings<S> {
   const explicit = readExplicitInputs(spec, options.read ?? readInput);
-  return settleSettings(spec, explicit, options.rules ? { rules: options.rules } : {});
+  return settleSettings(spec, explicit, {
+    ...(options.rules ? { rules: options.rules } : {}),
+    ...(options.workspace === undefined ? {} : { workspace: options.workspace }),
+  });
 }
 
 function metaOf(settings: object): SettingsMeta {

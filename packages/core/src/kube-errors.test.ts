@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { describeTarget, isAlreadyExists, isNotFound, KubeApiError, parseStatusBody } from './kube-errors.js';
+import {
+  describeTarget,
+  isAlreadyExists,
+  isNotFound,
+  KubeApiError,
+  KubeConnectionError,
+  parseStatusBody,
+} from './kube-errors.js';
 import { RetryDeadlineError } from './retry.js';
 
 const target = { verb: 'patch', kind: 'deployments.apps', namespace: 'shop', name: 'web' };
@@ -66,6 +73,59 @@ describe('KubeApiError', () => {
     expect(parseStatusBody('')).toBeUndefined();
     expect(parseStatusBody('null')).toBeUndefined();
     expect(parseStatusBody({ reason: 'Invalid', code: 422 })).toEqual({ reason: 'Invalid', code: 422 });
+  });
+});
+
+/** What undici's fetch throws when no answer came: "fetch failed" with the system error as cause. */
+function fetchFailed(code: string): Error {
+  return new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ${code}`), { code }) });
+}
+
+describe('an API server that gives no answer', () => {
+  const list = { verb: 'list', kind: 'horizontalpodautoscalers.autoscaling', namespace: 'shop' };
+  const server = 'https://robot:hunter2@api.example.test:6443/?token=abc123';
+
+  it('says the server cannot be reached, at which URL (redacted), why, and what to check', () => {
+    const err = new KubeApiError(list, new KubeConnectionError(server, fetchFailed('ENOTFOUND')));
+    expect(err.message).toBe(
+      'list horizontalpodautoscalers.autoscaling shop/* failed: cannot reach the Kubernetes API server at https://api.example.test:6443/ (ENOTFOUND: the host name does not resolve). Next: check the server URL of the cluster in the kubeconfig input, that the context input selects the right cluster, and that the runner can reach it over the network (VPN, firewall, private endpoint)',
+    );
+    expect(err.reason).toBe('ENOTFOUND');
+    expect(err.status).toBeUndefined();
+    expect(err.message).not.toMatch(/hunter2|abc123|fetch failed/);
+  });
+
+  it('keeps the last failure of a call the retry deadline ended', () => {
+    const last = new KubeConnectionError(server, fetchFailed('ECONNREFUSED'));
+    const err = new KubeApiError(
+      list,
+      new RetryDeadlineError('gave up after 3 attempt(s)', 3, { cause: last }),
+    );
+    expect(err.message).toMatch(
+      /^list horizontalpodautoscalers\.autoscaling shop\/\* failed: cannot reach the Kubernetes API server at https:\/\/api\.example\.test:6443\/ \(ECONNREFUSED: nothing accepts connections there\): \(gave up after 3 attempt\(s\)\)\. Next: check the server URL/,
+    );
+    expect(err.reason).toBe('ECONNREFUSED');
+  });
+
+  it('names a certificate the kubeconfig does not trust', () => {
+    const err = new KubeApiError(
+      list,
+      new KubeConnectionError(server, fetchFailed('SELF_SIGNED_CERT_IN_CHAIN')),
+    );
+    expect(err.message).toContain(
+      "cannot reach the Kubernetes API server at https://api.example.test:6443/ (certificate error SELF_SIGNED_CERT_IN_CHAIN: the server's certificate is not one the kubeconfig trusts). Next: check the cluster's certificate-authority-data",
+    );
+  });
+
+  it('does not claim the server was never reached when a connection dropped mid-request', () => {
+    const err = new KubeApiError(
+      { verb: 'patch', kind: 'services', namespace: 'shop', name: 'web' },
+      new KubeConnectionError(server, fetchFailed('ECONNRESET')),
+    );
+    expect(err.message).toBe(
+      'patch services shop/web failed: the connection to the Kubernetes API server at https://api.example.test:6443/ failed before it answered (ECONNRESET)',
+    );
+    expect(err.reason).toBe('ECONNRESET');
   });
 });
 

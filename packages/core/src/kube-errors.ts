@@ -4,6 +4,7 @@
  * client-node itself.
  */
 import { STATUS_CODES } from 'node:http';
+import { redactUrl } from './http.js';
 import { httpErrorInfo, RetryDeadlineError } from './retry.js';
 
 export interface KubeCallTarget {
@@ -60,6 +61,107 @@ function hintFor(status: number | undefined, target: KubeCallTarget): string | u
   }
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The first string `code` in an error's cause chain (undici hides it under "fetch failed"). */
+function systemCode(err: unknown, depth = 0): string | undefined {
+  if (!isRecord(err) || depth > 5) return undefined;
+  if (typeof err.code === 'string' && err.code !== '') return err.code;
+  if (Array.isArray(err.errors)) {
+    for (const inner of err.errors) {
+      const code = systemCode(inner, depth + 1);
+      if (code) return code;
+    }
+  }
+  return systemCode(err.cause, depth + 1);
+}
+
+/** Codes of a connection that was never made: the request did not reach the API server. */
+const NOT_REACHED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** TLS verification failures (Node's and OpenSSL's codes): the server is not the one the kubeconfig trusts. */
+const CERTIFICATE = /CERT|^ERR_TLS_|^ERR_SSL_|^UNABLE_TO_|SELF_SIGNED/;
+
+const CODE_MEANING: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'nothing accepts connections there',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved now',
+  EAI_NONAME: 'the host name does not resolve',
+  EHOSTUNREACH: 'no route to the host',
+  ENETUNREACH: 'no route to the network',
+  ETIMEDOUT: 'the connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+};
+
+/**
+ * A request that got no answer from the API server: thrown by Kube.request, so that every call's
+ * KubeApiError can say which server and why, whatever the verb. The cause is the original error,
+ * so retry classification (network codes in the cause chain) is unchanged.
+ */
+export class KubeConnectionError extends Error {
+  override readonly name = 'KubeConnectionError';
+  /** The server URL as it may be shown (no userinfo, query or fragment). */
+  readonly server: string;
+  /** The system or TLS code, e.g. ECONNREFUSED, ENOTFOUND, DEPTH_ZERO_SELF_SIGNED_CERT. */
+  readonly networkCode: string | undefined;
+  /** True when no connection was made (refused, DNS, unreachable, timeout, certificate). */
+  readonly notReached: boolean;
+  readonly certificate: boolean;
+
+  constructor(server: string, cause: unknown) {
+    const code = systemCode(cause);
+    const certificate = code !== undefined && CERTIFICATE.test(code);
+    const notReached = certificate || (code !== undefined && NOT_REACHED.has(code));
+    const shown = redactUrl(server);
+    const why = certificate
+      ? `certificate error ${code}: the server's certificate is not one the kubeconfig trusts`
+      : code
+        ? `${code}${CODE_MEANING[code] ? `: ${CODE_MEANING[code]}` : ''}`
+        : cause instanceof Error
+          ? cause.message
+          : 'no answer';
+    super(
+      notReached
+        ? `cannot reach the Kubernetes API server at ${shown} (${why})`
+        : `the connection to the Kubernetes API server at ${shown} failed before it answered (${why})`,
+      { cause },
+    );
+    this.server = shown;
+    this.networkCode = code;
+    this.notReached = notReached;
+    this.certificate = certificate;
+  }
+}
+
+function connectionError(err: unknown): KubeConnectionError | undefined {
+  for (let at: unknown = err, depth = 0; isRecord(at) && depth < 5; at = at.cause, depth += 1) {
+    if (at instanceof KubeConnectionError) return at;
+  }
+  return undefined;
+}
+
+function connectionHint(err: KubeConnectionError): string | undefined {
+  if (err.certificate) {
+    return "check the cluster's certificate-authority-data in the kubeconfig input and that the server URL names that cluster";
+  }
+  if (err.notReached) {
+    return 'check the server URL of the cluster in the kubeconfig input, that the context input selects the right cluster, and that the runner can reach it over the network (VPN, firewall, private endpoint)';
+  }
+  return undefined;
+}
+
 export class KubeApiError extends Error {
   override readonly name = 'KubeApiError';
   readonly verb: string;
@@ -79,18 +181,23 @@ export class KubeApiError extends Error {
     const underlying = cause instanceof RetryDeadlineError && cause.cause !== undefined ? cause.cause : cause;
     const info = httpErrorInfo(underlying);
     const status = parseStatusBody(info.body);
+    const connection = info.status === undefined ? connectionError(underlying) : undefined;
     const parts: string[] = [];
-    if (info.status !== undefined) {
-      parts.push(`${info.status} ${status?.reason ?? STATUS_CODES[info.status] ?? ''}`.trim());
-    } else if (info.code) {
-      parts.push(info.code);
+    if (connection) {
+      parts.push(connection.message);
+    } else {
+      if (info.status !== undefined) {
+        parts.push(`${info.status} ${status?.reason ?? STATUS_CODES[info.status] ?? ''}`.trim());
+      } else if (info.code) {
+        parts.push(info.code);
+      }
+      const detail =
+        status?.message ??
+        (info.status === undefined && underlying instanceof Error ? underlying.message : undefined);
+      if (detail) parts.push(detail);
     }
-    const detail =
-      status?.message ??
-      (info.status === undefined && underlying instanceof Error ? underlying.message : undefined);
-    if (detail) parts.push(detail);
     if (cause instanceof RetryDeadlineError) parts.push(`(${cause.message})`);
-    const hint = hintFor(info.status, target);
+    const hint = connection ? connectionHint(connection) : hintFor(info.status, target);
     super(
       `${describeTarget(target)} failed: ${parts.join(': ') || 'unknown error'}${hint ? `. Next: ${hint}` : ''}`,
       { cause },
@@ -101,7 +208,7 @@ export class KubeApiError extends Error {
     this.objectName = target.name;
     this.target = Object.freeze({ ...target });
     this.status = info.status;
-    this.reason = status?.reason ?? info.code;
+    this.reason = status?.reason ?? info.code ?? connection?.networkCode;
     this.statusMessage = status?.message;
   }
 }

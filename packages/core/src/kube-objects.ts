@@ -56,6 +56,8 @@ export interface ObjectList<T> {
 export interface CallOptions {
   deadlineMs?: number;
   signal?: AbortSignal;
+  /** Repeating this write is harmless (a merge patch of fixed values), so transient failures are retried. */
+  idempotent?: boolean;
 }
 
 const DEFAULT_CALL_DEADLINE_MS = 30_000;

@@ -1,4 +1,7 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { generate } from 'selfsigned';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +15,7 @@ import {
   serverWarnings,
   type Kube,
 } from './kube.js';
-import { isConflict, isNotFound, KubeApiError } from './kube-errors.js';
+import { isConflict, isNotFound, KubeApiError, KubeConnectionError } from './kube-errors.js';
 import {
   buildKubeconfig,
   sendJson,
@@ -41,6 +44,22 @@ beforeEach(() => {
 afterEach(async () => {
   for (const k of kubes.splice(0)) await k.dispose();
 });
+
+/** An HTTPS server whose certificate no CA vouches for, as a wrong server URL would meet. */
+async function startTlsServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+  });
+  const server = createHttpsServer({ key: pems.private, cert: pems.cert }, (_req, res) => res.end('{}'));
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    close: () => new Promise((done) => server.close(() => done())),
+  };
+}
 
 /** No KUBECONFIG, an empty home: only the input counts. */
 function deps(env: NodeJS.ProcessEnv = {}) {
@@ -383,6 +402,40 @@ describe('kubeCall against the API', () => {
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeApiError);
     expect((err as KubeApiError).reason).toBe('ECONNREFUSED');
-    expect((err as Error).message).toMatch(/^list pods shop\/\* failed: ECONNREFUSED/);
+    expect((err as Error).message).toBe(
+      `list pods shop/* failed: cannot reach the Kubernetes API server at ${url} (ECONNREFUSED: nothing accepts connections there). Next: check the server URL of the cluster in the kubeconfig input, that the context input selects the right cluster, and that the runner can reach it over the network (VPN, firewall, private endpoint)`,
+    );
+  });
+
+  it('names a certificate the kubeconfig does not trust', async () => {
+    const tls = await startTlsServer();
+    try {
+      const k = await kube({ kubeconfig: buildKubeconfig(tls.url) });
+      const err = await kubeCall(
+        { verb: 'get', kind: 'deployments.apps', namespace: 'shop', name: 'web' },
+        (signal) =>
+          k.request({ method: 'GET', path: '/apis/apps/v1/namespaces/shop/deployments/web', signal }),
+        { ...fast, maxAttempts: 2 },
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KubeApiError);
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `^get deployments\\.apps shop/web failed: cannot reach the Kubernetes API server at ${tls.url.replace(/[.]/g, '\\.')} \\(certificate error [A-Z_]+: the server's certificate is not one the kubeconfig trusts\\)\\. Next: check the cluster's certificate-authority-data`,
+        ),
+      );
+    } finally {
+      await tls.close();
+    }
+  });
+
+  it('leaves a cancelled request a cancel, not an unreachable server', async () => {
+    const k = await kube({ kubeconfig: buildKubeconfig(api.url) });
+    api.handler = () => undefined; // never answers
+    const controller = new AbortController();
+    const pending = k.request({ method: 'GET', path: '/api/v1/namespaces', signal: controller.signal });
+    controller.abort(new Error('cancelled by SIGINT'));
+    const err = await pending.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(KubeConnectionError);
   });
 });

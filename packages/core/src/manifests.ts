@@ -4,9 +4,11 @@
  * dry-run apply checks them against the schema afterwards; this catches what needs no server.
  */
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { IMAGE_REF_FORM, parseImageRef } from './image-ref.js';
+import { resolveInWorkspace, resolvePatternInWorkspace } from './workspace-path.js';
+import { toPlain, yamlErrorWhat } from './yaml-errors.js';
 
 export interface KubeObject {
   apiVersion: string;
@@ -36,16 +38,35 @@ export class ManifestError extends Error {
 const NAME_FORM = 'a DNS-1123 name: lower-case letters, digits and "-", at most 253 characters';
 const DNS1123 = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
+const INSIDE = 'give files or globs inside the workspace, relative to it';
+
+/**
+ * The files the patterns name, each inside the workspace `cwd`: the pattern is checked before
+ * anything is listed, and every file a glob finds after (a `**` may follow a symbolic link out).
+ */
 export async function expandPatterns(patterns: string[], cwd: string): Promise<string[]> {
   const { glob } = await import('tinyglobby');
+  const roots = { workspace: cwd };
   const files: string[] = [];
   const problems: string[] = [];
   for (const pattern of patterns) {
+    const checked = resolvePatternInWorkspace(pattern, roots);
+    if (!checked.ok) {
+      problems.push(`Input "manifests" has item ${JSON.stringify(pattern)}: ${checked.reason}; ${INSIDE}`);
+      continue;
+    }
     const matched = /[*?[{]/.test(pattern)
       ? await glob(pattern, { cwd, absolute: true, onlyFiles: true })
-      : [isAbsolute(pattern) ? pattern : resolve(cwd, pattern)];
+      : [checked.path];
     if (matched.length === 0) problems.push(`Input "manifests": "${pattern}" matches no file`);
-    files.push(...matched.sort());
+    for (const file of matched.sort()) {
+      const inside = resolveInWorkspace(file, roots);
+      if (inside.ok) files.push(inside.path);
+      else
+        problems.push(
+          `Input "manifests": "${pattern}" matches ${relative(cwd, file) || file}: ${inside.reason}; ${INSIDE}`,
+        );
+    }
   }
   if (problems.length > 0) throw new ManifestError(problems);
   return [...new Set(files)];
@@ -62,7 +83,7 @@ export async function loadManifests(patterns: string[], cwd: string): Promise<Ma
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       problems.push(
-        `Input "manifests": cannot read "${shown}" (${code === 'ENOENT' ? 'no such file' : String(code)}); give files or globs relative to the workspace`,
+        `Input "manifests": cannot read "${shown}" (${code === 'ENOENT' ? 'no such file' : String(code)}); ${INSIDE}`,
       );
       continue;
     }
@@ -73,11 +94,16 @@ export async function loadManifests(patterns: string[], cwd: string): Promise<Ma
       if (doc.errors.length > 0) {
         const err = doc.errors[0]!;
         problems.push(
-          `Input "manifests": ${shown}:${lines.linePos(err.pos[0]).line}: invalid YAML: ${err.message.split('\n')[0]}`,
+          `Input "manifests": ${shown}:${lines.linePos(err.pos[0]).line}: invalid YAML: ${yamlErrorWhat(err)}`,
         );
         continue;
       }
-      const value: unknown = doc.toJS();
+      const plain = toPlain(doc);
+      if (!plain.ok) {
+        problems.push(`Input "manifests": ${where}: invalid YAML: ${plain.reason}`);
+        continue;
+      }
+      const value = plain.value;
       if (value === null || value === undefined) continue; // empty document between ---
       const problem = structureProblem(value);
       if (problem) problems.push(`Input "manifests": ${where}: ${problem}`);

@@ -3,6 +3,7 @@
  * a bounded history ConfigMap per app. Rollback, the next step and a manual run days later read
  * these, so nothing has to be passed through a workflow.
  */
+import { createHash } from 'node:crypto';
 import { isAlreadyExists } from './kube-errors.js';
 import { CONFIGMAPS, type KubeObjects, type ResourceRef } from './kube-objects.js';
 import { runUrl, type RunContext } from './github.js';
@@ -108,6 +109,7 @@ export async function writeRecord(
     name,
     { metadata: { annotations: { [RECORD_ANNOTATION]: JSON.stringify(record) } } },
     'merge',
+    { idempotent: true },
   );
 }
 
@@ -118,9 +120,13 @@ interface ConfigMap {
   data?: Record<string, string>;
 }
 
-/** One key per entry, named so that sorting the keys sorts by time. */
+/**
+ * One key per entry, named so that sorting the keys sorts by time, and derived from the entry
+ * itself: appending the same entry again (a retry after a lost answer) writes the same key.
+ */
 function entryKey(entry: HistoryEntry): string {
-  return `entry-${entry.time.replace(/[^0-9]/g, '')}-${Math.random().toString(36).slice(2, 8)}`;
+  const digest = createHash('sha256').update(JSON.stringify(entry)).digest('hex').slice(0, 8);
+  return `entry-${entry.time.replace(/[^0-9]/g, '')}-${digest}`;
 }
 
 function parseHistory(cm: ConfigMap | undefined): { key: string; entry: HistoryEntry }[] {
@@ -181,15 +187,22 @@ export async function openHistory(objects: KubeObjects, namespace: string, app: 
           keys = [key];
           return;
         } catch (error) {
-          if (!isAlreadyExists(error)) throw error;
+          // Created meanwhile, or created but the answer was lost: the patch below writes the
+          // same key either way. If the ConfigMap really is not there, the create's error stands.
+          if (
+            !isAlreadyExists(error) &&
+            !(await objects.get(CONFIGMAPS, namespace, name).catch(() => undefined))
+          )
+            throw error;
           created = true;
         }
       }
-      const dropped = [...keys, key].slice(0, Math.max(0, keys.length + 1 - HISTORY_LIMIT));
+      const known = keys.filter((k) => k !== key);
+      const dropped = known.slice(0, Math.max(0, known.length + 1 - HISTORY_LIMIT));
       const data: Record<string, string | null> = { [key]: JSON.stringify(entry) };
       for (const old of dropped) data[old] = null;
-      await objects.patch(CONFIGMAPS, namespace, name, { data }, 'merge');
-      keys = [...keys.filter((k) => !dropped.includes(k)), key];
+      await objects.patch(CONFIGMAPS, namespace, name, { data }, 'merge', { idempotent: true });
+      keys = [...known.filter((k) => !dropped.includes(k)), key];
     },
   };
 }

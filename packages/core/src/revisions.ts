@@ -3,7 +3,7 @@
  * lists them and restores one the way `kubectl rollout undo` does: the chosen ReplicaSet's
  * template becomes the Deployment's template again (and so gets a new revision number).
  */
-import { DEPLOYMENTS, REPLICASETS, type KubeObjects } from './kube-objects.js';
+import { DEPLOYMENTS, REPLICASETS, type CallOptions, type KubeObjects } from './kube-objects.js';
 import { REVISION_ANNOTATION, type Deployment } from './rollout.js';
 import { CHANGE_CAUSE } from './annotations.js';
 
@@ -75,6 +75,7 @@ export async function restoreTemplate(
   deployment: Deployment,
   target: Revision,
   changeCause: string,
+  options: CallOptions = {},
 ): Promise<Deployment> {
   const namespace = deployment.metadata.namespace ?? objects.namespace;
   const template = structuredClone(target.template);
@@ -95,5 +96,6 @@ export async function restoreTemplate(
       },
     ],
     'json',
+    options,
   );
 }

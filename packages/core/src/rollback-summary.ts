@@ -5,6 +5,8 @@ import type { RollbackOutcome } from './rollback.js';
 export function rollbackSummary(o: RollbackOutcome, namespace: string): string {
   const verdict = o.dryRun ? '🧪 Rollback dry run' : o.ok ? '↩️ Rolled back' : '❌ Rollback failed';
   const parts = [heading(`${verdict}: ${o.deployment} in ${namespace}`), o.message];
+  // A failure's message already says where traffic is.
+  if (o.traffic && o.ok) parts.push(`Traffic: ${o.traffic}`);
   parts.push(
     heading('What changes', 3),
     table(

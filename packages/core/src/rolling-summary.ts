@@ -28,6 +28,11 @@ export function rollingSummary(o: {
     heading(`${verdict}: ${o.app} in ${o.namespace}`),
     `${outcome.message} (${(o.durationMs / 1000).toFixed(1)} s)`,
   ];
+  const facts = [
+    ...(outcome.failedPhase ? [`**Failed in phase:** ${outcome.failedPhase}`] : []),
+    ...(outcome.traffic ? [`**Traffic:** ${outcome.traffic}`] : []),
+  ];
+  if (facts.length > 0) parts.push(facts.map((f) => `- ${f}`).join('\n'));
   if (outcome.deployments.length > 0) {
     parts.push(
       heading('Deployments', 3),

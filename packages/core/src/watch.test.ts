@@ -12,7 +12,7 @@ import {
   type RecordedRequest,
   type WatchStream,
 } from './testing/fake-kube-api.js';
-import { watchObjects, WatchTimeoutError } from './watch.js';
+import { WatchFailedError, watchObjects, WatchTimeoutError } from './watch.js';
 
 const PATH = '/apis/apps/v1/namespaces/shop/deployments';
 let api: FakeKubeApi;
@@ -248,6 +248,162 @@ describe('watchObjects', () => {
     });
     expect(outcome.resumes).toBe(1);
     expect(watches()).toHaveLength(2);
+  });
+
+  it('gives up on a watch that keeps answering 500, naming the object, the status and the reason', async () => {
+    api.handler = (req, res) => {
+      if (!isWatch(req)) return list(res, '10', [deployment('web', '10', 0)]);
+      sendStatus(res, 500, 'InternalError', 'etcd is unavailable');
+    };
+    const progress: string[] = [];
+    const err = await watchObjects<V1Deployment>({
+      kube,
+      path: PATH,
+      // Far beyond the test's own timeout: only the failure budget can end this wait in time.
+      deadline: Date.now() + 600_000,
+      what: 'deployment shop/web to finish its rollout',
+      retry: fast,
+      onEvent: (_t, d) => available(d),
+      onProgress: (m) => progress.push(m),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WatchFailedError);
+    expect(err).toMatchObject({
+      status: 500,
+      verb: 'watch',
+      what: 'deployment shop/web to finish its rollout',
+    });
+    expect((err as Error).message).toMatch(
+      /^Could not watch deployment shop\/web to finish its rollout \(gave up after 5 attempts in \d+s\): watch deployments shop\/\* failed: 500 Internal Server Error$/,
+    );
+    expect(watches()).toHaveLength(5);
+    expect(lists()).toHaveLength(1);
+    expect(progress.filter((m) => m.includes('failed (HTTP 500)'))).toHaveLength(4);
+  });
+
+  it("gives up on a list that keeps failing, with the server's reason and message", async () => {
+    api.handler = (_req, res) => sendStatus(res, 503, 'ServiceUnavailable', 'the apiserver is shutting down');
+    const err = await watchObjects<V1Deployment>({
+      kube,
+      path: PATH,
+      deadline: Date.now() + 600_000,
+      what: 'deployment shop/web to finish its rollout',
+      retry: fast,
+      onEvent: (_t, d) => available(d),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WatchFailedError);
+    expect((err as Error).message).toContain(
+      'list deployments shop/* failed: 503 ServiceUnavailable: the apiserver is shutting down',
+    );
+    expect(lists()).toHaveLength(5);
+    expect(watches()).toHaveLength(0);
+  });
+
+  it('gives up on ERROR events that keep arriving in the stream', async () => {
+    api.handler = (req, res) => {
+      if (!isWatch(req)) return list(res, '10', [deployment('web', '10', 0)]);
+      startWatch(res).send('ERROR', {
+        kind: 'Status',
+        code: 500,
+        reason: 'InternalError',
+        message: 'etcdserver: request timed out',
+      });
+    };
+    const err = await watchObjects<V1Deployment>({
+      kube,
+      path: PATH,
+      deadline: Date.now() + 600_000,
+      retry: fast,
+      onEvent: (_t, d) => available(d),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WatchFailedError);
+    expect((err as Error).message).toContain('500 InternalError: etcdserver: request timed out');
+    expect(watches()).toHaveLength(5);
+  });
+
+  it('ends the failure budget on time as well as on attempts', async () => {
+    api.handler = (req, res) => {
+      if (!isWatch(req)) return list(res, '10', [deployment('web', '10', 0)]);
+      sendStatus(res, 502, 'BadGateway', 'proxy error');
+    };
+    const err = await watchObjects<V1Deployment>({
+      kube,
+      path: PATH,
+      deadline: Date.now() + 600_000,
+      retry: { baseDelayMs: 40, maxDelayMs: 40, maxAttempts: 1000, budgetMs: 200 },
+      onEvent: (_t, d) => available(d),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WatchFailedError);
+    expect(watches().length).toBeGreaterThan(1);
+    expect(watches().length).toBeLessThan(1000);
+  });
+
+  it.each([
+    [403, 'Forbidden', 'grant the identity RBAC permission to watch deployments in namespace shop'],
+    [401, 'Unauthorized', 'the cluster rejected the credentials'],
+    [404, 'NotFound', ''],
+  ])('fails at once on %i, which retrying cannot cure', async (code, reason, hint) => {
+    api.handler = (req, res) => {
+      if (!isWatch(req)) return list(res, '10', [deployment('web', '10', 0)]);
+      sendStatus(res, code, reason, 'no');
+    };
+    const err = await watchObjects<V1Deployment>({
+      kube,
+      path: PATH,
+      deadline: Date.now() + 600_000,
+      what: 'deployment shop/web to finish its rollout',
+      retry: fast,
+      onEvent: (_t, d) => available(d),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WatchFailedError);
+    expect(err).toMatchObject({ status: code });
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `^Could not watch deployment shop/web to finish its rollout \\(not retried\\): watch deployments shop/\\* failed: ${code} `,
+      ),
+    );
+    expect((err as Error).message).toContain(hint);
+    expect(watches()).toHaveLength(1);
+  });
+
+  it('keeps resuming a stream that drops after making progress, beyond the failure budget', async () => {
+    let version = 10;
+    api.handler = (req, res) => {
+      if (!isWatch(req)) return list(res, '10', [deployment('web', '10', 0)]);
+      const stream = startWatch(res);
+      version += 1;
+      // Seven drops in a row, each after an event: more than the budget's five failures.
+      if (watches().length <= 7) {
+        stream.send('MODIFIED', deployment('web', String(version), 1));
+        setTimeout(() => stream.destroy(), 10);
+      } else {
+        stream.send('MODIFIED', deployment('web', String(version), 2));
+      }
+    };
+    const outcome = await watchObjects<V1Deployment>({
+      kube,
+      path: PATH,
+      deadline: Date.now() + 600_000,
+      retry: fast,
+      onEvent: (_t, d) => available(d),
+    });
+    expect(outcome).toMatchObject({ resumes: 7, relists: 0 });
+    expect(lists()).toHaveLength(1);
+  });
+
+  it('says at the deadline that the watch was failing, and how', async () => {
+    api.handler = (req, res) => {
+      if (!isWatch(req)) return list(res, '10', [deployment('web', '10', 0)]);
+      sendStatus(res, 500, 'InternalError', 'etcd is unavailable');
+    };
+    const err = await watchObjects<V1Deployment>({
+      kube,
+      path: PATH,
+      deadline: Date.now() + 300,
+      retry: { ...fast, maxAttempts: 100_000, budgetMs: 600_000 },
+      onEvent: (_t, d) => available(d),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WatchTimeoutError);
+    expect((err as Error).message).toMatch(/; the watch request was failing \(HTTP 500, \d+ time\(s\)\)$/);
   });
 
   it('fails at the deadline, naming what it waited for and the last state seen', async () => {

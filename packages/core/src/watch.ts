@@ -2,11 +2,23 @@
  * Waiting on Kubernetes objects without polling: list once (current state and a resourceVersion),
  * then watch from there. A dropped stream resumes from the last resourceVersion seen; an expired
  * one (410 Gone, as an HTTP status or an ERROR event) lists again; transient failures go through the
- * retry policy. Every wait ends: the handler says 'done', the deadline passes, or the signal aborts.
+ * retry policy. Every wait ends: the handler says 'done', the deadline passes, the signal aborts, or
+ * the API keeps failing (WatchFailedError).
+ *
+ * Why a failure budget as well as the deadline: a watch that answers 500 on every request would
+ * otherwise be retried until the caller's deadline (a rollout's whole timeout) and then be reported
+ * as "timed out waiting", hiding the cause. So consecutive failures that make no progress get a
+ * few attempts over a few seconds, then end the wait naming the object, the status and the reason;
+ * what is not transient (401, 403, 404) ends it at once. A stream that delivered events and then
+ * dropped is a disconnect, not a failure streak: it resumes.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Kube } from './kube.js';
+import { KubeApiError, type KubeCallTarget } from './kube-errors.js';
 import { classifyError, withRetry, type RetryDecision, type RetryOptions } from './retry.js';
+
+/** Consecutive failures without progress that end a wait, whichever of the two comes first. */
+const FAILURE_BUDGET = { attempts: 5, ms: 15_000 };
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -37,7 +49,11 @@ export interface WatchObjectsOptions<T extends KubernetesObject> {
   judge?: (objects: T[]) => 'done' | void;
   /** Resumes, relists and retries, for the log. */
   onProgress?: (message: string) => void;
-  retry?: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts'>;
+  /**
+   * Backoff, and the failure budget: `maxAttempts` consecutive failures without progress (default
+   * 5) or `budgetMs` since the first of them (default 15 s), whichever comes first.
+   */
+  retry?: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts'> & { budgetMs?: number };
   /** Asks the server to end each watch request after this long; we then resume. Default 240. */
   timeoutSeconds?: number;
 }
@@ -59,6 +75,22 @@ export class WatchTimeoutError extends Error {
     readonly lastState: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The API kept failing (or refused: 401, 403, 404) while waiting: names what was watched, the
+ * request that failed, its status and reason, and how long it was tried.
+ */
+export class WatchFailedError extends KubeApiError {
+  constructor(
+    readonly what: string,
+    target: KubeCallTarget,
+    cause: unknown,
+    tried: string,
+  ) {
+    super(target, cause);
+    this.message = `Could not watch ${what} (${tried}): ${this.message}`;
   }
 }
 
@@ -104,6 +136,14 @@ function defaultDescribe(obj: KubernetesObject | undefined): string {
   }`;
 }
 
+/** `/apis/apps/v1/namespaces/shop/deployments` -> the verb on `deployments` in `shop`, for messages. */
+function targetOf(path: string, verb: 'list' | 'watch'): KubeCallTarget {
+  const parts = path.split('/').filter(Boolean);
+  const at = parts.indexOf('namespaces');
+  const namespace = at >= 0 && parts.length > at + 2 ? parts[at + 1] : undefined;
+  return { verb, kind: parts.at(-1) ?? path, ...(namespace ? { namespace } : {}) };
+}
+
 function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   return s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
@@ -121,6 +161,13 @@ export async function watchObjects<T extends KubernetesObject>(
   const describe = options.describe ?? defaultDescribe;
   const progress = options.onProgress ?? (() => undefined);
   const startedAt = Date.now();
+  const budget = {
+    attempts: options.retry?.maxAttempts ?? FAILURE_BUDGET.attempts,
+    ms: options.retry?.budgetMs ?? FAILURE_BUDGET.ms,
+  };
+  /** The current run of failures without progress; cleared by a complete list or a watch event. */
+  let failing: { since: number; count: number; reason: string } | undefined;
+  let request: 'list' | 'watch' = 'list';
 
   const outcome: WatchOutcome<T> = { lastObject: undefined, events: 0, relists: 0, resumes: 0 };
   const known = new Map<string, T>();
@@ -137,9 +184,12 @@ export async function watchObjects<T extends KubernetesObject>(
       : setTimeout(
           () => {
             const lastState = describe(outcome.lastObject);
+            const failure = failing
+              ? `; the ${request} request was failing (${failing.reason}, ${failing.count} time(s))`
+              : '';
             stop.abort(
               new WatchTimeoutError(
-                `Timed out after ${formatDuration(Date.now() - startedAt)} waiting for ${what}; last seen: ${lastState}`,
+                `Timed out after ${formatDuration(Date.now() - startedAt)} waiting for ${what}; last seen: ${lastState}${failure}`,
                 what,
                 lastState,
               ),
@@ -199,6 +249,7 @@ export async function watchObjects<T extends KubernetesObject>(
     } while (continueToken);
     resourceVersion = listVersion;
     needList = false;
+    failing = undefined;
     if (listed) outcome.relists += 1;
     listed = true;
     for (const item of items) {
@@ -237,6 +288,7 @@ export async function watchObjects<T extends KubernetesObject>(
       const onEvent = (type: string, obj: unknown): void => {
         if (settled) return;
         sessionEvents += 1;
+        if (type !== 'ERROR') failing = undefined;
         if (type === 'BOOKMARK') {
           resourceVersion = (obj as KubernetesObject).metadata?.resourceVersion ?? resourceVersion;
           return;
@@ -244,11 +296,10 @@ export async function watchObjects<T extends KubernetesObject>(
         if (type === 'ERROR') {
           const status = obj as WatchStatus;
           if (status.code === 410) return finish(() => resolve('gone'));
+          // Shaped as client-node's ApiException (code, body) so the Status reason and message show.
           const err = Object.assign(
             new Error(`watch ERROR event: ${status.message ?? status.reason ?? 'unknown'}`),
-            {
-              statusCode: status.code,
-            },
+            { code: status.code, body: status },
           );
           return finish(() => reject(err));
         }
@@ -302,8 +353,24 @@ export async function watchObjects<T extends KubernetesObject>(
 
   const classify = (err: unknown): RetryDecision => {
     if (err instanceof HandlerFailure) return { retry: false, reason: 'handler failed' };
-    if (err instanceof ClosedAtOnce) return { retry: true, reason: err.message };
-    return classifyError(err, true);
+    const decision: RetryDecision =
+      err instanceof ClosedAtOnce ? { retry: true, reason: err.message } : classifyError(err, true);
+    failing ??= { since: Date.now(), count: 0, reason: decision.reason };
+    failing.count += 1;
+    failing.reason = decision.reason;
+    if (failing.count >= budget.attempts || Date.now() - failing.since >= budget.ms) {
+      return { ...decision, retry: false };
+    }
+    return decision;
+  };
+
+  const failed = (err: unknown): WatchFailedError => {
+    const run = failing ?? { since: Date.now(), count: 1 };
+    const tried =
+      run.count > 1
+        ? `gave up after ${run.count} attempts in ${formatDuration(Date.now() - run.since)}`
+        : 'not retried';
+    return new WatchFailedError(what, targetOf(options.path, request), err, tried);
   };
 
   try {
@@ -311,9 +378,11 @@ export async function watchObjects<T extends KubernetesObject>(
       await withRetry(
         async (_attempt, signal) => {
           if (needList) {
+            request = 'list';
             await list(signal);
             if (done) return;
           }
+          request = 'watch';
           const result = await watchOnce(signal);
           if (result === 'gone') {
             needList = true;
@@ -321,6 +390,7 @@ export async function watchObjects<T extends KubernetesObject>(
               `watch of ${options.path}: resourceVersion ${resourceVersion ?? '?'} expired (410 Gone); listing again`,
             );
           } else if (result === 'closed') {
+            failing = undefined;
             progress(
               `watch of ${options.path} ended; resuming from resourceVersion ${resourceVersion ?? '?'}`,
             );
@@ -331,7 +401,8 @@ export async function watchObjects<T extends KubernetesObject>(
           signal: stop.signal,
           baseDelayMs: options.retry?.baseDelayMs,
           maxDelayMs: options.retry?.maxDelayMs,
-          maxAttempts: options.retry?.maxAttempts ?? (options.deadline === undefined ? 10 : Infinity),
+          // The failure budget in classify bounds the attempts; a healthy watch resumes without limit.
+          maxAttempts: Infinity,
           classify,
           onRetry: (info) =>
             progress(
@@ -345,7 +416,9 @@ export async function watchObjects<T extends KubernetesObject>(
     return outcome;
   } catch (err) {
     if (err instanceof HandlerFailure) throw err.error;
-    throw err;
+    // The deadline (WatchTimeoutError) or the caller's cancel: its reason, as it is.
+    if (stop.signal.aborted) throw err;
+    throw failed(err);
   } finally {
     if (deadlineTimer) clearTimeout(deadlineTimer);
     options.signal?.removeEventListener('abort', onOuterAbort);

@@ -21,6 +21,10 @@ export interface RunActionOptions {
   cancelAfterMs?: number;
   /** ...or as soon as a log line matches. */
   cancelWhen?: RegExp;
+  /** SIGKILL (a lost runner: no cleanup at all) as soon as a log line matches. */
+  killWhen?: RegExp;
+  /** Sees each piece of output as it comes, e.g. to learn when a log group opens. */
+  onOutput?: (text: string) => void;
   /** Kill the process if it runs longer than this; the result then says timedOut. */
   timeoutMs?: number;
   cwd?: string;
@@ -168,7 +172,9 @@ export async function runAction(options: RunActionOptions): Promise<ActionResult
     const text = chunk.toString();
     raw += text;
     if (options.echo) process.stdout.write(text);
+    options.onOutput?.(text);
     if (options.cancelWhen && options.cancelWhen.test(raw)) cancel();
+    if (options.killWhen && options.killWhen.test(raw) && child.exitCode === null) child.kill('SIGKILL');
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);

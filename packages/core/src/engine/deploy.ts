@@ -90,7 +90,7 @@ export async function runDeploy(d: DeployRun): Promise<DeployResult> {
       undoBudgetMs: (reason) => (reason === 'cancelled' ? CANCEL_GRACE_MS : d.undoBudgetMs),
       ...(d.timeline ? { timeline: d.timeline } : {}),
     });
-    await keepBooks(d, outcome);
+    await keepBooks(d, outcome, lock.lost.reason);
     const traffic = await d
       .whereTrafficIs(outcome)
       .catch((error: unknown) => `unknown: could not read it back (${errorText(error)})`);
@@ -113,8 +113,15 @@ function shouldUndo(reason: StopReason, d: DeployRun, lost: unknown): boolean {
   return reason === 'cancelled' ? d.undoOnCancel : d.undoOnFailure;
 }
 
-async function keepBooks(d: DeployRun, outcome: EngineOutcome): Promise<void> {
+/** Record and history writes retry their own transient failures (record/record.ts); what still fails is a loud warning. */
+async function keepBooks(d: DeployRun, outcome: EngineOutcome, lost: unknown): Promise<void> {
   if (!outcome.wrote) return;
+  if (lost instanceof LockLostError && lost.holder) {
+    d.runner.warn(
+      `The deployment record of ${d.app} was not written: run ${lost.holder.runId} of ${lost.holder.repository} holds the lock now and its record is the one that counts.`,
+    );
+    return;
+  }
   try {
     await d.keepBooks(outcome);
   } catch (error) {
@@ -139,8 +146,8 @@ function failureMessage(d: DeployRun, o: EngineOutcome, traffic: string): string
           ? o.reason === 'lock-lost' && d.undoOnFailure
             ? 'nothing was put back: another run holds the lock now and decides'
             : o.reason === 'cancelled'
-              ? 'on-cancel is leave: the changes were left in place'
-              : 'auto-rollback is off: the changes were left in place'
+              ? 'the changes were left in place, as asked for a cancelled run'
+              : 'the changes were left in place, as asked for a failed run (no automatic rollback)'
           : `putting back was incomplete: ${o.problems.join('; ')}`;
   return `${d.what} failed in phase ${o.failedPhase ?? 'start'}: ${o.cause}. ${capitalize(undone)}. Traffic: ${traffic}`;
 }

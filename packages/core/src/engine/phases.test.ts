@@ -16,6 +16,11 @@ function recordingRunner(): Runner & { lines: string[] } {
   };
 }
 
+/** Stands for one request to the API: every write and read in these phases is one. */
+function apiCall(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A world of one value, "traffic", with phases that write it and say how to put it back. */
 function world(): { traffic: string; writes: string[] } {
   return { traffic: 'v1', writes: [] };
@@ -29,10 +34,12 @@ function switchTo(
   return {
     name: `switch-${version}`,
     run: async (ctx) => {
+      await apiCall();
       const before = w.traffic;
       ctx.undoWith({
         what: `switch back to ${before}`,
         run: async () => {
+          await apiCall();
           if (w.traffic !== before) {
             w.traffic = before;
             w.writes.push(`undo->${before}`);
@@ -95,9 +102,11 @@ describe('runPhases', () => {
     const flaky: Phase = {
       name: 'flaky',
       run: async (ctx) => {
+        await apiCall();
         ctx.undoWith({
           what: 'flaky undo',
           run: async () => {
+            await apiCall();
             attempts += 1;
             if (attempts < 3) throw new Error('HTTP 409 conflict');
           },
@@ -116,6 +125,7 @@ describe('runPhases', () => {
     const stuck: Phase = {
       name: 'stuck',
       run: async (ctx) => {
+        await apiCall();
         ctx.undoWith({ what: 'restore the thing', run: () => Promise.reject(new PhaseFailed('gone')) });
         throw new Error('later failure');
       },
@@ -189,10 +199,12 @@ describe('runPhases', () => {
     const apply = (version: string): Phase => ({
       name: `apply-${version}`,
       run: async (ctx) => {
+        await apiCall();
         const before = w.traffic;
         ctx.undoOnce('thing', {
           what: `put back ${before}`,
           run: async () => {
+            await apiCall();
             w.traffic = before;
           },
         });

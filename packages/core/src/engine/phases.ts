@@ -19,7 +19,7 @@ export interface UndoContext {
   /** Aborts at the compensation deadline (a cancelled run has only the runner's grace period). */
   signal: AbortSignal;
   deadline: number;
-  note(text: string): void;
+  note: (text: string) => void;
 }
 
 export interface PhaseContext {
@@ -184,10 +184,13 @@ export async function runPhases(o: RunPhasesOptions): Promise<EngineOutcome> {
  */
 async function unwind(undos: Undo[], deadline: number, note: (text: string) => void): Promise<string[]> {
   const problems: string[] = [];
+  // An undo that waits (a rollout, a read-back) stops a little before the unwind's own deadline,
+  // so it can say what it saw last instead of being cut off by the retry's "gave up".
+  const undoDeadline = deadline - Math.min(1000, (deadline - Date.now()) / 10);
   for (const undo of [...undos].reverse()) {
     note(`undo: ${undo.what}`);
     try {
-      await withRetry((_attempt, signal) => undo.run({ signal, deadline, note }), {
+      await withRetry((_attempt, signal) => undo.run({ signal, deadline: undoDeadline, note }), {
         deadlineMs: Math.max(1, deadline - Date.now()),
         maxAttempts: 8,
         classify: (error) => ({ retry: !(error instanceof PhaseFailed), reason: errorText(error) }),

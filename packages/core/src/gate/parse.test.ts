@@ -130,6 +130,14 @@ describe('parseChecks', () => {
     ],
     ['- { kind: http, url: "ftp://x" }', /"url" has value "ftp:\/\/x": expected an http or https URL/],
     [
+      '- { kind: http, url: "ftp://u:s3cr3t@x/h?token=t0k" }',
+      /"url" has value "ftp:\/\/x\/h": expected an http or https URL/,
+    ],
+    [
+      '- { kind: prometheus, query: up, condition: "> 0", prometheus-url: "user:s3cr3t@prom?token=t0k" }',
+      /"prometheus-url" has value "\(a URL without a host, not shown\)": expected an http or https URL of Prometheus/,
+    ],
+    [
       '- { kind: http, url: "https://x.example.com", expect-status: 2zz }',
       /"expect-status" has value "2zz": expected a status such as 200/,
     ],

@@ -3,6 +3,7 @@
  * the check (index and name), the field, the value and the accepted form, so one failed run
  * shows all that is wrong. Pure: no network, so it runs in input validation.
  */
+import { redactUrl } from '../http.js';
 import { parseDuration } from '../inputs-duration.js';
 import { CONDITION_FORM, parseCondition, type Condition } from './condition.js';
 import { DEFAULT_STATUS, parseStatusMatcher, STATUS_FORM } from './http-expect.js';
@@ -83,6 +84,9 @@ function isMapping(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+// Fields whose values may carry credentials (userinfo, ?token=): shown only through redactUrl.
+const URL_KEYS = new Set(['url', 'prometheus-url']);
+
 function shown(value: unknown): string {
   const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
@@ -101,7 +105,8 @@ class FieldReader {
   }
 
   problem(key: string, accepted: string, reason?: string): undefined {
-    const value = this.fields[key];
+    const given = this.fields[key];
+    const value = URL_KEYS.has(key) && typeof given === 'string' ? redactUrl(given) : given;
     const what = value === undefined ? 'is missing' : `has value ${shown(value)}`;
     this.problems.push(
       `${this.where}: "${key}" ${what}${reason ? ` (${reason})` : ''}: expected ${accepted}`,

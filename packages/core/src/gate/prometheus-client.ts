@@ -4,7 +4,7 @@
  * apart from Prometheus being unreachable: the first is the user's to fix, the second is
  * retried and, if it lasts, is no data, never a pass.
  */
-import { createHttpClient, type HttpClient } from '../http.js';
+import { createHttpClient, redactUrl, type HttpClient } from '../http.js';
 
 export interface SeriesValue {
   labels: Record<string, string>;
@@ -53,20 +53,36 @@ export interface PrometheusClient {
   query(query: string, options: { signal?: AbortSignal; deadlineMs: number }): Promise<SeriesValue[]>;
 }
 
+/**
+ * An API path under a Prometheus base URL: appended to the base's path (Prometheus behind a
+ * prefix, `https://host/prom`), with the base's query parameters (`?token=`) and userinfo kept
+ * for the request.
+ */
+export function prometheusApiUrl(baseUrl: string, apiPath: string): string {
+  const url = new URL(baseUrl);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${apiPath.replace(/^\/+/, '')}`;
+  url.hash = '';
+  return url.toString();
+}
+
 export function createPrometheusClient(
   baseUrl: string,
   http: HttpClient = createHttpClient(),
 ): PrometheusClient {
-  const endpoint = `${baseUrl.replace(/\/+$/, '')}/api/v1/query`;
+  const usable = URL.canParse(baseUrl) && ['http:', 'https:'].includes(new URL(baseUrl).protocol);
+  const endpoint = usable ? prometheusApiUrl(baseUrl, 'api/v1/query') : undefined;
+  const label = `Prometheus ${redactUrl(endpoint ?? baseUrl)}`;
   return {
     async query(query, options) {
+      // Thrown here rather than at construction, so that it is a failed read like any other.
+      if (!endpoint) throw new Error(`${label}: expected an http or https URL of Prometheus`);
       const response = await http.get<ApiAnswer>(endpoint, {
         params: { query },
         // Bad queries answer 400 (parse errors) or 422 (execution errors): read them, do not retry.
         acceptStatus: (status) => status === 400 || status === 422,
         timeoutMs: Math.max(500, Math.min(10_000, options.deadlineMs)),
         retry: { deadlineMs: options.deadlineMs, baseDelayMs: 100, maxDelayMs: 1000, maxAttempts: 20 },
-        label: `Prometheus ${baseUrl.replace(/\/+$/, '')}/api/v1/query`,
+        label,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       const answer = response.data;

@@ -24,4 +24,6 @@ export interface NotifyOutcome {
   threadTs?: string;
   channelId?: string;
   error?: string;
+  /** Not ok, but the request reached Slack and its answer was lost: the message may be there. */
+  maybeDelivered?: boolean;
 }

@@ -83,8 +83,13 @@ export async function runNotifySlack(
     };
     io.info(`Slack accepted the message${ts ? ` (ts ${ts})` : ''} after ${result.attempts} attempt(s)`);
   } catch (err) {
-    const error = err instanceof SlackDeliveryError || err instanceof Error ? err.message : String(err);
-    outcome = { ok: false, error, ...(settings.threadTs ? { threadTs: settings.threadTs } : {}) };
+    const error = err instanceof Error ? err.message : String(err);
+    outcome = {
+      ok: false,
+      error,
+      ...(err instanceof SlackDeliveryError && err.maybeDelivered ? { maybeDelivered: true } : {}),
+      ...(settings.threadTs ? { threadTs: settings.threadTs } : {}),
+    };
     if (settings.failOnError) io.setFailed(error);
     else io.warning(`${error} (fail-on-error is false: the step goes on)`);
   }

@@ -22,7 +22,14 @@ export function notifySummary(settings: NotifySettings, facts: DeployFacts, outc
           ? `reply in ${settings.threadTs}`
           : 'new message',
     ],
-    ['Delivered', outcome.ok ? `yes${outcome.ts ? ` (ts ${outcome.ts})` : ''}` : 'no'],
+    [
+      'Delivered',
+      outcome.ok
+        ? `yes${outcome.ts ? ` (ts ${outcome.ts})` : ''}`
+        : outcome.maybeDelivered
+          ? 'maybe (the answer was lost; not sent again)'
+          : 'no',
+    ],
   ];
   if (facts.app) rows.push(['App', cell(facts.app)]);
   if (facts.environment) rows.push(['Environment', cell(facts.environment)]);

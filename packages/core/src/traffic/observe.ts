@@ -5,6 +5,7 @@
  * new version answered and no other version did.
  */
 import type { PrometheusClient } from '../gate/prometheus-client.js';
+import { wait } from '../gate/schedule.js';
 
 export interface ObserveOptions {
   client: PrometheusClient;
@@ -45,19 +46,12 @@ export async function confirmObservedTraffic(o: ObserveOptions): Promise<Observe
     });
     return Object.fromEntries(series.map((s) => [s.labels[label] ?? '', s.value]));
   };
-  const pause = (): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, o.pollMs ?? 200);
-      o.signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   let previous = await read();
   let afterWrite: Record<string, number> | undefined;
   let last: Record<string, number> = {};
-  while (Date.now() < o.deadline && !o.signal?.aborted) {
-    await pause();
+  while (Date.now() < o.deadline) {
+    // A cancel ends the wait with the signal's reason, as the queries do.
+    await wait(o.pollMs ?? 200, o.signal);
     const now = await read();
     if (same(now, previous)) continue; // no new scrape yet
     previous = now;

@@ -1,12 +1,13 @@
 /**
- * A Slack stand-in: incoming webhooks and the Web API methods chat.postMessage, chat.update and
- * auth.test. It answers as Slack does (status codes, bodies, error codes), checks the token and
+ * A Slack stand-in: incoming webhooks and the Web API methods chat.postMessage, chat.update,
+ * conversations.history, conversations.replies and auth.test. It answers as Slack does (status codes, bodies, error codes), checks the token and
  * each message against Block Kit's shapes and limits, records what it accepted and refused, and
- * takes its faults (latency, 429 with Retry-After, 5xx, `ok: false` bodies) from `Faults`.
+ * takes its faults (latency, 429 with Retry-After, 5xx, `ok: false` bodies, dropped or stalled
+ * connections before or after the message is recorded) from `Faults`.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type AuditLog, type FaultRule, type Faults, sleep } from '../faults.js';
+import { type AuditLog, type FaultRule, type Faults, applyConnectionFault, faultNote } from '../faults.js';
 import { checkMessage, type MessageProblem } from './block-kit.js';
 import { BodyTooLargeError, headerValue, listenOnLoopback, readBody, sendJson, sendText } from './http.js';
 
@@ -22,6 +23,8 @@ export interface SlackMessage {
   text?: string;
   blocks?: unknown[];
   attachments?: unknown[];
+  /** Message metadata (`event_type`, `event_payload`) as posted. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   /** The request's arguments as sent, without the token. */
   payload: unknown;
   receivedAt: string;
@@ -63,7 +66,13 @@ const CHANNELS: Record<string, string> = {
 const TEAM_ID = 'T000';
 const WEBHOOK_ID = 'B000';
 const BOT = { user: 'U0CDBOT001', botId: 'B0CDBOT001', appId: 'A0CDAPP001' };
-const API_METHODS = ['auth.test', 'chat.postMessage', 'chat.update'] as const;
+const API_METHODS = [
+  'auth.test',
+  'chat.postMessage',
+  'chat.update',
+  'conversations.history',
+  'conversations.replies',
+] as const;
 type ApiMethod = (typeof API_METHODS)[number];
 
 type Args = Record<string, unknown>;
@@ -107,9 +116,54 @@ export async function startSlack(options: { faults: Faults; audit: AuditLog }): 
       channel,
       ...(typeof args.thread_ts === 'string' ? { threadTs: args.thread_ts } : {}),
       ...content(args),
+      ...metadataOf(args),
       payload: args,
     });
-    return { ok: true, channel, ts: message.ts, message: asSlackReturnsIt(message) };
+    return { ok: true, channel, ts: message.ts, message: asSlackReturnsIt(message, true) };
+  };
+
+  /** Each message of a channel as it stands now (updates applied), oldest first. */
+  const channelMessages = (channel: string): SlackMessage[] => {
+    const byTs = new Map<string, SlackMessage>();
+    for (const m of messages) if (m.channel === channel) byTs.set(m.ts, m);
+    return [...byTs.values()].sort((a, b) => compareTs(a.ts, b.ts));
+  };
+
+  /** Conversation ids only: unlike chat.postMessage, the conversations methods take no #name. */
+  const conversation = (args: Args): { channel: string } | ApiAnswer => {
+    if (typeof args.channel !== 'string' || args.channel === '') return missing('channel');
+    if (!Object.values(CHANNELS).includes(args.channel)) return { ok: false, error: 'channel_not_found' };
+    return { channel: args.channel };
+  };
+
+  /** conversations.history: the channel's own messages (not thread replies), newest first. */
+  const history = (args: Args): ApiAnswer => {
+    const found = conversation(args);
+    if ('ok' in found) return found;
+    const window = timeWindow(args);
+    if ('ok' in window) return window;
+    const all = channelMessages(found.channel)
+      .filter((m) => m.threadTs === undefined || m.threadTs === m.ts)
+      .filter(window.within)
+      .reverse();
+    return { ok: true, ...page(all, args, (m) => asSlackReturnsIt(m, flag(args.include_all_metadata))) };
+  };
+
+  /** conversations.replies: the thread's parent, then its replies oldest first. */
+  const replies = (args: Args): ApiAnswer => {
+    const found = conversation(args);
+    if ('ok' in found) return found;
+    if (typeof args.ts !== 'string' || args.ts === '') return missing('ts');
+    const window = timeWindow(args);
+    if ('ok' in window) return window;
+    const all = channelMessages(found.channel);
+    const parent = all.find((m) => m.ts === args.ts);
+    if (!parent) return { ok: false, error: 'thread_not_found' };
+    const thread = [
+      parent,
+      ...all.filter((m) => m.threadTs === args.ts && m.ts !== args.ts).filter(window.within),
+    ];
+    return { ok: true, ...page(thread, args, (m) => asSlackReturnsIt(m, flag(args.include_all_metadata))) };
   };
 
   const update = (args: Args): ApiAnswer => {
@@ -133,6 +187,9 @@ export async function startSlack(options: { faults: Faults; audit: AuditLog }): 
       ...(text !== undefined ? { text } : {}),
       ...(blocks !== undefined ? { blocks } : {}),
       ...(attachments !== undefined ? { attachments } : {}),
+      // The message keeps its metadata unless the update gives new metadata.
+      ...(before.metadata ? { metadata: before.metadata } : {}),
+      ...metadataOf(args),
       payload: args,
     });
     return {
@@ -174,6 +231,8 @@ export async function startSlack(options: { faults: Faults; audit: AuditLog }): 
     else if (given !== token) answer = { ok: false, error: 'invalid_auth' };
     else if (method === 'auth.test') answer = authTest(`http://${headerValue(req, 'host') ?? '127.0.0.1'}`);
     else if (method === 'chat.postMessage') answer = postMessage(args);
+    else if (method === 'conversations.history') answer = history(args);
+    else if (method === 'conversations.replies') answer = replies(args);
     else answer = update(args);
     if (!answer.ok) rejected.push({ method, status: 200, error: answer.error, payload: args });
     // Slack answers its errors with HTTP 200 and ok:false.
@@ -216,11 +275,21 @@ export async function startSlack(options: { faults: Faults; audit: AuditLog }): 
     // The webhook path carries its secret: it never reaches the audit log or a fault matcher.
     const safePath = isWebhook ? url.pathname.replace(/[^/]+$/, '***') : url.pathname;
     const method = req.method ?? 'GET';
-    const audited = (status: number): void =>
-      audit.record({ target: 'slack', user: 'slack', verb, method, path: safePath, status });
-
     const fault = faults.take('slack', { verb, method, path: safePath });
-    if (fault?.latencyMs) await sleep(fault.latencyMs);
+    const audited = (status: number): void => {
+      audit.record({
+        target: 'slack',
+        user: 'slack',
+        verb,
+        method,
+        path: safePath,
+        status,
+        ...(fault ? { fault: faultNote(fault) } : {}),
+      });
+      faults.served('slack', { verb, method, path: safePath }, status);
+    };
+
+    if (fault && !(await applyConnectionFault(fault, req, res))) return audited(0);
     if (fault && (fault.status !== undefined || fault.body !== undefined)) {
       await readBody(req).catch(() => '');
       return audited(answerFault(res, fault, isWebhook));
@@ -362,7 +431,76 @@ function stateOf(message: SlackMessage): Pick<SlackMessage, 'text' | 'blocks' | 
   return { text: message.text, blocks: message.blocks, attachments: message.attachments };
 }
 
-function asSlackReturnsIt(message: SlackMessage): Record<string, unknown> {
+/** Message metadata from a post: an object, or its JSON text in a form post. */
+function metadataOf(args: Args): Pick<SlackMessage, 'metadata'> {
+  let value: unknown = args.metadata;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return {};
+    }
+  }
+  if (typeof value !== 'object' || value === null) return {};
+  const { event_type: type, event_payload: payload } = value as Record<string, unknown>;
+  if (typeof type !== 'string' || typeof payload !== 'object' || payload === null) return {};
+  return { metadata: { event_type: type, event_payload: payload as Record<string, unknown> } };
+}
+
+/** Slack's booleans in arguments: true, 1 or "true"/"1" (form and query values are text). */
+function flag(value: unknown): boolean {
+  return value === true || value === 1 || value === 'true' || value === '1';
+}
+
+/** `oldest`/`latest` (exclusive unless `inclusive`) as a filter on message ts. */
+function timeWindow(args: Args): { within: (m: SlackMessage) => boolean } | ApiAnswer {
+  const bound = (value: unknown): string | undefined | false => {
+    if (value === undefined || value === '') return undefined;
+    const text = typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+    return /^\d+(\.\d+)?$/.test(text) ? text : false;
+  };
+  const oldest = bound(args.oldest);
+  const latest = bound(args.latest);
+  if (oldest === false) return { ok: false, error: 'invalid_ts_oldest' };
+  if (latest === false) return { ok: false, error: 'invalid_ts_latest' };
+  const inclusive = flag(args.inclusive);
+  const after = (ts: string, than: string): boolean =>
+    inclusive ? compareTs(ts, than) >= 0 : compareTs(ts, than) > 0;
+  return {
+    within: (m) =>
+      (oldest === undefined || after(m.ts, oldest)) && (latest === undefined || after(latest, m.ts)),
+  };
+}
+
+/** A page of `limit` items (default 100, at most 999) from `cursor`, with Slack's cursor fields. */
+function page(
+  items: SlackMessage[],
+  args: Args,
+  render: (m: SlackMessage) => Record<string, unknown>,
+): Record<string, unknown> {
+  const limit = Math.min(999, Math.max(1, Number(args.limit) || 100));
+  const start =
+    typeof args.cursor === 'string' && args.cursor !== ''
+      ? Number(
+          Buffer.from(args.cursor, 'base64')
+            .toString('utf8')
+            .replace(/^offset:/, ''),
+        ) || 0
+      : 0;
+  const slice = items.slice(start, start + limit);
+  const hasMore = start + limit < items.length;
+  return {
+    messages: slice.map(render),
+    has_more: hasMore,
+    pin_count: 0,
+    ...(hasMore
+      ? { response_metadata: { next_cursor: Buffer.from(`offset:${start + limit}`).toString('base64') } }
+      : {}),
+  };
+}
+
+/** A message as the Web API returns it; metadata only when asked for (include_all_metadata). */
+function asSlackReturnsIt(message: SlackMessage, withMetadata = false): Record<string, unknown> {
   return {
     type: 'message',
     subtype: 'bot_message',
@@ -375,6 +513,7 @@ function asSlackReturnsIt(message: SlackMessage): Record<string, unknown> {
     ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
     ...(message.blocks ? { blocks: message.blocks } : {}),
     ...(message.attachments ? { attachments: message.attachments } : {}),
+    ...(withMetadata && message.metadata ? { metadata: message.metadata } : {}),
   };
 }
 
