@@ -18,61 +18,57 @@ export async function deployBlueGreenStep(
     context: settings.context,
     namespace: plan.namespace ?? settings.namespace,
   });
-  try {
-    const namespace = plan.namespace ?? kube.namespace;
-    const deploy = new BlueGreenDeploy({
-      kube,
+  const namespace = plan.namespace ?? kube.namespace;
+  const deploy = new BlueGreenDeploy({
+    kube,
+    namespace,
+    app: plan.app,
+    service: settings.service ?? plan.app,
+    ...(settings.previewService ? { previewService: settings.previewService } : {}),
+    colorLabel: settings.colorLabel,
+    route: settings.route,
+    ...(settings.routeName ? { routeName: settings.routeName } : {}),
+    ...(plan.deployment ? { deployment: plan.deployment } : {}),
+    others: plan.others,
+    // With manifests the overrides were applied while planning.
+    images: plan.deployment ? [] : parseImageOverrides([...(settings.images ?? [])]).overrides,
+    ...(settings.prometheusUrl && settings.confirmTraffic
+      ? { observe: { prometheusUrl: settings.prometheusUrl, metric: settings.trafficMetric } }
+      : {}),
+    preSwitchChecks: settings.preSwitchChecks,
+    postSwitchChecks: settings.postSwitchChecks,
+    checkDefaults: {
       namespace,
-      app: plan.app,
-      service: settings.service ?? plan.app,
-      ...(settings.previewService ? { previewService: settings.previewService } : {}),
-      colorLabel: settings.colorLabel,
-      route: settings.route,
-      ...(settings.routeName ? { routeName: settings.routeName } : {}),
-      ...(plan.deployment ? { deployment: plan.deployment } : {}),
-      others: plan.others,
-      // With manifests the overrides were applied while planning.
-      images: plan.deployment ? [] : parseImageOverrides([...(settings.images ?? [])]).overrides,
-      ...(settings.prometheusUrl && settings.confirmTraffic
-        ? { observe: { prometheusUrl: settings.prometheusUrl, metric: settings.trafficMetric } }
-        : {}),
-      preSwitchChecks: settings.preSwitchChecks,
-      postSwitchChecks: settings.postSwitchChecks,
-      checkDefaults: {
-        namespace,
-        ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl } : {}),
-      },
-      preSwitchDurationMs: settings.preSwitchDuration,
-      verifyDurationMs: settings.verifyDuration,
-      checkIntervalMs: settings.checkInterval,
-      keepPrevious: settings.keepPrevious,
-      timeoutMs: settings.timeout,
-      autoRollback: settings.autoRollback,
-      onCancel: settings.onCancel,
-      lockWaitMs: settings.lockWait,
-      dryRun: settings.dryRun,
-      ...(settings.githubToken ? { githubToken: settings.githubToken } : {}),
-      ...(settings.environment ? { environment: settings.environment } : {}),
-      run: runContext(),
-      signal: ctx.signal,
-      runner: await createActionsRunner(),
-    });
-    const outcome = await deploy.run();
-    setOutputs({
-      'active-color': outcome.activeColor ?? '',
-      'previous-color': outcome.previousColor ?? '',
-      revision: outcome.revision,
-      switched: outcome.switched,
-      'rolled-back': outcome.rolledBack,
-      'preview-url': outcome.previewUrl,
-      'failed-phase': outcome.failedPhase,
-      duration: seconds(Date.now() - ctx.startedAt),
-    });
-    await writeSummary(
-      blueGreenSummary({ app: plan.app, namespace, outcome, durationMs: Date.now() - ctx.startedAt }),
-    );
-    if (!outcome.ok) throw new Error(outcome.message);
-  } finally {
-    await kube.dispose();
-  }
+      ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl } : {}),
+    },
+    preSwitchDurationMs: settings.preSwitchDuration,
+    verifyDurationMs: settings.verifyDuration,
+    checkIntervalMs: settings.checkInterval,
+    keepPrevious: settings.keepPrevious,
+    timeoutMs: settings.timeout,
+    autoRollback: settings.autoRollback,
+    onCancel: settings.onCancel,
+    lockWaitMs: settings.lockWait,
+    dryRun: settings.dryRun,
+    ...(settings.githubToken ? { githubToken: settings.githubToken } : {}),
+    ...(settings.environment ? { environment: settings.environment } : {}),
+    run: runContext(),
+    signal: ctx.signal,
+    runner: await createActionsRunner(),
+  });
+  const outcome = await deploy.run();
+  setOutputs({
+    'active-color': outcome.activeColor ?? '',
+    'previous-color': outcome.previousColor ?? '',
+    revision: outcome.revision,
+    switched: outcome.switched,
+    'rolled-back': outcome.rolledBack,
+    'preview-url': outcome.previewUrl,
+    'failed-phase': outcome.failedPhase,
+    duration: seconds(Date.now() - ctx.startedAt),
+  });
+  await writeSummary(
+    blueGreenSummary({ app: plan.app, namespace, outcome, durationMs: Date.now() - ctx.startedAt }),
+  );
+  if (!outcome.ok) throw new Error(outcome.message);
 }

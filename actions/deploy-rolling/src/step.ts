@@ -27,42 +27,38 @@ export async function deployRollingStep(
     context: settings.context,
     namespace: plan.namespace ?? settings.namespace,
   });
-  try {
-    const namespace = plan.namespace ?? kube.namespace;
-    const app = settings.app ?? plan.deployments[0]!;
-    const outcome = await deployRolling({
-      kube,
-      plan,
-      namespace,
-      app,
-      timeoutMs: settings.timeout,
-      autoRollback: settings.autoRollback,
-      onCancel: settings.onCancel,
-      lockWaitMs: settings.lockWait,
-      annotations,
-      dryRun: settings.dryRun,
-      githubToken: settings.githubToken,
-      environment: settings.environment,
-      run: runContext(),
-      signal: ctx.signal,
-      runner,
-    });
-    const first = outcome.deployments[0];
-    const single = outcome.deployments.length === 1;
-    const pick = (f: (d: NonNullable<typeof first>) => string | undefined): string =>
-      single ? (f(first!) ?? '') : outcome.deployments.map((d) => `${d.name}=${f(d) ?? ''}`).join(',');
-    setOutputs({
-      revision: outcome.dryRun ? undefined : pick((d) => d.revision),
-      'previous-revision': outcome.dryRun ? undefined : pick((d) => d.previousRevision),
-      images: single
-        ? (first?.images ?? {})
-        : Object.fromEntries(outcome.deployments.map((d) => [d.name, d.images])),
-      'rolled-back': outcome.rolledBack,
-      duration: seconds(Date.now() - ctx.startedAt),
-    });
-    await writeSummary(rollingSummary({ app, namespace, outcome, durationMs: Date.now() - ctx.startedAt }));
-    if (!outcome.ok) throw new Error(outcome.message);
-  } finally {
-    await kube.dispose();
-  }
+  const namespace = plan.namespace ?? kube.namespace;
+  const app = settings.app ?? plan.deployments[0]!;
+  const outcome = await deployRolling({
+    kube,
+    plan,
+    namespace,
+    app,
+    timeoutMs: settings.timeout,
+    autoRollback: settings.autoRollback,
+    onCancel: settings.onCancel,
+    lockWaitMs: settings.lockWait,
+    annotations,
+    dryRun: settings.dryRun,
+    githubToken: settings.githubToken,
+    environment: settings.environment,
+    run: runContext(),
+    signal: ctx.signal,
+    runner,
+  });
+  const first = outcome.deployments[0];
+  const single = outcome.deployments.length === 1;
+  const pick = (f: (d: NonNullable<typeof first>) => string | undefined): string =>
+    single ? (f(first!) ?? '') : outcome.deployments.map((d) => `${d.name}=${f(d) ?? ''}`).join(',');
+  setOutputs({
+    revision: outcome.dryRun ? undefined : pick((d) => d.revision),
+    'previous-revision': outcome.dryRun ? undefined : pick((d) => d.previousRevision),
+    images: single
+      ? (first?.images ?? {})
+      : Object.fromEntries(outcome.deployments.map((d) => [d.name, d.images])),
+    'rolled-back': outcome.rolledBack,
+    duration: seconds(Date.now() - ctx.startedAt),
+  });
+  await writeSummary(rollingSummary({ app, namespace, outcome, durationMs: Date.now() - ctx.startedAt }));
+  if (!outcome.ok) throw new Error(outcome.message);
 }

@@ -67,80 +67,76 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
       throw error;
     }
   }
-  try {
-    const namespace = settings.namespace ?? kube?.namespace ?? 'default';
-    // The context's namespace is only known now: templates and checks default to it.
-    const { checks, inputOf } =
-      namespace === (settings.namespace ?? 'default') ? inputs : buildChecks(settings, namespace);
-    const options = {
-      checks,
-      durationMs: settings.duration,
-      intervalMs: settings.interval,
-      initialDelayMs: settings.initialDelay,
-      onNoData: settings.onNoData,
-      onInconclusive: settings.onInconclusive,
-      ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl } : {}),
+  const namespace = settings.namespace ?? kube?.namespace ?? 'default';
+  // The context's namespace is only known now: templates and checks default to it.
+  const { checks, inputOf } =
+    namespace === (settings.namespace ?? 'default') ? inputs : buildChecks(settings, namespace);
+  const options = {
+    checks,
+    durationMs: settings.duration,
+    intervalMs: settings.interval,
+    initialDelayMs: settings.initialDelay,
+    onNoData: settings.onNoData,
+    onInconclusive: settings.onInconclusive,
+    ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl } : {}),
+    namespace,
+    ...(kube ? { kube } : {}),
+    signal: ctx.signal,
+    log: (text: string) => core.info(text),
+  };
+  const problems = await preflightGate(options);
+  if (problems.length > 0) {
+    throw new InputError(
+      problems.map((text) => {
+        const name = /^check "([^"]+)"/.exec(text)?.[1];
+        return problem((name && inputOf.get(name)) ?? 'checks', text);
+      }),
+    );
+  }
+
+  const decision = await runGate(options);
+
+  let monitoring: MonitoringSnapshot | undefined;
+  const watch = monitoringTarget(inputs.monitoring, checks);
+  if (watch.enabled && (watch.service || watch.deployment)) {
+    monitoring = await collectMonitoring({
+      spec: watch,
       namespace,
+      windowMs: Math.min(settings.window, Math.max(settings.duration, 1000)),
+      ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl } : {}),
       ...(kube ? { kube } : {}),
-      signal: ctx.signal,
-      log: (text: string) => core.info(text),
-    };
-    const problems = await preflightGate(options);
-    if (problems.length > 0) {
-      throw new InputError(
-        problems.map((text) => {
-          const name = /^check "([^"]+)"/.exec(text)?.[1];
-          return problem((name && inputOf.get(name)) ?? 'checks', text);
-        }),
-      );
-    }
-
-    const decision = await runGate(options);
-
-    let monitoring: MonitoringSnapshot | undefined;
-    const watch = monitoringTarget(inputs.monitoring, checks);
-    if (watch.enabled && (watch.service || watch.deployment)) {
-      monitoring = await collectMonitoring({
-        spec: watch,
-        namespace,
-        windowMs: Math.min(settings.window, Math.max(settings.duration, 1000)),
-        ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl } : {}),
-        ...(kube ? { kube } : {}),
-      });
-    }
-
-    const reportPath = settings.reportPath
-      ? isAbsolute(settings.reportPath)
-        ? settings.reportPath
-        : resolve(process.env.GITHUB_WORKSPACE ?? process.cwd(), settings.reportPath)
-      : join(
-          process.env.RUNNER_TEMP || tmpdir(),
-          `health-gate-${process.env.GITHUB_RUN_ID ?? 'local'}-${Date.now()}.json`,
-        );
-    await writeReport(reportPath, decision, monitoring);
-    const durationMs = Date.parse(decision.endedAt) - Date.parse(decision.startedAt);
-    setOutputs({
-      verdict: decision.verdict,
-      'failed-checks': decision.checks
-        .filter((c) => c.verdict === 'fail')
-        .map((c) => c.name)
-        .join(','),
-      report: reportPath,
-      duration: seconds(durationMs),
     });
-    await writeSummary(gateSummary(decision, monitoring));
-    if (decision.verdict === 'pass') {
-      core.info(`Health gate passed: ${decision.reason}`);
-    } else if (decision.passed) {
-      core.warning(`Health gate inconclusive, passed by on-inconclusive: pass: ${decision.reason}`);
-    } else if (decision.verdict === 'fail') {
-      throw new Error(`Health gate failed: ${decision.reason}`);
-    } else {
-      throw new Error(
-        `Health gate inconclusive (on-inconclusive: ${settings.onInconclusive}): ${decision.reason}`,
+  }
+
+  const reportPath = settings.reportPath
+    ? isAbsolute(settings.reportPath)
+      ? settings.reportPath
+      : resolve(process.env.GITHUB_WORKSPACE ?? process.cwd(), settings.reportPath)
+    : join(
+        process.env.RUNNER_TEMP || tmpdir(),
+        `health-gate-${process.env.GITHUB_RUN_ID ?? 'local'}-${Date.now()}.json`,
       );
-    }
-  } finally {
-    await kube?.dispose();
+  await writeReport(reportPath, decision, monitoring);
+  const durationMs = Date.parse(decision.endedAt) - Date.parse(decision.startedAt);
+  setOutputs({
+    verdict: decision.verdict,
+    'failed-checks': decision.checks
+      .filter((c) => c.verdict === 'fail')
+      .map((c) => c.name)
+      .join(','),
+    report: reportPath,
+    duration: seconds(durationMs),
+  });
+  await writeSummary(gateSummary(decision, monitoring));
+  if (decision.verdict === 'pass') {
+    core.info(`Health gate passed: ${decision.reason}`);
+  } else if (decision.passed) {
+    core.warning(`Health gate inconclusive, passed by on-inconclusive: pass: ${decision.reason}`);
+  } else if (decision.verdict === 'fail') {
+    throw new Error(`Health gate failed: ${decision.reason}`);
+  } else {
+    throw new Error(
+      `Health gate inconclusive (on-inconclusive: ${settings.onInconclusive}): ${decision.reason}`,
+    );
   }
 }

@@ -16,37 +16,33 @@ export async function rollbackStep(settings: Settings, ctx: ActionContext): Prom
     { kubeconfig: settings.kubeconfig, context: settings.context, namespace: settings.namespace },
     { warn: (text) => runner.warn(text) },
   );
-  try {
-    const outcome = await rollback({
-      kube,
-      namespace: kube.namespace,
-      app: settings.app,
-      deployment: settings.deployment,
-      toRevision: settings.toRevision,
-      reason: settings.reason,
-      dryRun: settings.dryRun,
-      timeoutMs: settings.timeout,
-      githubToken: settings.githubToken,
-      environment: settings.environment,
-      run: runContext(),
-      signal: ctx.signal,
-      runner,
-    }).catch((error: unknown) => {
-      if (error instanceof RollbackInputError) {
-        throw new InputError([{ input: error.input, value: '', accepted: '', message: error.message }]);
-      }
-      throw error;
-    });
-    setOutputs({
-      'from-revision': outcome.fromRevision,
-      'to-revision': outcome.dryRun ? undefined : outcome.toRevision,
-      images: outcome.ok ? outcome.images : undefined,
-      'active-color': outcome.activeColor,
-      duration: seconds(Date.now() - ctx.startedAt),
-    });
-    await writeSummary(rollbackSummary(outcome, kube.namespace));
-    if (!outcome.ok) throw new Error(outcome.message);
-  } finally {
-    await kube.dispose();
-  }
+  const outcome = await rollback({
+    kube,
+    namespace: kube.namespace,
+    app: settings.app,
+    deployment: settings.deployment,
+    toRevision: settings.toRevision,
+    reason: settings.reason,
+    dryRun: settings.dryRun,
+    timeoutMs: settings.timeout,
+    githubToken: settings.githubToken,
+    environment: settings.environment,
+    run: runContext(),
+    signal: ctx.signal,
+    runner,
+  }).catch((error: unknown) => {
+    if (error instanceof RollbackInputError) {
+      throw new InputError([{ input: error.input, value: '', accepted: '', message: error.message }]);
+    }
+    throw error;
+  });
+  setOutputs({
+    'from-revision': outcome.fromRevision,
+    'to-revision': outcome.dryRun ? undefined : outcome.toRevision,
+    images: outcome.ok ? outcome.images : undefined,
+    'active-color': outcome.activeColor,
+    duration: seconds(Date.now() - ctx.startedAt),
+  });
+  await writeSummary(rollbackSummary(outcome, kube.namespace));
+  if (!outcome.ok) throw new Error(outcome.message);
 }

@@ -45,7 +45,6 @@ beforeAll(async () => {
   sandbox.store.create(type('HorizontalPodAutoscaler'), hpa('other', { kind: 'Deployment', name: 'other' }));
 });
 afterAll(async () => {
-  for (const k of kubes) await k.dispose();
   await sandbox.stop();
 });
 

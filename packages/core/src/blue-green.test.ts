@@ -102,7 +102,6 @@ beforeAll(async () => {
   expect((await deploy('ghcr.io/acme/web:1.0.0')).ok).toBe(true);
 });
 afterAll(async () => {
-  await kube?.dispose();
   await sandbox?.stop();
 });
 beforeEach(() => sandbox.faults.clear());

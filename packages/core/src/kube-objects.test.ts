@@ -21,7 +21,6 @@ beforeAll(async () => {
   objects = new KubeObjects(kube);
 });
 afterAll(async () => {
-  await kube.dispose();
   await sandbox.stop();
 });
 
@@ -99,15 +98,11 @@ describe('KubeObjects.apply (server-side apply through discovery)', () => {
       },
       { env: {}, homeDir: '/nonexistent', setSecret: () => undefined },
     );
-    try {
-      const error = await new KubeObjects(limited)
-        .getLive(configMap('settings', {}))
-        .catch((e: unknown) => e);
-      expect(isNotFound(error)).toBe(false);
-      expect((error as Error).message).toMatch(/get configmaps shop\/settings failed: 403 Forbidden/);
-    } finally {
-      await limited.dispose();
-    }
+    const error = await new KubeObjects(limited)
+      .getLive(configMap('settings', {}))
+      .catch((e: unknown) => e);
+    expect(isNotFound(error)).toBe(false);
+    expect((error as Error).message).toMatch(/get configmaps shop\/settings failed: 403 Forbidden/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
@@ -11,7 +11,6 @@ import {
   kubeCall,
   KubeConfigError,
   kubeconfigSecrets,
-  removeKubeconfigFilesSync,
   serverWarnings,
   type Kube,
 } from './kube.js';
@@ -41,9 +40,7 @@ beforeEach(() => {
   masked = [];
   api.requests = [];
 });
-afterEach(async () => {
-  for (const k of kubes.splice(0)) await k.dispose();
-});
+afterEach(async () => {});
 
 /** An HTTPS server whose certificate no CA vouches for, as a wrong server URL would meet. */
 async function startTlsServer(): Promise<{ url: string; close: () => Promise<void> }> {
@@ -175,26 +172,6 @@ describe('kubeconfig input', () => {
     const err = await configError(createKube({}, deps()));
     expect(err.message).toContain('No kubeconfig found');
     expect(err.message).toContain('Set the `kubeconfig` input');
-  });
-
-  it('writes a 0600 kubeconfig under RUNNER_TEMP and removes it on dispose', async () => {
-    const runnerTemp = await mkdtemp(join(scratch, 'runner-temp-'));
-    const k = await createKube({ kubeconfig: buildKubeconfig(api.url) }, deps({ RUNNER_TEMP: runnerTemp }));
-    const path = await k.writeKubeconfigFile();
-    expect(path.startsWith(runnerTemp)).toBe(true);
-    expect((await stat(path)).mode & 0o777).toBe(0o600);
-    expect(await k.writeKubeconfigFile()).toBe(path);
-    await k.dispose();
-    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
-  });
-
-  it('removes the temp kubeconfig in the process exit hook when dispose() is never reached', async () => {
-    const runnerTemp = await mkdtemp(join(scratch, 'exit-temp-'));
-    const k = await createKube({ kubeconfig: buildKubeconfig(api.url) }, deps({ RUNNER_TEMP: runnerTemp }));
-    const path = await k.writeKubeconfigFile();
-    expect(process.listeners('exit')).toContain(removeKubeconfigFilesSync);
-    removeKubeconfigFilesSync();
-    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('lists the sensitive lines of a kubeconfig', () => {

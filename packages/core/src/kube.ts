@@ -6,9 +6,8 @@
  * imported dynamically inside createKube, after the action has validated its inputs. Only types
  * are imported statically.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import * as runnerIo from './runner-io.js';
 import type { Configuration, KubeConfig } from '@kubernetes/client-node';
@@ -55,9 +54,6 @@ export interface Kube {
   readonly server: string;
   /** A raw JSON call by path (lists by path, subresources); throws client-node's ApiException on non-2xx. */
   request<T>(req: KubeRequest): Promise<T>;
-  /** Writes the effective kubeconfig to a 0600 temp file for tools that need a path; removed on dispose/exit. */
-  writeKubeconfigFile(): Promise<string>;
-  dispose(): Promise<void>;
 }
 
 /** A bad `kubeconfig` or `context` input, or no usable kubeconfig at all. */
@@ -218,21 +214,6 @@ function selectContext(kc: KubeConfig, wanted: string | undefined, source: strin
   );
 }
 
-/** Temp dirs written by any Kube in this process, removed at exit even if dispose() is never reached. */
-const tempDirs = new Set<string>();
-
-/** The process 'exit' hook: synchronous, as exit handlers must be. */
-export function removeKubeconfigFilesSync(): void {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-
-function trackTempDir(dir: string): void {
-  tempDirs.add(dir);
-  if (!process.listeners('exit').includes(removeKubeconfigFilesSync))
-    process.once('exit', removeKubeconfigFilesSync);
-}
-
 /** Whether `command` would start: an absolute path that exists, or a bare name found on PATH. */
 function commandExists(command: string, env: NodeJS.ProcessEnv): boolean {
   if (isAbsolute(command)) return existsSync(command);
@@ -324,33 +305,12 @@ export async function createKube(settings: KubeSettings, deps: KubeDeps = {}): P
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  let tempDir: string | undefined;
-  async function writeKubeconfigFile(): Promise<string> {
-    if (!tempDir) {
-      const base = env.RUNNER_TEMP || tmpdir();
-      tempDir = await mkdtemp(join(base, 'cd-actions-kube-'));
-      trackTempDir(tempDir);
-      await writeFile(join(tempDir, 'kubeconfig'), kc.exportConfig(), { mode: 0o600, flag: 'wx' });
-    }
-    return join(tempDir, 'kubeconfig');
-  }
-
-  async function dispose(): Promise<void> {
-    if (!tempDir) return;
-    const dir = tempDir;
-    tempDir = undefined;
-    tempDirs.delete(dir);
-    await rm(dir, { recursive: true, force: true });
-  }
-
   return {
     kc,
     namespace,
     context,
     server: cluster.server,
     request,
-    writeKubeconfigFile,
-    dispose,
   };
 }
 

@@ -234,7 +234,6 @@ beforeAll(async () => {
   objects = new KubeObjects(kube);
 });
 afterAll(async () => {
-  await kube.dispose();
   await api.close();
 });
 beforeEach(() => {

@@ -11,13 +11,12 @@
  * holder writes to the lease no more, so there are never two writers. Every write the server may
  * have stored without our seeing the answer is settled by reading the lease back.
  */
-import * as core from '@actions/core';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { isAlreadyExists, isConflict, KubeApiError } from './kube-errors.js';
 import { LEASES, resourcePath, type KubeObjects } from './kube-objects.js';
 import { httpErrorInfo, withRetry } from './retry.js';
 import { watchObjects, WatchTimeoutError } from './watch.js';
-import { runUrl, startDeployment, type GitHubDeployment, type RunContext } from './github.js';
+import { runUrl, type RunContext } from './github.js';
 
 export interface LockHolder {
   /** The run: `owner/repo#runId`. */
@@ -538,58 +537,4 @@ function hold(claim: Claim, acquired: Lease): AppLock {
     lost: lost.signal,
     release: () => (releasing ??= releaseOnce().catch((error: unknown) => ({ warning: errorText(error) }))),
   };
-}
-
-export interface GuardOptions {
-  objects: KubeObjects;
-  namespace: string;
-  app: string;
-  run: RunContext;
-  lockWaitMs?: number;
-  signal?: AbortSignal;
-  log: (text: string) => void;
-  /** Mirror the run to a GitHub deployment (when a token and an environment are given). */
-  github?: { token?: string; environment?: string; description: string; inProgress: string };
-}
-
-/**
- * Runs a deploy or rollback under the app's lock, mirrored to a GitHub deployment: in_progress,
- * then success / failure from the outcome, or error when the work throws. The lock is released
- * whatever happens; failing to release it is logged, never raised over the outcome.
- */
-export async function underAppLock<T extends { ok: boolean; message: string }>(
-  o: GuardOptions,
-  work: () => Promise<T>,
-): Promise<T> {
-  const lock = await acquireLock({
-    objects: o.objects,
-    namespace: o.namespace,
-    app: o.app,
-    run: o.run,
-    waitMs: o.lockWaitMs ?? 0,
-    signal: o.signal,
-    log: o.log,
-  });
-  let github: GitHubDeployment | undefined;
-  try {
-    if (o.github?.token && o.github.environment) {
-      github = await startDeployment({
-        token: o.github.token,
-        environment: o.github.environment,
-        description: o.github.description,
-        run: o.run,
-        warn: (text) => core.warning(text),
-      });
-      await github?.setStatus('in_progress', o.github.inProgress);
-    }
-    const outcome = await work();
-    await github?.setStatus(outcome.ok ? 'success' : 'failure', outcome.message);
-    return outcome;
-  } catch (error) {
-    await github?.setStatus('error', error instanceof Error ? error.message : String(error));
-    throw error;
-  } finally {
-    const { warning } = await lock.release();
-    if (warning) core.warning(warning);
-  }
 }

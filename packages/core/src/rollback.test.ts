@@ -40,7 +40,6 @@ beforeAll(async () => {
   admin = new KubeObjects(adminKube);
 });
 afterAll(async () => {
-  for (const k of kubes) await k.dispose();
   await sandbox?.stop();
 });
 

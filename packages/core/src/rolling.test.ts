@@ -55,7 +55,6 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  await kube?.dispose();
   await sandbox?.stop();
 });
 

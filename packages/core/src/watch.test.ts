@@ -26,7 +26,6 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  await kube.dispose();
   await api.close();
 });
 beforeEach(() => {
