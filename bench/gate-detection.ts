@@ -7,8 +7,8 @@
  * Target: fail verdict under two intervals (4 s) after the errors are visible to Prometheus.
  */
 import { parse } from 'yaml';
-import { runGate } from '../packages/core/src/gate/gate.js';
-import { parseChecks } from '../packages/core/src/gate/parse.js';
+import { runGate } from '@cd-actions/core/gate/gate';
+import { parseChecks } from '@cd-actions/core/gate/parse';
 import { startSandbox, type Sandbox } from '../packages/sandbox/src/sandbox.js';
 import { RESOURCE_TYPES } from '../packages/sandbox/src/resources.js';
 import { median, printTable } from './measure.js';

@@ -3,8 +3,8 @@
  * bundle plus its licenses file. Lazy chunks (the dynamic import of @kubernetes/client-node)
  * are minified with esbuild afterwards, since ncc's minifier only covers the entry file.
  *
- * First, build/client-node/ gets the trimmed client-node that `#kube-client` resolves to in a
- * bundle (see packages/core/src/kube-client.ts and trimClientNode below).
+ * First, packages/core/build/client-node/ gets the trimmed client-node that `#kube-client` resolves to in a
+ * bundle (see packages/core/src/kube/client.ts and trimClientNode below).
  */
 import ncc from '@vercel/ncc';
 import { build, transform, type Plugin } from 'esbuild';
@@ -14,7 +14,7 @@ import { join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const clientNodeDir = join(root, 'node_modules', '@kubernetes', 'client-node');
-const trimmedDir = join(root, 'build', 'client-node');
+const trimmedDir = join(root, 'packages', 'core', 'build', 'client-node');
 
 /**
  * client-node's KubeConfig imports `./gen/index.js`, which re-exports every generated API class
@@ -62,7 +62,7 @@ const keepDependenciesExternal: Plugin = {
 };
 
 /**
- * Writes build/client-node/: the client-node modules packages/core/src/kube-client.ts names, as
+ * Writes packages/core/build/client-node/: the client-node modules packages/core/src/kube/client.ts names, as
  * one ES module, with the package's name, version and licence beside it so ncc credits it in
  * licenses.txt as before.
  */
@@ -70,7 +70,7 @@ async function trimClientNode(): Promise<void> {
   await rm(trimmedDir, { recursive: true, force: true });
   await mkdir(trimmedDir, { recursive: true });
   await build({
-    entryPoints: [join(root, 'packages', 'core', 'src', 'kube-client.ts')],
+    entryPoints: [join(root, 'packages', 'core', 'src', 'kube', 'client.ts')],
     outfile: join(trimmedDir, 'index.js'),
     bundle: true,
     platform: 'node',

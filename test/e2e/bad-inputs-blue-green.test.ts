@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aliasBomb } from '../../packages/core/src/testing/alias-bomb.js';
+import { aliasBomb } from '@cd-actions/core/testing/alias-bomb';
 import { runAction } from '../../packages/sandbox/src/harness.js';
 import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
 import {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aliasBomb } from '../../packages/core/src/testing/alias-bomb.js';
+import { aliasBomb } from '@cd-actions/core/testing/alias-bomb';
 import { runAction } from '../../packages/sandbox/src/harness.js';
 import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
 import { DEPLOYER_ROLE, deploymentManifest, startTestSandbox, workspace } from './fixtures.js';

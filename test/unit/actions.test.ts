@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { actionDefaultsHidingConfig } from '../../packages/core/src/config.js';
-import type { InputSpecMap } from '../../packages/core/src/inputs.js';
+import { actionDefaultsHidingConfig } from '@cd-actions/core/config/config';
+import type { InputSpecMap } from '@cd-actions/core/inputs/inputs';
 
 const root = resolve(import.meta.dirname, '../..');
 const actions = readdirSync(join(root, 'actions'), { withFileTypes: true })

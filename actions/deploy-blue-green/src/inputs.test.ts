@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InputError } from '../../../packages/core/src/inputs.js';
+import { InputError } from '@cd-actions/core/inputs/inputs';
 import { getInputs, getPlan } from './inputs.js';
 
 const workspace = await mkdtemp(join(tmpdir(), 'blue-green-inputs-'));

@@ -2,15 +2,15 @@
  * deploy-blue-green inputs: every input, the manifests and both check lists are validated here,
  * before anything touches a network.
  */
-import { KUBE_NAME, KUBE_NAME_FORM, namePrefixRule } from '../../../packages/core/src/names.js';
-import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
-import { input, InputError, type RuleProblem, type Settings } from '../../../packages/core/src/inputs.js';
-import { IMAGES_FORM, parseImageOverrides, type KubeObject } from '../../../packages/core/src/manifests.js';
-import { PlanError, planRolling } from '../../../packages/core/src/rolling-plan.js';
-import { parseChecks } from '../../../packages/core/src/gate/parse.js';
-import { fillChecks } from '../../../packages/core/src/blue-green-plan.js';
-import { ROUTE_KINDS } from '../../../packages/core/src/traffic/router.js';
-import { pathRoots } from '../../../packages/core/src/workspace-path.js';
+import { KUBE_NAME, KUBE_NAME_FORM, namePrefixRule } from '@cd-actions/core/inputs/names';
+import { deployInputs, resolveSettings } from '@cd-actions/core/config/config';
+import { input, InputError, type RuleProblem, type Settings } from '@cd-actions/core/inputs/inputs';
+import { IMAGES_FORM, parseImageOverrides, type KubeObject } from '@cd-actions/core/manifests/manifests';
+import { PlanError, planRolling } from '@cd-actions/core/strategies/rolling/plan';
+import { parseChecks } from '@cd-actions/core/gate/parse';
+import { fillChecks } from '@cd-actions/core/strategies/blue-green/plan';
+import { ROUTE_KINDS } from '@cd-actions/core/traffic/router';
+import { pathRoots } from '@cd-actions/core/inputs/workspace-path';
 
 /** The app names the colour Deployments `<app>-blue` and `<app>-green`; a Gateway API route, the colour Services. */
 const COLOR_NAMES = namePrefixRule(['-blue', '-green']);

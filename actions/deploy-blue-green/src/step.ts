@@ -1,11 +1,11 @@
-import { seconds, type ActionContext } from '../../../packages/core/src/action.js';
-import { BlueGreenDeploy } from '../../../packages/core/src/blue-green.js';
-import { blueGreenSummary } from '../../../packages/core/src/blue-green-summary.js';
-import { runContext } from '../../../packages/core/src/github.js';
-import { createActionsRunner } from '../../../packages/core/src/runner/runner.js';
-import { createKube } from '../../../packages/core/src/kube.js';
-import { parseImageOverrides } from '../../../packages/core/src/manifests.js';
-import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
+import { seconds, type ActionContext } from '@cd-actions/core/runner/action';
+import { BlueGreenDeploy } from '@cd-actions/core/strategies/blue-green/blue-green';
+import { blueGreenSummary } from '@cd-actions/core/strategies/blue-green/summary';
+import { runContext } from '@cd-actions/core/github/github';
+import { createActionsRunner } from '@cd-actions/core/runner/runner';
+import { createKube } from '@cd-actions/core/kube/kube';
+import { parseImageOverrides } from '@cd-actions/core/manifests/manifests';
+import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';
 import type { BlueGreenPlan, BlueGreenSettings } from './inputs.js';
 
 export async function deployBlueGreenStep(

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../packages/core/src/inputs.js';
+import { InputError } from '@cd-actions/core/inputs/inputs';
 import { getInputs } from './inputs.js';
 
 const workspace = await mkdtemp(join(tmpdir(), 'rolling-inputs-'));

@@ -4,14 +4,14 @@ import {
   isAnnotationKey,
   KUBE_NAME,
   KUBE_NAME_FORM,
-} from '../../../packages/core/src/names.js';
-import { clusterInputs } from '../../../packages/core/src/cluster-inputs.js';
-import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
-import { input } from '../../../packages/core/src/inputs.js';
-import { InputError } from '../../../packages/core/src/errors.js';
-import { IMAGES_FORM, parseImageOverrides } from '../../../packages/core/src/manifests.js';
-import { PlanError, planRolling, type RollingPlan } from '../../../packages/core/src/rolling-plan.js';
-import { pathRoots } from '../../../packages/core/src/workspace-path.js';
+} from '@cd-actions/core/inputs/names';
+import { clusterInputs } from '@cd-actions/core/inputs/cluster';
+import { deployInputs, resolveSettings } from '@cd-actions/core/config/config';
+import { input } from '@cd-actions/core/inputs/inputs';
+import { InputError } from '@cd-actions/core/inputs/errors';
+import { IMAGES_FORM, parseImageOverrides } from '@cd-actions/core/manifests/manifests';
+import { PlanError, planRolling, type RollingPlan } from '@cd-actions/core/strategies/rolling/plan';
+import { pathRoots } from '@cd-actions/core/inputs/workspace-path';
 
 const ANNOTATION_LINES = `key=value lines such as team=payments, each key ${ANNOTATION_KEY_FORM}`;
 const ANNOTATIONS_TOTAL = `key=value lines whose keys and values add up to at most ${ANNOTATIONS_MAX_BYTES / 1024} KiB (the API server's limit for all of an object's annotations)`;

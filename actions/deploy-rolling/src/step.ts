@@ -1,12 +1,12 @@
-import type { ActionContext } from '../../../packages/core/src/action.js';
-import { seconds } from '../../../packages/core/src/action.js';
-import { runContext } from '../../../packages/core/src/github.js';
-import { createKube } from '../../../packages/core/src/kube.js';
-import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
-import type { RollingPlan } from '../../../packages/core/src/rolling-plan.js';
-import { deployRolling } from '../../../packages/core/src/rolling.js';
-import { rollingSummary } from '../../../packages/core/src/rolling-summary.js';
-import { createActionsRunner } from '../../../packages/core/src/runner/runner.js';
+import type { ActionContext } from '@cd-actions/core/runner/action';
+import { seconds } from '@cd-actions/core/runner/action';
+import { runContext } from '@cd-actions/core/github/github';
+import { createKube } from '@cd-actions/core/kube/kube';
+import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';
+import type { RollingPlan } from '@cd-actions/core/strategies/rolling/plan';
+import { deployRolling } from '@cd-actions/core/strategies/rolling/rolling';
+import { rollingSummary } from '@cd-actions/core/strategies/rolling/summary';
+import { createActionsRunner } from '@cd-actions/core/runner/runner';
 import type { Settings } from './inputs.js';
 
 export async function deployRollingStep(

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
-import { actionDefaultsHidingConfig } from '../../../packages/core/src/config.js';
-import { InputError } from '../../../packages/core/src/inputs.js';
+import { actionDefaultsHidingConfig } from '@cd-actions/core/config/config';
+import { InputError } from '@cd-actions/core/inputs/inputs';
 import { getInputs, spec } from './inputs.js';
 
 const actionYml = await readFile(new URL('../action.yml', import.meta.url), 'utf8');

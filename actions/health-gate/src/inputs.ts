@@ -2,14 +2,14 @@
  * health-gate inputs: every input, every check of the `checks` list and the monitoring settings
  * are validated here, before anything touches a network. Only light modules load on this path.
  */
-import { clusterInputs } from '../../../packages/core/src/cluster-inputs.js';
-import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
-import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
-import { input, type RuleProblem, type Settings } from '../../../packages/core/src/inputs.js';
-import { CONDITION_FORM, parseCondition } from '../../../packages/core/src/gate/condition.js';
-import { parseMonitoring, type MonitoringSpec } from '../../../packages/core/src/gate/monitoring-spec.js';
-import { parseChecks } from '../../../packages/core/src/gate/parse.js';
-import type { CheckDefaults, CheckSpec } from '../../../packages/core/src/gate/types.js';
+import { clusterInputs } from '@cd-actions/core/inputs/cluster';
+import { KUBE_NAME, KUBE_NAME_FORM } from '@cd-actions/core/inputs/names';
+import { deployInputs, resolveSettings } from '@cd-actions/core/config/config';
+import { input, type RuleProblem, type Settings } from '@cd-actions/core/inputs/inputs';
+import { CONDITION_FORM, parseCondition } from '@cd-actions/core/gate/condition';
+import { parseMonitoring, type MonitoringSpec } from '@cd-actions/core/gate/monitoring-spec';
+import { parseChecks } from '@cd-actions/core/gate/parse';
+import type { CheckDefaults, CheckSpec } from '@cd-actions/core/gate/types';
 
 export const spec = {
   ...deployInputs,

@@ -2,16 +2,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import * as core from '@actions/core';
-import type { ActionContext } from '../../../packages/core/src/action.js';
-import { seconds } from '../../../packages/core/src/action.js';
-import { collectMonitoring, type MonitoringSnapshot } from '../../../packages/core/src/gate/monitoring.js';
-import type { MonitoringSpec } from '../../../packages/core/src/gate/monitoring-spec.js';
-import { preflightGate, runGate } from '../../../packages/core/src/gate/gate.js';
-import { gateSummary } from '../../../packages/core/src/gate/summary.js';
-import type { CheckSpec, GateDecision } from '../../../packages/core/src/gate/types.js';
-import { InputError, type InputProblem } from '../../../packages/core/src/inputs.js';
-import { createKube, KubeConfigError, type Kube } from '../../../packages/core/src/kube.js';
-import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
+import type { ActionContext } from '@cd-actions/core/runner/action';
+import { seconds } from '@cd-actions/core/runner/action';
+import { collectMonitoring, type MonitoringSnapshot } from '@cd-actions/core/gate/monitoring';
+import type { MonitoringSpec } from '@cd-actions/core/gate/monitoring-spec';
+import { preflightGate, runGate } from '@cd-actions/core/gate/gate';
+import { gateSummary } from '@cd-actions/core/gate/summary';
+import type { CheckSpec, GateDecision } from '@cd-actions/core/gate/types';
+import { InputError, type InputProblem } from '@cd-actions/core/inputs/inputs';
+import { createKube, KubeConfigError, type Kube } from '@cd-actions/core/kube/kube';
+import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';
 import { buildChecks, type GateInputs } from './inputs.js';
 
 function needsKube(checks: readonly CheckSpec[]): boolean {

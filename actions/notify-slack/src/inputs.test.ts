@@ -2,12 +2,12 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { InputError } from '../../../packages/core/src/errors.js';
-import * as runner from '../../../packages/core/src/runner-io.js';
+import { InputError } from '@cd-actions/core/inputs/errors';
+import * as runner from '@cd-actions/core/runner/io';
 import { readNotifySlackSettings } from './inputs.js';
 
-vi.mock('../../../packages/core/src/runner-io.js', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('../../../packages/core/src/runner-io.js')>()),
+vi.mock('@cd-actions/core/runner/io', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('@cd-actions/core/runner/io')>()),
   setSecret: vi.fn(),
   info: vi.fn(),
 }));

@@ -5,7 +5,7 @@
  * read for `report`, YAML parsing) and runs before any network call.
  */
 import { readFileSync } from 'node:fs';
-import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
+import { deployInputs, resolveSettings } from '@cd-actions/core/config/config';
 import {
   input,
   readInput,
@@ -13,15 +13,15 @@ import {
   type InputSpec,
   type Rule,
   type Settings,
-} from '../../../packages/core/src/inputs.js';
-import type { Parsed } from '../../../packages/core/src/inputs-kinds.js';
-import { setSecret } from '../../../packages/core/src/runner-io.js';
-import { checkBlockKitMessage } from '../../../packages/core/src/slack/block-kit.js';
-import { DEFAULT_SLACK_API_URL, type Destination } from '../../../packages/core/src/slack/deliver-types.js';
-import { summarizeReport } from '../../../packages/core/src/slack/gate-report.js';
-import { DEPLOY_STATUSES } from '../../../packages/core/src/slack/message.js';
-import type { NotifySettings } from '../../../packages/core/src/slack/notify-types.js';
-import { PLACEHOLDERS, unknownPlaceholders } from '../../../packages/core/src/slack/placeholders.js';
+} from '@cd-actions/core/inputs/inputs';
+import type { Parsed } from '@cd-actions/core/inputs/kinds';
+import { setSecret } from '@cd-actions/core/runner/io';
+import { checkBlockKitMessage } from '@cd-actions/core/slack/block-kit';
+import { DEFAULT_SLACK_API_URL, type Destination } from '@cd-actions/core/slack/deliver-types';
+import { summarizeReport } from '@cd-actions/core/slack/gate-report';
+import { DEPLOY_STATUSES } from '@cd-actions/core/slack/message';
+import type { NotifySettings } from '@cd-actions/core/slack/notify-types';
+import { PLACEHOLDERS, unknownPlaceholders } from '@cd-actions/core/slack/placeholders';
 
 export const SLACK_TS = /^\d{9,11}\.\d{6}$/;
 const TS_ACCEPTED =

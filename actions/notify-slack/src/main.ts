@@ -3,12 +3,12 @@
  * Input problems fail the step; a failed send is a warning unless fail-on-error is true.
  * runAction turns the runner's cancel into the signal that stops waiting on Slack.
  */
-import { finish, runAction } from '../../../packages/core/src/action.js';
-import { createWorkflowIo } from '../../../packages/core/src/runner-io.js';
+import { finish, runAction } from '@cd-actions/core/runner/action';
+import { createWorkflowIo } from '@cd-actions/core/runner/io';
 import { readNotifySlackSettings } from './inputs.js';
 
 void runAction(async ({ signal }) => {
   const settings = readNotifySlackSettings();
-  const { runNotifySlack } = await import('../../../packages/core/src/slack/notify.js');
+  const { runNotifySlack } = await import('@cd-actions/core/slack/notify');
   await runNotifySlack(settings, createWorkflowIo(), { signal });
 }).then(finish);

@@ -1,7 +1,7 @@
-import { KUBE_NAME, KUBE_NAME_FORM } from '../../../packages/core/src/names.js';
-import { clusterInputs } from '../../../packages/core/src/cluster-inputs.js';
-import { deployInputs, resolveSettings } from '../../../packages/core/src/config.js';
-import { exactlyOneOf, input } from '../../../packages/core/src/inputs.js';
+import { KUBE_NAME, KUBE_NAME_FORM } from '@cd-actions/core/inputs/names';
+import { clusterInputs } from '@cd-actions/core/inputs/cluster';
+import { deployInputs, resolveSettings } from '@cd-actions/core/config/config';
+import { exactlyOneOf, input } from '@cd-actions/core/inputs/inputs';
 
 export const spec = {
   ...deployInputs,

@@ -1,5 +1,5 @@
 /** rollback: validate inputs, then (loaded after validation) restore a revision the cluster holds. */
-import { finish, runAction } from '../../../packages/core/src/action.js';
+import { finish, runAction } from '@cd-actions/core/runner/action';
 import { getInputs } from './inputs.js';
 
 void runAction(async (ctx) => {

@@ -1,11 +1,11 @@
-import { seconds, type ActionContext } from '../../../packages/core/src/action.js';
-import { runContext } from '../../../packages/core/src/github.js';
-import { InputError } from '../../../packages/core/src/inputs.js';
-import { createKube } from '../../../packages/core/src/kube.js';
-import { setOutputs, writeSummary } from '../../../packages/core/src/report.js';
-import { rollback, RollbackInputError } from '../../../packages/core/src/rollback.js';
-import { rollbackSummary } from '../../../packages/core/src/rollback-summary.js';
-import { createActionsRunner } from '../../../packages/core/src/runner/runner.js';
+import { seconds, type ActionContext } from '@cd-actions/core/runner/action';
+import { runContext } from '@cd-actions/core/github/github';
+import { InputError } from '@cd-actions/core/inputs/inputs';
+import { createKube } from '@cd-actions/core/kube/kube';
+import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';
+import { rollback, RollbackInputError } from '@cd-actions/core/rollback/rollback';
+import { rollbackSummary } from '@cd-actions/core/rollback/summary';
+import { createActionsRunner } from '@cd-actions/core/runner/runner';
 import type { getInputs } from './inputs.js';
 
 type Settings = ReturnType<typeof getInputs>;

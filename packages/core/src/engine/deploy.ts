@@ -5,9 +5,9 @@
  * kept apart: a deploy that reached its goal is not reported failed because a record write
  * failed (that is a loud warning), and a failed deploy still tries to write that it failed.
  */
-import { startDeployment, type GitHubDeployment, type RunContext } from '../github.js';
-import type { KubeObjects } from '../kube-objects.js';
-import { acquireLock, LockLostError } from '../lock.js';
+import { startDeployment, type GitHubDeployment, type RunContext } from '../github/github.js';
+import type { KubeObjects } from '../kube/objects.js';
+import { acquireLock, LockLostError } from '../record/lock.js';
 import type { Runner } from '../runner/runner.js';
 import {
   errorText,

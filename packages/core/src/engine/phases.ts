@@ -5,7 +5,7 @@
  * the engine unwinds the stack, newest first, back to the last known-good state. So the promise
  * "traffic on a known-good version" does not depend on each strategy remembering every path.
  */
-import { withRetry } from '../retry.js';
+import { withRetry } from '../net/retry.js';
 import type { Runner } from '../runner/runner.js';
 
 /** How to put back one write. It must be safe whether or not the write took effect: read, then write only what differs. */

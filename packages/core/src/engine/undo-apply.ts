@@ -3,8 +3,8 @@
  * route...): put the object back as it was read before the apply, or delete it if the apply
  * created it. Like every undo it reads first, so it is right whether or not the apply took effect.
  */
-import type { KubeObjects } from '../kube-objects.js';
-import type { KubeObject } from '../manifests.js';
+import type { KubeObjects } from '../kube/objects.js';
+import type { KubeObject } from '../manifests/manifests.js';
 import type { Undo } from './phases.js';
 
 /** Fields the server owns: a put-back must not carry the old ones. */

@@ -5,7 +5,7 @@
  * evidence; anything else is inconclusive. Never a false pass: no data holds, an unreadable source
  * is never evidence of health, and a cancelled gate does not pass.
  */
-import { KubeObjects, resourcePath, type ResourceRef } from '../kube-objects.js';
+import { KubeObjects, resourcePath, type ResourceRef } from '../kube/objects.js';
 import { describeCondition } from './condition.js';
 import { sampleCommand } from './checks/command.js';
 import { sampleHttp } from './checks/http.js';

@@ -3,7 +3,7 @@
  * version, Deployment) and the warning / critical thresholds its alerts are graded against.
  * Pure, so it runs in input validation.
  */
-import { parseDuration } from '../inputs-duration.js';
+import { parseDuration } from '../inputs/duration.js';
 
 export const METRICS = ['error-rate', 'latency-p95', 'latency-p99', 'cpu', 'memory', 'ready-ratio'] as const;
 export type MonitoredMetric = (typeof METRICS)[number];

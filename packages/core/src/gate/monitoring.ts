@@ -4,9 +4,9 @@
  * against warning / critical thresholds. Read once, when the gate ends; a value Prometheus cannot
  * give is shown as unknown, never guessed.
  */
-import type { Kube } from '../kube.js';
-import { DEPLOYMENTS, KubeObjects } from '../kube-objects.js';
-import type { Deployment } from '../rollout.js';
+import type { Kube } from '../kube/kube.js';
+import { DEPLOYMENTS, KubeObjects } from '../kube/objects.js';
+import type { Deployment } from '../kube/rollout.js';
 import type { MonitoredMetric, MonitoringSpec } from './monitoring-spec.js';
 import { createPrometheusClient, type PrometheusClient } from './prometheus-client.js';
 import { promDuration, selector } from './templates.js';

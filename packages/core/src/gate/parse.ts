@@ -3,8 +3,8 @@
  * the check (index and name), the field, the value and the accepted form, so one failed run
  * shows all that is wrong. Pure: no network, so it runs in input validation.
  */
-import { redactUrl } from '../http.js';
-import { parseDuration } from '../inputs-duration.js';
+import { redactUrl } from '../net/http.js';
+import { parseDuration } from '../inputs/duration.js';
 import { CONDITION_FORM, parseCondition, type Condition } from './condition.js';
 import { DEFAULT_STATUS, parseStatusMatcher, STATUS_FORM } from './http-expect.js';
 import { promDuration, TEMPLATE_NAMES, templateQuery } from './templates.js';

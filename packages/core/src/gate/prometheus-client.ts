@@ -4,7 +4,7 @@
  * apart from Prometheus being unreachable: the first is the user's to fix, the second is
  * retried and, if it lasts, is no data, never a pass.
  */
-import { createHttpClient, redactUrl, type HttpClient } from '../http.js';
+import { createHttpClient, redactUrl, type HttpClient } from '../net/http.js';
 
 export interface SeriesValue {
   labels: Record<string, string>;

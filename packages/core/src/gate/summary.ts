@@ -3,7 +3,7 @@
  * sample (value, threshold, outcome), sample sizes, the deploy monitoring section and a chart of
  * the main metric over the observation.
  */
-import { details, heading, mermaidChart, table, type Cell } from '../report.js';
+import { details, heading, mermaidChart, table, type Cell } from '../runner/report.js';
 import type { MonitoringSnapshot } from './monitoring.js';
 import type { CheckRecord, GateDecision, SampleRecord } from './types.js';
 

@@ -2,7 +2,7 @@
  * The gate's vocabulary: what a check is (as parsed from the `checks` input), what one sample of
  * it found, and the decision record a gate ends with. Types only, so every module can share them.
  */
-import type { Kube } from '../kube.js';
+import type { Kube } from '../kube/kube.js';
 import type { Condition } from './condition.js';
 import type { StatusMatcher } from './http-expect.js';
 

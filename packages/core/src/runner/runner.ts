@@ -12,7 +12,7 @@ export interface Runner {
   group<T>(title: string, work: () => Promise<T>): Promise<T>;
 }
 
-/** The runner's own log, loaded after input validation (see runner-io.ts for why not before). */
+/** The runner's own log, loaded after input validation (see runner/io.ts for why not before). */
 export async function createActionsRunner(): Promise<Runner> {
   const core = await import('@actions/core');
   return {

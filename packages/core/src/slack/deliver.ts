@@ -17,8 +17,14 @@
  * chat.update is idempotent: it is retried after a lost answer like any transient failure.
  */
 import { randomUUID } from 'node:crypto';
-import { RetryDeadlineError, classifyError, httpErrorInfo, withRetry, type RetryDecision } from '../retry.js';
-import { formatDuration } from '../inputs-duration.js';
+import {
+  RetryDeadlineError,
+  classifyError,
+  httpErrorInfo,
+  withRetry,
+  type RetryDecision,
+} from '../net/retry.js';
+import { formatDuration } from '../inputs/duration.js';
 import { TRANSIENT_SLACK_ERRORS, explainSlackError } from './slack-errors.js';
 import { SlackHttpError, createHttpPost, type HttpPost } from './transport.js';
 import type { Destination } from './deliver-types.js';

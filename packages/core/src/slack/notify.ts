@@ -10,7 +10,7 @@ import type { NotifyOutcome, NotifySettings } from './notify-types.js';
 import { renderPayload } from './placeholders.js';
 import { runFacts, sinceTs } from './run-facts.js';
 import { notifySummary } from './summary.js';
-import type { WorkflowIo } from '../runner-io.js';
+import type { WorkflowIo } from '../runner/io.js';
 
 export type { NotifyOutcome, NotifySettings } from './notify-types.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../manifests.js';
+import type { KubeObject } from '../manifests/manifests.js';
 import { httpRouteCodec } from './gateway-api.js';
 import { virtualServiceCodec } from './istio.js';
 import { describeWeights, forReplace, sameWeights, soleTarget } from './router.js';

@@ -2,8 +2,8 @@
  * Gateway API: an HTTPRoute sends traffic to one Service per colour (`<service>-blue`,
  * `<service>-green`) by backendRef weights; a switch rewrites the weights.
  */
-import { HTTPROUTES } from '../kube-objects.js';
-import type { KubeObject } from '../manifests.js';
+import { HTTPROUTES } from '../kube/objects.js';
+import type { KubeObject } from '../manifests/manifests.js';
 import type { RouterOptions } from './router.js';
 import { WeightedObjectRouter, type WeightCodec } from './weighted.js';
 

@@ -1,5 +1,5 @@
 /** The traffic routers behind one factory: a new data plane is one new file and one case here. */
-import type { Kube } from '../kube.js';
+import type { Kube } from '../kube/kube.js';
 import { gatewayApiRouter } from './gateway-api.js';
 import { istioRouter } from './istio.js';
 import type { RouteKind, RouterOptions, TrafficRouter } from './router.js';

@@ -2,8 +2,8 @@
  * Istio: a VirtualService routes the host Service's traffic to DestinationRule subsets named
  * after the colours (subset `blue` selects `version: blue`); a switch rewrites their weights.
  */
-import { VIRTUALSERVICES } from '../kube-objects.js';
-import type { KubeObject } from '../manifests.js';
+import { VIRTUALSERVICES } from '../kube/objects.js';
+import type { KubeObject } from '../manifests/manifests.js';
 import type { RouterOptions } from './router.js';
 import { WeightedObjectRouter, type WeightCodec } from './weighted.js';
 

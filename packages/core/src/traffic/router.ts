@@ -3,8 +3,8 @@
  * is `setWeights({ green: 100, blue: 0 })` in one write, guarded by the resourceVersion the
  * caller read, so a concurrent change fails the write instead of being overwritten.
  */
-import type { KubeObjects, ResourceRef } from '../kube-objects.js';
-import type { KubeObject } from '../manifests.js';
+import type { KubeObjects, ResourceRef } from '../kube/objects.js';
+import type { KubeObject } from '../manifests/manifests.js';
 
 /** Share of traffic per version (colour), in percent; they add up to 100 when anything is routed. */
 export type Weights = Record<string, number>;

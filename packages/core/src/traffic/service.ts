@@ -3,10 +3,10 @@
  * so a switch is one selector change. It cannot split traffic; weights must be 0/100.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Kube } from '../kube.js';
-import { ENDPOINTSLICES, PODS, resourcePath, SERVICES } from '../kube-objects.js';
-import type { KubeObject } from '../manifests.js';
-import { watchObjects, WatchTimeoutError } from '../watch.js';
+import type { Kube } from '../kube/kube.js';
+import { ENDPOINTSLICES, PODS, resourcePath, SERVICES } from '../kube/objects.js';
+import type { KubeObject } from '../manifests/manifests.js';
+import { watchObjects, WatchTimeoutError } from '../kube/watch.js';
 import {
   describeWeights,
   forReplace,

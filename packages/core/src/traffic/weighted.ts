@@ -3,8 +3,8 @@
  * share: read the object, map weights out of it and into a copy, PUT the copy with the
  * resourceVersion precondition, read back.
  */
-import type { KubeObjects, ResourceRef } from '../kube-objects.js';
-import type { KubeObject } from '../manifests.js';
+import type { KubeObjects, ResourceRef } from '../kube/objects.js';
+import type { KubeObject } from '../manifests/manifests.js';
 import {
   describeWeights,
   forReplace,

@@ -6,7 +6,7 @@
  */
 import type { Agent as HttpsAgent, RequestOptions } from 'node:https';
 import { isDeepStrictEqual } from 'node:util';
-import type { Kube } from '../../kube.js';
+import type { Kube } from '../../kube/kube.js';
 import { statusMatches } from '../http-expect.js';
 import type { HttpCheck, Sample } from '../types.js';
 

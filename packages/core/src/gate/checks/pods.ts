@@ -3,9 +3,9 @@
  * not growing since the gate began, and no pod in CrashLoopBackOff or ImagePullBackOff. The
  * last is fatal: a crash loop does not heal while a gate watches, so it fails the gate at once.
  */
-import type { Kube } from '../../kube.js';
-import { DEPLOYMENTS, KubeObjects, PODS } from '../../kube-objects.js';
-import { desiredReplicas, judgePod, type Deployment, type Pod } from '../../rollout.js';
+import type { Kube } from '../../kube/kube.js';
+import { DEPLOYMENTS, KubeObjects, PODS } from '../../kube/objects.js';
+import { desiredReplicas, judgePod, type Deployment, type Pod } from '../../kube/rollout.js';
 import type { PodsCheck, Sample } from '../types.js';
 
 function selectorOf(deployment: Deployment): string {

@@ -1,0 +1,17 @@
+/**
+ * The fault matrix (test/e2e/faults): every write and confirmation read of deploy-rolling,
+ * deploy-blue-green (each route kind) and rollback, failed once per run, each run judged against
+ * the invariant. Prints each matrix, phase × fault → outcome, and the counts of broken promises.
+ */
+import { countOf, formatCounts, formatMatrix, LEGEND, runAll } from '../test/e2e/faults/matrix.js';
+import { SCENARIOS } from '../test/e2e/faults/scenarios.js';
+
+export async function faults(): Promise<void> {
+  const started = Date.now();
+  const results = await runAll(SCENARIOS, {
+    concurrency: Number(process.env.BENCH_FAULTS_CONCURRENCY ?? 3),
+    onMatrix: (m) => console.log(formatMatrix(m)),
+  });
+  console.log(`\n${LEGEND}`);
+  console.log(`${formatCounts(countOf(results))}; ${Math.round((Date.now() - started) / 1000)} s in all`);
+}

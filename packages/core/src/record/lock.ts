@@ -1,0 +1,540 @@
+/**
+ * One deploy per app at a time: a Lease `cd-actions-lock-<app>` held for the length of a run.
+ *
+ * The holder is the workflow run (`owner/repo#runId`); the attempt is recorded beside it. A second
+ * run fails at once naming the holder, or waits up to `waitMs` for it to go. A lease not renewed
+ * within its duration (a runner that died) is taken over, and so, at once, is a lease left by an
+ * earlier attempt of this same run (a re-run after a lost runner).
+ *
+ * While held, the lease is renewed every third of its duration. A holder that cannot renew it
+ * before its deadline, or that finds another holder on it, has lost it: `lost` aborts and the
+ * holder writes to the lease no more, so there are never two writers. Every write the server may
+ * have stored without our seeing the answer is settled by reading the lease back.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { isAlreadyExists, isConflict, KubeApiError } from '../kube/errors.js';
+import { LEASES, resourcePath, type KubeObjects } from '../kube/objects.js';
+import { httpErrorInfo, withRetry } from '../net/retry.js';
+import { watchObjects, WatchTimeoutError } from '../kube/watch.js';
+import { runUrl, type RunContext } from '../github/github.js';
+
+export interface LockHolder {
+  /** The run: `owner/repo#runId`. */
+  identity: string;
+  repository: string;
+  runId: string;
+  /** The run attempt that holds it; absent on leases written by older versions. */
+  attempt?: string;
+  runUrl: string;
+  since: string;
+}
+
+export interface AppLock {
+  name: string;
+  /**
+   * Aborted (reason: a LockLostError saying why) when the lease is lost: renewal failing past the
+   * lease's deadline, or another holder seen on the lease. The deploy stops and compensates.
+   */
+  lost: AbortSignal;
+  /**
+   * Never throws. Deletes the lease if still ours; a failure to release comes back as a warning
+   * that says how long the app stays locked and how to free it.
+   */
+  release(): Promise<{ warning?: string }>;
+}
+
+function describeHolder(holder: LockHolder): string {
+  const attempt = holder.attempt ? ` attempt ${holder.attempt}` : '';
+  return `${holder.repository} run ${holder.runId}${attempt} (${holder.runUrl})`;
+}
+
+export class LockHeldError extends Error {
+  override readonly name = 'LockHeldError';
+  constructor(
+    readonly holder: LockHolder,
+    app: string,
+    namespace: string,
+    /** The holder is another job (or an earlier step) of this same run attempt. */
+    sameRun = false,
+  ) {
+    super(
+      `Another ${sameRun ? 'job of this run' : 'run'} is deploying ${app} in ${namespace}: ${describeHolder(holder)} has held lease ${lockName(app)} since ${holder.since}. ` +
+        'Wait for it to finish, or set lock-wait (e.g. 10m) to queue behind it.',
+    );
+  }
+}
+
+/** The lease is no longer ours: the deploy must stop and compensate, and not touch the lease again. */
+export class LockLostError extends Error {
+  override readonly name = 'LockLostError';
+  constructor(
+    /** `namespace/name` of the lease. */
+    readonly lease: string,
+    why: string,
+    /** Who holds it now, when someone does. */
+    readonly holder?: LockHolder,
+    options?: { cause?: unknown },
+  ) {
+    super(`Lost lock ${lease}: ${why}`, options);
+  }
+}
+
+interface Lease {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+    annotations?: Record<string, string>;
+  };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+export function lockName(app: string): string {
+  return `cd-actions-lock-${app}`.slice(0, 253);
+}
+
+const ANNOTATION = 'cd-actions.dev/lock-holder';
+/** How long release() keeps trying: a run that ends should not hang on an API that is down. */
+const RELEASE_DEADLINE_MS = 5_000;
+
+function microTime(date: Date): string {
+  return date.toISOString().replace('Z', '000Z');
+}
+
+function sameInstant(text: string | undefined, date: Date): boolean {
+  return text !== undefined && Date.parse(text) === date.getTime();
+}
+
+function holderOf(lease: Lease): LockHolder {
+  try {
+    return JSON.parse(lease.metadata.annotations?.[ANNOTATION] ?? '') as LockHolder;
+  } catch {
+    const identity = lease.spec?.holderIdentity ?? 'unknown';
+    return { identity, repository: identity, runId: '?', runUrl: '?', since: lease.spec?.acquireTime ?? '?' };
+  }
+}
+
+function expired(lease: Lease, now: number): boolean {
+  const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+  const duration = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+  return Number.isFinite(renewed) && duration > 0 && renewed + duration < now;
+}
+
+/** A write the server may have stored though we saw no answer: a dropped connection, a timeout, a 5xx. */
+function ambiguous(error: unknown): boolean {
+  const status = error instanceof KubeApiError ? error.status : httpErrorInfo(error).status;
+  return status === undefined || status >= 500;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What to tell a user about a lease we may have left behind: until when it locks the app, and the way out. */
+function lockedUntil(app: string, namespace: string, name: string, until: number): string {
+  const seconds = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+  return (
+    `${app} stays locked until ${new Date(until).toISOString()} (${seconds} s from now), when the lease expires; ` +
+    `to free it sooner: kubectl delete lease ${name} -n ${namespace}`
+  );
+}
+
+/** This run, this attempt, this acquisition: what tells our lease from any other. */
+interface Claim {
+  objects: KubeObjects;
+  namespace: string;
+  name: string;
+  app: string;
+  identity: string;
+  attempt: string;
+  leaseSeconds: number;
+  acquireTime: Date;
+  log: (text: string) => void;
+  /** The lease as we write it: `resourceVersion` is the precondition, `renewTime` the time of this write. */
+  body(resourceVersion: string | undefined, renewTime: Date): Lease;
+}
+
+function isOurs(claim: Claim, lease: Lease): boolean {
+  return (
+    lease.spec?.holderIdentity === claim.identity &&
+    holderOf(lease).attempt === claim.attempt &&
+    sameInstant(lease.spec.acquireTime, claim.acquireTime)
+  );
+}
+
+export async function acquireLock(options: {
+  objects: KubeObjects;
+  namespace: string;
+  app: string;
+  run: RunContext;
+  waitMs: number;
+  /** How long the lock lives without renewal; renewed every third of it while held. Default 120. */
+  leaseSeconds?: number;
+  /** Ends the wait for another holder; a lock once held ends only by release() or by being lost. */
+  signal?: AbortSignal;
+  log: (text: string) => void;
+}): Promise<AppLock> {
+  const { objects, namespace, app, run, log } = options;
+  const name = lockName(app);
+  const where = `${namespace}/${name}`;
+  const leaseSeconds = Math.max(1, Math.round(options.leaseSeconds ?? 120));
+  // The run, not the attempt: a re-run must recognise the lease its own earlier attempt left behind.
+  const identity = `${run.repository}#${run.runId}`;
+
+  const claimFor = (previous: Lease | undefined): Claim => {
+    const acquireTime = new Date();
+    const holder: LockHolder = {
+      identity,
+      repository: run.repository,
+      runId: run.runId,
+      attempt: run.runAttempt,
+      runUrl: runUrl(run),
+      since: acquireTime.toISOString(),
+    };
+    const leaseTransitions = previous ? (previous.spec?.leaseTransitions ?? 0) + 1 : 0;
+    return {
+      objects,
+      namespace,
+      name,
+      app,
+      identity,
+      attempt: run.runAttempt,
+      leaseSeconds,
+      acquireTime,
+      log,
+      body: (resourceVersion, renewTime) => ({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: {
+          name,
+          namespace,
+          ...(resourceVersion ? { resourceVersion } : {}),
+          annotations: { [ANNOTATION]: JSON.stringify(holder) },
+        },
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds: leaseSeconds,
+          acquireTime: microTime(acquireTime),
+          renewTime: microTime(renewTime),
+          leaseTransitions,
+        },
+      }),
+    };
+  };
+
+  const deadline = Date.now() + options.waitMs;
+  let announced = false;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const existing = await objects.get<Lease>(LEASES, namespace, name, { signal: options.signal });
+    const current = existing && holderOf(existing);
+    if (existing && current) {
+      if (existing.spec?.holderIdentity === identity && Number(current.attempt) < Number(run.runAttempt)) {
+        // Safe at once: GitHub starts a re-run only after every job of the earlier attempt has ended
+        // (it cancels what still runs), so no earlier attempt deploys beside us. Were a lost runner
+        // somehow still alive, its next renewal would meet our resourceVersion, fail, and stop it.
+        log(
+          `Taking over lease ${where} held by attempt ${current.attempt} of this run: this is attempt ${run.runAttempt}, and GitHub ended that attempt before starting it`,
+        );
+      } else if (expired(existing, Date.now())) {
+        log(
+          `Taking over lease ${where} from ${describeHolder(current)}: it was not renewed within ${existing.spec?.leaseDurationSeconds ?? '?'} s of ${existing.spec?.renewTime ?? existing.spec?.acquireTime ?? '?'}`,
+        );
+      } else {
+        // The same run at the same attempt is another job (or step) running now, not a leftover.
+        const sameRun = existing.spec?.holderIdentity === identity;
+        if (Date.now() >= deadline) throw new LockHeldError(current, app, namespace, sameRun);
+        if (!announced) {
+          log(
+            `Waiting up to ${Math.round(options.waitMs / 1000)} s for ${current.repository} run ${current.runId} to release ${name}`,
+          );
+          announced = true;
+        }
+        await waitForRelease(
+          objects,
+          namespace,
+          existing,
+          Math.min(deadline, expiresAt(existing)),
+          options.signal,
+        );
+        continue;
+      }
+    }
+    const claim = claimFor(existing);
+    const lease = await claimLease(claim, existing);
+    // Undefined: another run wrote the lease between our read and our write. Read again and decide.
+    if (lease) return hold(claim, lease);
+  }
+}
+
+/**
+ * Creates the lease, or replaces `previous` under its resourceVersion. Undefined when another run
+ * got there first. A write whose answer was lost is settled by reading the lease back: it is ours
+ * only if it carries this very claim.
+ */
+async function claimLease(claim: Claim, previous: Lease | undefined): Promise<Lease | undefined> {
+  const { objects, namespace, name } = claim;
+  const where = `${namespace}/${name}`;
+  const body = claim.body(previous?.metadata.resourceVersion, claim.acquireTime);
+  const verb = previous ? 'take over' : 'create';
+  try {
+    return previous
+      ? await objects.replace<Lease>(LEASES, namespace, body as never)
+      : await objects.create<Lease>(LEASES, namespace, body);
+  } catch (error) {
+    if (isAlreadyExists(error) || isConflict(error)) return undefined;
+    if (!ambiguous(error)) throw error;
+    const read = await objects.get<Lease>(LEASES, namespace, name).then(
+      (lease) => ({ lease }),
+      (readError: unknown) => ({ readError }),
+    );
+    if ('readError' in read) {
+      const until = claim.acquireTime.getTime() + claim.leaseSeconds * 1000;
+      throw new Error(
+        `Could not ${verb} lock ${where} (${errorText(error)}), nor read it back to learn whether the server stored it (${errorText(read.readError)}). ` +
+          `If it did, ${lockedUntil(claim.app, namespace, name, until)}`,
+        { cause: error },
+      );
+    }
+    const current = read.lease;
+    if (current && isOurs(claim, current)) {
+      claim.log(
+        `The answer to our ${verb} of lease ${where} was lost (${errorText(error)}); read back, the lease is ours`,
+      );
+      return current;
+    }
+    // Not stored. If the lease changed meanwhile, someone else wrote it: the caller reads and decides.
+    if (current?.metadata.resourceVersion !== previous?.metadata.resourceVersion) return undefined;
+    throw error;
+  }
+}
+
+function expiresAt(lease: Lease): number {
+  const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? '');
+  return Number.isFinite(renewed)
+    ? renewed + (lease.spec?.leaseDurationSeconds ?? 0) * 1000 + 1
+    : Date.now() + 1000;
+}
+
+/** Watches the Lease until it is deleted or changes hands, or until `until` (its expiry or our deadline). */
+async function waitForRelease(
+  objects: KubeObjects,
+  namespace: string,
+  lease: Lease,
+  until: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await watchObjects<KubernetesObject>({
+      kube: objects.kube,
+      path: resourcePath(LEASES, namespace),
+      fieldSelector: `metadata.name=${lease.metadata.name}`,
+      deadline: Math.max(until, Date.now() + 50),
+      signal,
+      what: `lease ${namespace}/${lease.metadata.name} to be released`,
+      onEvent: (type, object) =>
+        type === 'DELETED' || (object as unknown as Lease).spec?.holderIdentity !== lease.spec?.holderIdentity
+          ? 'done'
+          : undefined,
+    });
+  } catch (error) {
+    // Reaching the expiry or our deadline is an answer too: the loop reads the lease again and decides.
+    if (!(error instanceof WatchTimeoutError)) throw error;
+  }
+}
+
+/**
+ * Keeps the lease renewed while held: every third of its duration, each renewal retried until the
+ * lease's deadline (its renew time plus duration, less a sixth of the duration as a margin for
+ * clocks and the write in flight). Past that deadline another run may take the lease over, so we
+ * count it as lost then, not later. Every write carries the resourceVersion of our last one: if
+ * another run has taken the lease, we neither renew nor delete theirs.
+ */
+function hold(claim: Claim, acquired: Lease): AppLock {
+  const { objects, namespace, name, log } = claim;
+  const where = `${namespace}/${name}`;
+  const durationMs = claim.leaseSeconds * 1000;
+  const periodMs = durationMs / 3;
+  const marginMs = durationMs / 6;
+  let resourceVersion = acquired.metadata.resourceVersion;
+  /** renewTime of the lease as we last saw it stored. */
+  let renewedAt = Date.parse(acquired.spec?.renewTime ?? '') || claim.acquireTime.getTime();
+  /** The latest renewTime we sent: a renewal whose answer we never saw may have stored it. */
+  let latestSent = renewedAt;
+  const lost = new AbortController();
+  /** Aborted by release(): ends a renewal in flight and schedules no more. */
+  const stopped = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let renewing: Promise<void> | undefined;
+  let releasing: Promise<{ warning?: string }> | undefined;
+
+  log(
+    `Holding lock ${where} as ${claim.identity} (attempt ${claim.attempt}); renewed every ${Math.round(periodMs / 100) / 10} s`,
+  );
+
+  const lose = (error: LockLostError): void => {
+    if (stopped.signal.aborted || lost.signal.aborted) return;
+    clearTimeout(timer);
+    log(error.message);
+    lost.abort(error);
+  };
+
+  async function renewOnce(signal: AbortSignal, deadlineAt: number): Promise<void> {
+    const call = (): { signal: AbortSignal; deadlineMs: number } => ({
+      signal,
+      deadlineMs: Math.max(1, deadlineAt - Date.now()),
+    });
+    const sent = new Date();
+    latestSent = Math.max(latestSent, sent.getTime());
+    try {
+      const renewed = await objects.replace<Lease>(
+        LEASES,
+        namespace,
+        claim.body(resourceVersion, sent) as never,
+        call(),
+      );
+      resourceVersion = renewed.metadata.resourceVersion;
+      renewedAt = sent.getTime();
+      return;
+    } catch (error) {
+      if (!isConflict(error) && !ambiguous(error)) throw error;
+      // The lease changed under us (409), or the answer was lost: read what is true.
+      const current = await objects.get<Lease>(LEASES, namespace, name, call());
+      if (!current) throw new LockLostError(where, 'someone deleted the lease', undefined, { cause: error });
+      if (!isOurs(claim, current)) {
+        const holder = holderOf(current);
+        throw new LockLostError(where, `${describeHolder(holder)} holds it now`, holder, { cause: error });
+      }
+      resourceVersion = current.metadata.resourceVersion;
+      if (sameInstant(current.spec?.renewTime, sent)) {
+        renewedAt = sent.getTime();
+        return;
+      }
+      throw error; // Not stored: the next try carries the resourceVersion just read.
+    }
+  }
+
+  async function renew(): Promise<void> {
+    const deadlineAt = renewedAt + durationMs - marginMs;
+    try {
+      await withRetry((_attempt, signal) => renewOnce(signal, deadlineAt), {
+        deadlineMs: Math.max(1, deadlineAt - Date.now()),
+        signal: stopped.signal,
+        maxAttempts: Infinity,
+        baseDelayMs: Math.min(200, periodMs / 10),
+        maxDelayMs: Math.min(10_000, periodMs / 2),
+        // Whatever fails (a 403 from a changed Role included) is tried again until the deadline:
+        // giving up earlier would only lose the lease sooner. Only a lost lease ends it at once.
+        classify: (error) =>
+          error instanceof LockLostError
+            ? { retry: false, reason: 'lost' }
+            : { retry: true, reason: errorText(error).slice(0, 200) },
+        onRetry: (info) =>
+          log(
+            `Could not renew lock ${where} (${info.reason}); retrying in ${info.delayMs} ms until its deadline ${new Date(deadlineAt).toISOString()}`,
+          ),
+      });
+    } catch (error) {
+      if (stopped.signal.aborted) return;
+      lose(
+        error instanceof LockLostError
+          ? error
+          : new LockLostError(
+              where,
+              `could not renew it before its deadline ${new Date(deadlineAt).toISOString()}, after which another run may take it over (${errorText(error)})`,
+              undefined,
+              { cause: error },
+            ),
+      );
+      return;
+    }
+    schedule();
+  }
+
+  function schedule(): void {
+    if (stopped.signal.aborted || lost.signal.aborted) return;
+    timer = setTimeout(
+      () => {
+        renewing = renew();
+      },
+      Math.max(0, renewedAt + periodMs - Date.now()),
+    );
+    // A held lock must not keep the process alive: a run that ends without release() still exits.
+    timer.unref();
+  }
+
+  async function releaseOnce(): Promise<{ warning?: string }> {
+    clearTimeout(timer);
+    stopped.abort();
+    await renewing;
+    const cannotRelease = (error: unknown): { warning: string } => ({
+      warning: `Could not release lock ${where} (${errorText(error)}). ${lockedUntil(claim.app, namespace, name, latestSent + durationMs)}`,
+    });
+    const reason: unknown = lost.signal.reason;
+    if (reason instanceof LockLostError) {
+      // Never two writers: a lost lease is not ours to delete, even where the API would let us.
+      if (reason.holder) {
+        log(`Left lock ${where} to ${describeHolder(reason.holder)}, who holds it now`);
+        return {};
+      }
+      // Renewal failed past the deadline: the lease may still name us until it expires. Only read.
+      let until = latestSent + durationMs;
+      try {
+        const current = await objects.get<Lease>(LEASES, namespace, name, {
+          deadlineMs: RELEASE_DEADLINE_MS,
+        });
+        if (!current || !isOurs(claim, current)) return {};
+        until = (Date.parse(current.spec?.renewTime ?? '') || renewedAt) + durationMs;
+      } catch {
+        // Unreadable too: assume the latest renewal we sent was stored.
+      }
+      return {
+        warning: `Did not release lock ${where}: it was lost before (${reason.message}), and a lost lease is never written again. ${lockedUntil(claim.app, namespace, name, until)}`,
+      };
+    }
+    const deadlineAt = Date.now() + RELEASE_DEADLINE_MS;
+    const call = (): { deadlineMs: number } => ({ deadlineMs: Math.max(1, deadlineAt - Date.now()) });
+    try {
+      for (;;) {
+        try {
+          // A delete is retried on transient errors within the call's deadline; a 404 answers false.
+          const deleted = await objects.delete(LEASES, namespace, name, { resourceVersion }, call());
+          log(deleted ? `Released lock ${where}` : `Lock ${where} was already gone`);
+          return {};
+        } catch (error) {
+          if (!isConflict(error) || Date.now() >= deadlineAt) throw error;
+          // The lease changed since our last write we saw: a renewal whose answer we missed, or
+          // another run that took it over. Read which.
+          const current = await objects.get<Lease>(LEASES, namespace, name, call());
+          if (!current) {
+            log(`Lock ${where} was already gone`);
+            return {};
+          }
+          if (!isOurs(claim, current)) {
+            log(`Left lock ${where} to ${describeHolder(holderOf(current))}, who holds it now`);
+            return {};
+          }
+          resourceVersion = current.metadata.resourceVersion;
+        }
+      }
+    } catch (error) {
+      return cannotRelease(error);
+    }
+  }
+
+  schedule();
+  return {
+    name,
+    lost: lost.signal,
+    release: () => (releasing ??= releaseOnce().catch((error: unknown) => ({ warning: errorText(error) }))),
+  };
+}

@@ -1,0 +1,361 @@
+/**
+ * deploy-rolling's phases, run in-process against the sandbox cluster with faults injected at
+ * each phase. Every test asserts what the cluster holds afterwards: the Deployment's template,
+ * its ready pods, the record and the history.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FaultRule } from '../../../../sandbox/src/faults.js';
+import type { Sandbox } from '../../../../sandbox/src/sandbox.js';
+import {
+  DEPLOYER_ROLE,
+  deploymentManifest,
+  historyOf,
+  imageOf,
+  kind,
+  live,
+  readyPodImages,
+  startTestSandbox,
+  workspace,
+} from '../../../../../test/e2e/fixtures.js';
+import type { RunContext } from '../../github/github.js';
+import { createKube, type Kube } from '../../kube/kube.js';
+import { parseImageOverrides } from '../../manifests/manifests.js';
+import { planRolling } from './plan.js';
+import { rollingSummary } from './summary.js';
+import { deployRolling, type RollingOutcome } from './rolling.js';
+import type { Runner } from '../../runner/runner.js';
+
+const RUN: RunContext = {
+  repository: 'acme/shop',
+  sha: '3f786850e387550fdab836ed7e6dc881de23001b',
+  ref: 'refs/heads/main',
+  runId: '4242',
+  runAttempt: '1',
+  serverUrl: 'https://github.com',
+  apiUrl: 'https://api.github.com',
+  actor: 'octocat',
+  workflow: 'deploy',
+};
+
+/** The deployer's rights, plus Ingresses: an object applied after the Deployment. */
+const ROLE = {
+  ...DEPLOYER_ROLE,
+  name: 'rolling-unit',
+  resources: [...DEPLOYER_ROLE.resources, 'ingresses.networking.k8s.io'],
+};
+
+let sandbox: Sandbox;
+let kube: Kube;
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox();
+  kube = await createKube(
+    { kubeconfig: sandbox.kubeconfigFor(ROLE), namespace: 'shop' },
+    { setSecret: () => undefined, warn: () => undefined },
+  );
+});
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+interface TestRunner extends Runner {
+  lines: string[];
+  warnings: string[];
+}
+
+/** Records what is logged; `at` runs a hook when a phase's group starts or ends (e.g. to inject a fault). */
+function testRunner(at: Record<string, { start?: () => void; end?: () => void }> = {}): TestRunner {
+  const lines: string[] = [];
+  const warnings: string[] = [];
+  return {
+    lines,
+    warnings,
+    info: (text) => lines.push(text),
+    warn: (text) => warnings.push(text),
+    debug: () => undefined,
+    group: async (title, work) => {
+      at[title]?.start?.();
+      const result = await work();
+      at[title]?.end?.();
+      return result;
+    },
+  };
+}
+
+function ingressManifest(name: string): string {
+  return `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ${name}
+spec:
+  defaultBackend:
+    service:
+      name: ${name}
+      port:
+        number: 80
+`;
+}
+
+interface Deploy {
+  /** Manifest files (YAML) to apply, or none for an images-only deploy. */
+  files?: Record<string, string>;
+  images?: string[];
+  deployment?: string;
+  runner?: TestRunner;
+  timeoutMs?: number;
+  autoRollback?: boolean;
+}
+
+async function deploy(app: string, d: Deploy): Promise<RollingOutcome & { runner: TestRunner }> {
+  const runner = d.runner ?? testRunner();
+  const files = d.files ?? {};
+  const plan = await planRolling({
+    namespace: 'shop',
+    manifests: Object.keys(files),
+    images: parseImageOverrides(d.images ?? []).overrides,
+    deployments: d.deployment ? [d.deployment] : [],
+    workspace: await workspace(files),
+  });
+  const outcome = await deployRolling({
+    kube,
+    plan,
+    namespace: 'shop',
+    app,
+    timeoutMs: d.timeoutMs ?? 30_000,
+    autoRollback: d.autoRollback ?? true,
+    onCancel: 'rollback',
+    lockWaitMs: 0,
+    annotations: {},
+    dryRun: false,
+    run: RUN,
+    signal: new AbortController().signal,
+    runner,
+  });
+  return { ...outcome, runner };
+}
+
+function app(name: string, image: string, env: Record<string, string> = {}): Record<string, string> {
+  return { 'k8s/app.yaml': deploymentManifest({ name, image, env }) };
+}
+
+function inject(rule: Omit<FaultRule, 'target'>): () => void {
+  return sandbox.faults.add({ target: 'api', ...rule });
+}
+
+function image(name: string): string | undefined {
+  return imageOf(live(sandbox, 'Deployment', 'shop', name));
+}
+
+function recordPhase(name: string): string | undefined {
+  const raw = live(sandbox, 'Deployment', 'shop', name)?.metadata.annotations?.['cd-actions.dev/record'];
+  return raw ? (JSON.parse(raw) as { phase: string }).phase : undefined;
+}
+
+/** Deploys version 1 of `name` and checks it serves: the known-good state each test starts from. */
+async function serving(
+  name: string,
+  files: (img: string) => Record<string, string> = (img) => app(name, img),
+): Promise<void> {
+  const first = await deploy(name, { files: files(`ghcr.io/acme/${name}:1`) });
+  expect(first.ok, first.message).toBe(true);
+  expect(readyPodImages(sandbox, 'shop', name)).toEqual(Array(3).fill(`ghcr.io/acme/${name}:1`));
+}
+
+describe('deploy-rolling phases', () => {
+  it('prepare: a read that fails stops the deploy before anything is written', async () => {
+    await serving('prep');
+    const writes = sandbox.audit.writes({ succeededOnly: true }).length;
+    const remove = inject({
+      match: { verb: 'get', path: '/configmaps/cd-actions-history-prep' },
+      status: 403,
+    });
+    try {
+      const outcome = await deploy('prep', { images: ['prep=ghcr.io/acme/prep:2'], deployment: 'prep' });
+      expect(outcome.ok).toBe(false);
+      expect(outcome.failedPhase).toBe('prepare');
+      expect(outcome.message).toContain('Nothing was changed');
+      expect(outcome.message).toContain('Traffic: prep serves revision 1 (ghcr.io/acme/prep:1)');
+    } finally {
+      remove();
+    }
+    // The lock's create and delete only.
+    const written = sandbox.audit.writes({ succeededOnly: true }).slice(writes);
+    expect(written.map((w) => w.path).filter((p) => !p.includes('/leases'))).toEqual([]);
+    expect(image('prep')).toBe('ghcr.io/acme/prep:1');
+  });
+
+  it('apply: a later object failing after the Deployment was applied puts the template back', async () => {
+    const files = (img: string): Record<string, string> => ({
+      'k8s/app.yaml': `${deploymentManifest({ name: 'shop-a', image: img })}---\n${ingressManifest('shop-a')}`,
+    });
+    await serving('shop-a', files);
+    const remove = inject({
+      match: { verb: 'patch', path: '/ingresses/shop-a', dryRun: false },
+      status: 403,
+    });
+    try {
+      const outcome = await deploy('shop-a', { files: files('ghcr.io/acme/shop-a:2') });
+      expect(outcome.ok).toBe(false);
+      expect(outcome.failedPhase).toBe('apply');
+      expect(outcome.rolledBack).toBe(true);
+      expect(outcome.message).toContain('Every change was put back');
+      // Revision 2 exists only if the controller saw the new template before it was put back.
+      expect(outcome.traffic).toMatch(/^shop-a is serving revision \d+ again \(ghcr\.io\/acme\/shop-a:1\)$/);
+    } finally {
+      remove();
+    }
+    expect(image('shop-a')).toBe('ghcr.io/acme/shop-a:1');
+    expect(readyPodImages(sandbox, 'shop', 'shop-a')).toEqual(Array(3).fill('ghcr.io/acme/shop-a:1'));
+    expect(recordPhase('shop-a')).toBe('rolled-back');
+    expect(historyOf(sandbox, 'shop', 'shop-a').map((h) => h.outcome)).toEqual(['succeeded', 'rolled-back']);
+  });
+
+  it('images: the patch stored but its answer lost is read back and put back', async () => {
+    await serving('drop');
+    const generation = live(sandbox, 'Deployment', 'shop', 'drop')!.metadata.generation!;
+    const remove = inject({
+      match: { verb: 'patch', path: '/deployments/drop', dryRun: false },
+      dropAfterServe: true,
+      times: 1,
+    });
+    try {
+      const outcome = await deploy('drop', { images: ['drop=ghcr.io/acme/drop:2'], deployment: 'drop' });
+      expect(outcome.ok).toBe(false);
+      expect(outcome.failedPhase).toBe('images');
+      expect(outcome.message).toContain('Every change was put back');
+    } finally {
+      remove();
+    }
+    expect(
+      sandbox.faults.hits.some((h) => h.kind === 'dropAfterServe' && h.request.path?.endsWith('/drop')),
+    ).toBe(true);
+    const after = live(sandbox, 'Deployment', 'shop', 'drop')!;
+    // Two template writes: the stored images patch, then the restore.
+    expect(after.metadata.generation).toBe(generation + 2);
+    expect(imageOf(after)).toBe('ghcr.io/acme/drop:1');
+    expect(readyPodImages(sandbox, 'shop', 'drop')).toEqual(Array(3).fill('ghcr.io/acme/drop:1'));
+    expect(historyOf(sandbox, 'shop', 'drop').at(-1)).toMatchObject({ outcome: 'rolled-back' });
+  });
+
+  it('rollout: a crashing version fails the phase with its pod events; a 409 on the restore is retried', async () => {
+    await serving('crash');
+    let remove = (): void => undefined;
+    const runner = testRunner({
+      compensate: {
+        start: () => {
+          remove = inject({ match: { verb: 'patch', path: '/deployments/crash' }, conflict: true, times: 1 });
+        },
+      },
+    });
+    const seen = sandbox.audit.entries.length;
+    try {
+      const outcome = await deploy('crash', {
+        files: app('crash', 'ghcr.io/acme/crash:2', { SANDBOX_CRASH: 'true' }),
+        runner,
+      });
+      expect(outcome.ok).toBe(false);
+      expect(outcome.failedPhase).toBe('rollout');
+      expect(outcome.message).toMatch(/CrashLoopBackOff|restarted/);
+      expect(outcome.message).toContain('last events:');
+      expect(outcome.deployments[0]?.events?.length).toBeGreaterThan(0);
+      expect(outcome.rolledBack).toBe(true);
+      const summary = rollingSummary({ app: 'crash', namespace: 'shop', outcome, durationMs: 1000 });
+      expect(summary).toContain('↩️ Failed and rolled back');
+      expect(summary).toContain('**Failed in phase:** rollout');
+      expect(summary).toContain('**Traffic:** crash is serving revision 3 again (ghcr.io/acme/crash:1)');
+    } finally {
+      remove();
+    }
+    const conflicts = sandbox.audit.entries
+      .slice(seen)
+      .filter((e) => e.verb === 'patch' && e.path.endsWith('/deployments/crash') && e.status === 409);
+    expect(conflicts).toHaveLength(1);
+    expect(runner.lines.some((l) => /retrying after .*409/.test(l))).toBe(true);
+    expect(image('crash')).toBe('ghcr.io/acme/crash:1');
+    expect(readyPodImages(sandbox, 'shop', 'crash')).toEqual(Array(3).fill('ghcr.io/acme/crash:1'));
+    const last = historyOf(sandbox, 'shop', 'crash').at(-1) as { outcome: string; templateHash?: string };
+    expect(last.outcome).toBe('rolled-back');
+    // The failed version's hash, so rollback's "previous" skips it, not the one serving again.
+    const good = sandbox.store
+      .list(kind('ReplicaSet'), 'shop')
+      .items.find((rs) => rs.metadata.labels?.app === 'crash' && imageOf(rs) === 'ghcr.io/acme/crash:1');
+    expect(last.templateHash).toBeDefined();
+    expect(last.templateHash).not.toBe(good?.metadata.labels?.['pod-template-hash']);
+  });
+
+  it('rollout: the API failing every read after the last apply; the restore completes once it recovers', async () => {
+    await serving('outage');
+    let remove = (): void => undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const runner = testRunner({
+      rollout: {
+        start: () => {
+          remove = inject({ match: { method: 'GET' }, status: 500 });
+          timer = setTimeout(() => remove(), 6000);
+        },
+      },
+    });
+    try {
+      const outcome = await deploy('outage', {
+        images: ['outage=ghcr.io/acme/outage:2'],
+        deployment: 'outage',
+        runner,
+      });
+      expect(outcome.ok).toBe(false);
+      expect(outcome.failedPhase).toBe('rollout');
+      expect(outcome.message).toContain('could not follow the rollout of outage');
+      expect(outcome.message).toContain('Every change was put back');
+      expect(runner.lines.some((l) => l.startsWith('undo: ') && l.includes('retrying after'))).toBe(true);
+    } finally {
+      clearTimeout(timer);
+      remove();
+    }
+    expect(image('outage')).toBe('ghcr.io/acme/outage:1');
+    expect(readyPodImages(sandbox, 'shop', 'outage')).toEqual(Array(3).fill('ghcr.io/acme/outage:1'));
+    expect(historyOf(sandbox, 'shop', 'outage').at(-1)).toMatchObject({ outcome: 'rolled-back' });
+  });
+
+  it('books: a record write failing after a successful rollout is a warning, not a failure', async () => {
+    await serving('books');
+    let remove = (): void => undefined;
+    const runner = testRunner({
+      rollout: {
+        end: () => {
+          remove = inject({ match: { verb: 'patch', path: '/deployments/books' }, status: 500 });
+        },
+      },
+    });
+    try {
+      const outcome = await deploy('books', {
+        images: ['books=ghcr.io/acme/books:2'],
+        deployment: 'books',
+        runner,
+      });
+      expect(outcome.ok, outcome.message).toBe(true);
+      expect(outcome.message).toBe('Rolled out books to revision 2');
+      expect(runner.warnings.join('\n')).toContain(
+        'The deployment record of books in shop could not be written',
+      );
+      expect(runner.warnings.join('\n')).toContain('The deploy itself succeeded');
+    } finally {
+      remove();
+    }
+    expect(image('books')).toBe('ghcr.io/acme/books:2');
+    expect(readyPodImages(sandbox, 'shop', 'books')).toEqual(Array(3).fill('ghcr.io/acme/books:2'));
+    // The record could not be written; the history could, and says the deploy succeeded.
+    expect(recordPhase('books')).toBe('progressing');
+    expect(historyOf(sandbox, 'shop', 'books').map((h) => h.outcome)).toEqual(['succeeded', 'succeeded']);
+  });
+
+  it('a failed first deploy has nothing to roll back to, and says so', async () => {
+    const outcome = await deploy('fresh', {
+      files: app('fresh', 'ghcr.io/acme/fresh:1', { SANDBOX_CRASH: 'true' }),
+    });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.failedPhase).toBe('rollout');
+    expect(outcome.message).toContain('fresh had no earlier revision to roll back to (first deploy)');
+    expect(outcome.rolledBack).toBe(false);
+    expect(recordPhase('fresh')).toBe('failed');
+    expect(historyOf(sandbox, 'shop', 'fresh')).toMatchObject([{ outcome: 'failed' }]);
+  });
+});
