@@ -1,20 +1,6 @@
+import { recordingRunner } from '../testing/recording-runner.js';
 import { describe, expect, it } from 'vitest';
-import type { Runner } from '../runner/runner.js';
 import { PhaseFailed, runPhases, type Phase, type RunPhasesOptions } from './phases.js';
-
-function recordingRunner(): Runner & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (text) => lines.push(text),
-    warn: (text) => lines.push(`warning: ${text}`),
-    debug: () => undefined,
-    group: async (title, work) => {
-      lines.push(`group: ${title}`);
-      return work();
-    },
-  };
-}
 
 /** Stands for one request to the API: every write and read in these phases is one. */
 function apiCall(): Promise<void> {

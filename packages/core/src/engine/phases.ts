@@ -114,6 +114,7 @@ export async function runPhases(o: RunPhasesOptions): Promise<EngineOutcome> {
     note,
     runner: o.runner,
     undoWith: (undo) => {
+      o.runner.debug(`undo registered: ${undo.what}`);
       undos.push(undo);
     },
     wrote: () => {
@@ -122,6 +123,7 @@ export async function runPhases(o: RunPhasesOptions): Promise<EngineOutcome> {
     undoOnce: (key, undo) => {
       if (undoKeys.has(key)) return;
       undoKeys.add(key);
+      o.runner.debug(`undo registered: ${undo.what}`);
       undos.push(undo);
     },
   };
@@ -131,7 +133,11 @@ export async function runPhases(o: RunPhasesOptions): Promise<EngineOutcome> {
     for (const phase of o.phases) {
       current = phase;
       signal.throwIfAborted();
+      const started = Date.now();
       await o.runner.group(phase.name, () => phase.run(ctx));
+      o.runner.debug(
+        `phase ${phase.name} done in ${Date.now() - started} ms; ${undos.length} undo(s) on the stack`,
+      );
     }
     // Every phase done is the goal reached: a cancel that comes now has nothing left to stop.
     return { ok: true, wrote: wrote || undos.length > 0, compensation: 'none', problems: [], timeline };

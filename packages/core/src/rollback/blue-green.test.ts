@@ -2,6 +2,7 @@
  * The blue-green rollback's phases, run in-process against the sandbox cluster, with faults
  * injected at its API server. Every test asserts where the cluster sends traffic afterwards.
  */
+import { recordingRunner } from '../testing/recording-runner.js';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../../sandbox/src/sandbox.js';
@@ -11,7 +12,6 @@ import { createKube, type Kube } from '../kube/kube.js';
 import { CONFIGMAPS, KubeObjects, SERVICES } from '../kube/objects.js';
 import { RECORD_ANNOTATION } from '../record/record.js';
 import { rollback, type RollbackOptions } from './rollback.js';
-import type { Runner } from '../runner/runner.js';
 
 const quiet = { env: {}, homeDir: '/nonexistent', setSecret: () => undefined, warn: () => undefined };
 let sandbox: Sandbox;
@@ -47,20 +47,6 @@ const RUN: RunContext = {
   actor: 'oncall-ana',
   workflow: 'rollback',
 };
-
-function recordingRunner(): Runner & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (text) => lines.push(text),
-    warn: (text) => lines.push(`warning: ${text}`),
-    debug: () => undefined,
-    group: async (title, work) => {
-      lines.push(`group: ${title}`);
-      return work();
-    },
-  };
-}
 
 function options(
   app: string,

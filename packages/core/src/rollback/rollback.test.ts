@@ -2,6 +2,7 @@
  * The rolling rollback's phases, run in-process against the sandbox cluster, with faults injected
  * at its API server. Every test asserts what the cluster holds afterwards.
  */
+import { recordingRunner } from '../testing/recording-runner.js';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -21,7 +22,6 @@ import { KubeObjects } from '../kube/objects.js';
 import type { KubeObject } from '../manifests/manifests.js';
 import { RECORD_ANNOTATION } from '../record/record.js';
 import { rollback, RollbackInputError, type RollbackOptions } from './rollback.js';
-import type { Runner } from '../runner/runner.js';
 
 const quiet = { env: {}, homeDir: '/nonexistent', setSecret: () => undefined, warn: () => undefined };
 let sandbox: Sandbox;
@@ -54,20 +54,6 @@ const RUN: RunContext = {
   actor: 'oncall-ana',
   workflow: 'rollback',
 };
-
-function recordingRunner(): Runner & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (text) => lines.push(text),
-    warn: (text) => lines.push(`warning: ${text}`),
-    debug: () => undefined,
-    group: async (title, work) => {
-      lines.push(`group: ${title}`);
-      return work();
-    },
-  };
-}
 
 function options(extra: Partial<RollbackOptions>, runner = recordingRunner()): RollbackOptions {
   return {

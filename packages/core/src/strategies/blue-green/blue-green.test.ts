@@ -3,6 +3,7 @@
  * request after the switch (the place the old hand-written code stranded traffic) and asserts
  * where the cluster's traffic really is afterwards.
  */
+import { recordingRunner } from '../../testing/recording-runner.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { startSandbox, type Sandbox } from '../../../../sandbox/src/sandbox.js';
@@ -17,7 +18,6 @@ import { BlueGreenDeploy, type BlueGreenOptions, type BlueGreenOutcome } from '.
 import type { RunContext } from '../../github/github.js';
 import { createKube, type Kube } from '../../kube/kube.js';
 import type { KubeObject } from '../../manifests/manifests.js';
-import type { Runner } from '../../runner/runner.js';
 
 let sandbox: Sandbox;
 let kube: Kube;
@@ -33,17 +33,6 @@ const run: RunContext = {
   actor: 'octocat',
   workflow: 'deploy',
 };
-
-function quietRunner(): Runner & { warnings: string[] } {
-  const warnings: string[] = [];
-  return {
-    warnings,
-    info: () => undefined,
-    warn: (text) => warnings.push(text),
-    debug: () => undefined,
-    group: (_title, work) => work(),
-  };
-}
 
 function manifests(image: string): {
   deployment: KubeObject;
@@ -79,7 +68,7 @@ async function deploy(image: string, extra: Partial<BlueGreenOptions> = {}): Pro
     dryRun: false,
     run,
     signal: new AbortController().signal,
-    runner: quietRunner(),
+    runner: recordingRunner(),
     ...extra,
   }).run();
 }
@@ -199,7 +188,7 @@ describe('blue-green phases on the engine', () => {
 
   it('a record write failing after a healthy switch is a warning, not a failed deploy', async () => {
     await blueLive();
-    const runner = quietRunner();
+    const runner = recordingRunner();
     sandbox.faults.add({
       target: 'api',
       match: { verb: 'patch', path: '/configmaps/cd-actions-history-web' },
@@ -219,13 +208,9 @@ describe('blue-green phases on the engine', () => {
       signal: cancel.signal,
       postSwitchChecks: [{ kind: 'pods', deployment: '${deployment}' }],
       verifyDurationMs: 30_000,
-      runner: {
-        ...quietRunner(),
-        group: async (title, work) => {
-          if (title === 'post-switch') setTimeout(() => cancel.abort(new Error('SIGINT')), 100);
-          return work();
-        },
-      },
+      runner: recordingRunner({
+        'post-switch': { start: () => setTimeout(() => cancel.abort(new Error('SIGINT')), 100) },
+      }),
     });
     expect(outcome).toMatchObject({
       ok: false,

@@ -3,6 +3,7 @@
  * each phase. Every test asserts what the cluster holds afterwards: the Deployment's template,
  * its ready pods, the record and the history.
  */
+import { recordingRunner, type RecordingRunner } from '../../testing/recording-runner.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../../../sandbox/src/faults.js';
 import type { Sandbox } from '../../../../sandbox/src/sandbox.js';
@@ -23,7 +24,6 @@ import { parseImageOverrides } from '../../manifests/manifests.js';
 import { planRolling } from './plan.js';
 import { rollingSummary } from './summary.js';
 import { deployRolling, type RollingOutcome } from './rolling.js';
-import type { Runner } from '../../runner/runner.js';
 
 const RUN: RunContext = {
   repository: 'acme/shop',
@@ -58,30 +58,6 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-interface TestRunner extends Runner {
-  lines: string[];
-  warnings: string[];
-}
-
-/** Records what is logged; `at` runs a hook when a phase's group starts or ends (e.g. to inject a fault). */
-function testRunner(at: Record<string, { start?: () => void; end?: () => void }> = {}): TestRunner {
-  const lines: string[] = [];
-  const warnings: string[] = [];
-  return {
-    lines,
-    warnings,
-    info: (text) => lines.push(text),
-    warn: (text) => warnings.push(text),
-    debug: () => undefined,
-    group: async (title, work) => {
-      at[title]?.start?.();
-      const result = await work();
-      at[title]?.end?.();
-      return result;
-    },
-  };
-}
-
 function ingressManifest(name: string): string {
   return `apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -101,13 +77,13 @@ interface Deploy {
   files?: Record<string, string>;
   images?: string[];
   deployment?: string;
-  runner?: TestRunner;
+  runner?: RecordingRunner;
   timeoutMs?: number;
   autoRollback?: boolean;
 }
 
-async function deploy(app: string, d: Deploy): Promise<RollingOutcome & { runner: TestRunner }> {
-  const runner = d.runner ?? testRunner();
+async function deploy(app: string, d: Deploy): Promise<RollingOutcome & { runner: RecordingRunner }> {
+  const runner = d.runner ?? recordingRunner();
   const files = d.files ?? {};
   const plan = await planRolling({
     namespace: 'shop',
@@ -240,7 +216,7 @@ describe('deploy-rolling phases', () => {
   it('rollout: a crashing version fails the phase with its pod events; a 409 on the restore is retried', async () => {
     await serving('crash');
     let remove = (): void => undefined;
-    const runner = testRunner({
+    const runner = recordingRunner({
       compensate: {
         start: () => {
           remove = inject({ match: { verb: 'patch', path: '/deployments/crash' }, conflict: true, times: 1 });
@@ -287,7 +263,7 @@ describe('deploy-rolling phases', () => {
     await serving('outage');
     let remove = (): void => undefined;
     let timer: NodeJS.Timeout | undefined;
-    const runner = testRunner({
+    const runner = recordingRunner({
       rollout: {
         start: () => {
           remove = inject({ match: { method: 'GET' }, status: 500 });
@@ -318,7 +294,7 @@ describe('deploy-rolling phases', () => {
   it('books: a record write failing after a successful rollout is a warning, not a failure', async () => {
     await serving('books');
     let remove = (): void => undefined;
-    const runner = testRunner({
+    const runner = recordingRunner({
       rollout: {
         end: () => {
           remove = inject({ match: { verb: 'patch', path: '/deployments/books' }, status: 500 });
