@@ -1,4 +1,5 @@
-import { seconds, type ActionContext } from '@cd-actions/core/runner/action';
+import type { ActionContext } from '@cd-actions/core/runner/action';
+import { seconds } from '@cd-actions/core/inputs/duration';
 import { BlueGreenDeploy } from '@cd-actions/core/strategies/blue-green/blue-green';
 import { blueGreenSummary } from '@cd-actions/core/strategies/blue-green/summary';
 import { runContext } from '@cd-actions/core/github/github';

@@ -1,5 +1,5 @@
 import type { ActionContext } from '@cd-actions/core/runner/action';
-import { seconds } from '@cd-actions/core/runner/action';
+import { seconds } from '@cd-actions/core/inputs/duration';
 import { runContext } from '@cd-actions/core/github/github';
 import { createKube } from '@cd-actions/core/kube/kube';
 import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';

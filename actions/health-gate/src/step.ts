@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import * as core from '@actions/core';
 import type { ActionContext } from '@cd-actions/core/runner/action';
-import { seconds } from '@cd-actions/core/runner/action';
+import { seconds } from '@cd-actions/core/inputs/duration';
 import { collectMonitoring, type MonitoringSnapshot } from '@cd-actions/core/gate/monitoring';
 import type { MonitoringSpec } from '@cd-actions/core/gate/monitoring-spec';
 import { preflightGate, runGate } from '@cd-actions/core/gate/gate';

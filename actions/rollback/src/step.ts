@@ -1,4 +1,5 @@
-import { seconds, type ActionContext } from '@cd-actions/core/runner/action';
+import type { ActionContext } from '@cd-actions/core/runner/action';
+import { seconds } from '@cd-actions/core/inputs/duration';
 import { runContext } from '@cd-actions/core/github/github';
 import { InputError } from '@cd-actions/core/inputs/inputs';
 import { createKube } from '@cd-actions/core/kube/kube';

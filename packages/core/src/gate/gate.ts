@@ -5,6 +5,7 @@
  * evidence; anything else is inconclusive. Never a false pass: no data holds, an unreadable source
  * is never evidence of health, and a cancelled gate does not pass.
  */
+import { seconds } from '../inputs/duration.js';
 import { KubeObjects, resourcePath, type ResourceRef } from '../kube/objects.js';
 import { describeCondition } from './condition.js';
 import { sampleCommand } from './checks/command.js';
@@ -13,7 +14,8 @@ import { createPodsSampler, type PodsSampler } from './checks/pods.js';
 import { prometheusClientFor, samplePrometheus } from './checks/prometheus.js';
 import { judgeCheck, type CheckState } from './judge.js';
 import { QueryRejectedError, type PrometheusClient } from './prometheus-client.js';
-import { defaultMinSamples, schedule, wait } from './schedule.js';
+import { sleep } from '../net/retry.js';
+import { defaultMinSamples, schedule } from './schedule.js';
 import type { CheckRecord, CheckSpec, GateDecision, GateOptions, Sample, Verdict } from './types.js';
 
 const SERVICES: ResourceRef = { group: '', version: 'v1', plural: 'services', kind: 'Service' };
@@ -174,10 +176,6 @@ const VERDICT_OF: Record<CheckState['state'], Verdict> = {
   passing: 'pass',
 };
 
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
-}
-
 export async function runGate(options: GateOptions): Promise<GateDecision> {
   const log = options.log ?? (() => undefined);
   const onNoData = options.onNoData ?? 'hold';
@@ -206,15 +204,15 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
   const sampleDeadlineMs = Math.max(500, options.intervalMs - Math.min(500, options.intervalMs / 5));
   try {
     if ((options.initialDelayMs ?? 0) > 0) {
-      log(`Waiting ${seconds(options.initialDelayMs ?? 0)} (initial-delay) before observing`);
-      await wait(options.initialDelayMs ?? 0, options.signal);
+      log(`Waiting ${seconds(options.initialDelayMs ?? 0)}s (initial-delay) before observing`);
+      await sleep(options.initialDelayMs ?? 0, options.signal);
     }
     const start = Date.now();
     log(
-      `Observing ${options.checks.length} check(s) for ${seconds(options.durationMs)}, every ${seconds(options.intervalMs)} (${plan.offsets.length} samples each)`,
+      `Observing ${options.checks.length} check(s) for ${seconds(options.durationMs)}s, every ${seconds(options.intervalMs)}s (${plan.offsets.length} samples each)`,
     );
     for (const [round, offset] of plan.offsets.entries()) {
-      await wait(start + offset - Date.now(), options.signal);
+      await sleep(start + offset - Date.now(), options.signal);
       const at = new Date();
       const samples = await Promise.all(
         samplers.map(async (sampler): Promise<Sample> => {
@@ -242,7 +240,7 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
         const state = judgeCheck(check.rules, record.samples, check.onNoData ?? onNoData, minSamples);
         states[i] = state;
         log(
-          `[${seconds(at.getTime() - start)}] ${check.name}: ${sample.outcome} — ${sample.detail} → ${state.state}`,
+          `[${seconds(at.getTime() - start)}s] ${check.name}: ${sample.outcome} — ${sample.detail} → ${state.state}`,
         );
         if (state.state === 'failed') failedNow.push(i);
       });
@@ -256,7 +254,7 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
         const reasons = failedNow.map((i) => `check "${records[i]!.name}" failed: ${states[i]!.reason}`);
         return finish(
           'fail',
-          `${reasons.join('; ')} — decided at ${seconds(Date.now() - start)}, ${remaining} scheduled round(s) left`,
+          `${reasons.join('; ')} — decided at ${seconds(Date.now() - start)}s, ${remaining} scheduled round(s) left`,
         );
       }
     }
@@ -277,11 +275,11 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
   if (holding.length > 0) {
     return finish(
       'inconclusive',
-      `not enough evidence after ${seconds(options.durationMs)}: ${holding.map((r) => `check "${r.name}": ${r.reason}`).join('; ')}`,
+      `not enough evidence after ${seconds(options.durationMs)}s: ${holding.map((r) => `check "${r.name}": ${r.reason}`).join('; ')}`,
     );
   }
   return finish(
     'pass',
-    `all ${records.length} check(s) passed over ${seconds(options.durationMs)} (${plan.offsets.length} rounds)`,
+    `all ${records.length} check(s) passed over ${seconds(options.durationMs)}s (${plan.offsets.length} rounds)`,
   );
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultMinSamples, schedule, wait } from './schedule.js';
+import { sleep } from '../net/retry.js';
+import { defaultMinSamples, schedule } from './schedule.js';
 
 describe('schedule', () => {
   it('samples at 0, every interval and at the end', () => {
@@ -19,7 +20,7 @@ describe('schedule', () => {
 
   it('waits can be aborted', async () => {
     const controller = new AbortController();
-    const waiting = wait(10_000, controller.signal);
+    const waiting = sleep(10_000, controller.signal);
     controller.abort(new Error('stop'));
     await expect(waiting).rejects.toThrow('stop');
   });

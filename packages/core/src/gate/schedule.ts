@@ -24,25 +24,3 @@ export function schedule(durationMs: number, intervalMs: number): Schedule {
 export function defaultMinSamples(durationMs: number, intervalMs: number): number {
   return Math.max(1, Math.ceil(schedule(durationMs, intervalMs).offsets.length / 2));
 }
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-export function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    const timer = setTimeout(
-      () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      Math.max(0, ms),
-    );
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

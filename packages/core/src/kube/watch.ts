@@ -12,6 +12,7 @@
  * what is not transient (401, 403, 404) ends it at once. A stream that delivered events and then
  * dropped is a disconnect, not a failure streak: it resumes.
  */
+import { humanDuration } from '../inputs/duration.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Kube } from './kube.js';
 import { KubeApiError, type KubeCallTarget } from './errors.js';
@@ -144,11 +145,6 @@ function targetOf(path: string, verb: 'list' | 'watch'): KubeCallTarget {
   return { verb, kind: parts.at(-1) ?? path, ...(namespace ? { namespace } : {}) };
 }
 
-function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
-}
-
 export async function watchObjects<T extends KubernetesObject>(
   options: WatchObjectsOptions<T>,
 ): Promise<WatchOutcome<T>> {
@@ -189,7 +185,7 @@ export async function watchObjects<T extends KubernetesObject>(
               : '';
             stop.abort(
               new WatchTimeoutError(
-                `Timed out after ${formatDuration(Date.now() - startedAt)} waiting for ${what}; last seen: ${lastState}${failure}`,
+                `Timed out after ${humanDuration(Date.now() - startedAt)} waiting for ${what}; last seen: ${lastState}${failure}`,
                 what,
                 lastState,
               ),
@@ -368,7 +364,7 @@ export async function watchObjects<T extends KubernetesObject>(
     const run = failing ?? { since: Date.now(), count: 1 };
     const tried =
       run.count > 1
-        ? `gave up after ${run.count} attempts in ${formatDuration(Date.now() - run.since)}`
+        ? `gave up after ${run.count} attempts in ${humanDuration(Date.now() - run.since)}`
         : 'not retried';
     return new WatchFailedError(what, targetOf(options.path, request), err, tried);
   };

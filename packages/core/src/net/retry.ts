@@ -194,18 +194,22 @@ function abortReason(signal: AbortSignal): Error {
   return new DOMException('The operation was aborted', 'AbortError');
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** The one abortable sleep: resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortReason(signal));
+    if (signal?.aborted) return reject(abortReason(signal));
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(abortReason(signal));
+      reject(abortReason(signal!));
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

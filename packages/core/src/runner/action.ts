@@ -30,10 +30,6 @@ export async function runAction(main: (ctx: ActionContext) => Promise<void>): Pr
   }
 }
 
-export function seconds(ms: number): string {
-  return (ms / 1000).toFixed(1);
-}
-
 /** Ends the process once the step is done: an open keep-alive socket must not hold the runner. */
 export function finish(): void {
   process.exit(process.exitCode ?? 0);

@@ -5,7 +5,8 @@
  * a `DeployFacts` value, so every variation is unit-tested without a network.
  */
 import type { ReportSummary } from './gate-report.js';
-import { escapeMrkdwn, humanDuration } from './text.js';
+import { humanDuration } from '../inputs/duration.js';
+import { escapeMrkdwn } from './text.js';
 
 export const DEPLOY_STATUSES = ['started', 'success', 'failure', 'cancelled', 'rolled-back'] as const;
 export type DeployStatus = (typeof DEPLOY_STATUSES)[number];

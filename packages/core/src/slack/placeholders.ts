@@ -12,7 +12,8 @@ import {
   wantsMentions,
   type DeployFacts,
 } from './message.js';
-import { escapeMrkdwn, humanDuration } from './text.js';
+import { humanDuration } from '../inputs/duration.js';
+import { escapeMrkdwn } from './text.js';
 
 export const PLACEHOLDERS = [
   'app',

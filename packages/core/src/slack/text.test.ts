@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TRUNCATION_MARKER, codePointLength, escapeMrkdwn, humanDuration, truncate } from './text.js';
+import { humanDuration } from '../inputs/duration.js';
+import { TRUNCATION_MARKER, codePointLength, escapeMrkdwn, truncate } from './text.js';
 
 describe('escapeMrkdwn', () => {
   it('escapes &, < and > (ampersand first, so nothing is escaped twice)', () => {

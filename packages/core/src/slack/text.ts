@@ -38,14 +38,3 @@ export function truncate(text: string, max: number, options: TruncateOptions = {
   }
   return `${head.trimEnd()}${marker}`;
 }
-
-/** Milliseconds as `1h 2m`, `3m 5s` or `42s`, the way people read a deploy's duration. */
-export function humanDuration(ms: number): string {
-  const total = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m ${s}s`;
-  return `${s}s`;
-}

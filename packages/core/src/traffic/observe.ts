@@ -5,7 +5,7 @@
  * new version answered and no other version did.
  */
 import type { PrometheusClient } from '../gate/prometheus-client.js';
-import { wait } from '../gate/schedule.js';
+import { sleep } from '../net/retry.js';
 
 export interface ObserveOptions {
   client: PrometheusClient;
@@ -51,7 +51,7 @@ export async function confirmObservedTraffic(o: ObserveOptions): Promise<Observe
   let last: Record<string, number> = {};
   while (Date.now() < o.deadline) {
     // A cancel ends the wait with the signal's reason, as the queries do.
-    await wait(o.pollMs ?? 200, o.signal);
+    await sleep(o.pollMs ?? 200, o.signal);
     const now = await read();
     if (same(now, previous)) continue; // no new scrape yet
     previous = now;
