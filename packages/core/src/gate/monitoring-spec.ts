@@ -3,6 +3,7 @@
  * version, Deployment) and the warning / critical thresholds its alerts are graded against.
  * Pure, so it runs in input validation.
  */
+import { KUBE_NAME } from '../inputs/names.js';
 import { parseDuration } from '../inputs/duration.js';
 
 export const METRICS = ['error-rate', 'latency-p95', 'latency-p99', 'cpu', 'memory', 'ready-ratio'] as const;
@@ -50,7 +51,6 @@ const KEYS = [
   'status-label',
   'thresholds',
 ];
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function parseMonitoring(doc: unknown): { spec: MonitoringSpec; problems: string[] } {
   const problems: string[] = [];
@@ -83,7 +83,7 @@ export function parseMonitoring(doc: unknown): { spec: MonitoringSpec; problems:
   for (const key of ['service', 'deployment', 'namespace'] as const) {
     const value = fields[key];
     if (value === undefined) continue;
-    if (typeof value === 'string' && NAME.test(value)) spec[key] = value;
+    if (typeof value === 'string' && KUBE_NAME.test(value)) spec[key] = value;
     else bad(key, 'a Kubernetes name');
   }
   if (fields.version !== undefined) {

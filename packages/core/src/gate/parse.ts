@@ -3,6 +3,7 @@
  * the check (index and name), the field, the value and the accepted form, so one failed run
  * shows all that is wrong. Pure: no network, so it runs in input validation.
  */
+import { KUBE_NAME } from '../inputs/names.js';
 import { redactUrl } from '../net/http.js';
 import { parseDuration } from '../inputs/duration.js';
 import { CONDITION_FORM, parseCondition, type Condition } from './condition.js';
@@ -73,7 +74,6 @@ const KEYS: Record<CheckKind, readonly string[]> = {
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const KUBE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const DURATION_FORM = 'a duration such as 500ms, 5s or 1m';
