@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import * as core from '@actions/core';
 import type { ActionContext } from '@cd-actions/core/runner/action';
 import { seconds } from '@cd-actions/core/inputs/duration';
 import { collectMonitoring, type MonitoringSnapshot } from '@cd-actions/core/gate/monitoring';
@@ -12,6 +11,7 @@ import type { CheckSpec, GateDecision } from '@cd-actions/core/gate/types';
 import { InputError, type InputProblem } from '@cd-actions/core/inputs/inputs';
 import { createKube, KubeConfigError, type Kube } from '@cd-actions/core/kube/kube';
 import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';
+import { createActionsRunner } from '@cd-actions/core/runner/runner';
 import { buildChecks, type GateInputs } from './inputs.js';
 
 function needsKube(checks: readonly CheckSpec[]): boolean {
@@ -67,6 +67,7 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
       throw error;
     }
   }
+  const runner = await createActionsRunner();
   const namespace = settings.namespace ?? kube?.namespace ?? 'default';
   // The context's namespace is only known now: templates and checks default to it.
   const { checks, inputOf } =
@@ -82,7 +83,7 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
     namespace,
     ...(kube ? { kube } : {}),
     signal: ctx.signal,
-    log: (text: string) => core.info(text),
+    log: (text: string) => runner.info(text),
   };
   const problems = await preflightGate(options);
   if (problems.length > 0) {
@@ -129,9 +130,9 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
   });
   await writeSummary(gateSummary(decision, monitoring));
   if (decision.verdict === 'pass') {
-    core.info(`Health gate passed: ${decision.reason}`);
+    runner.info(`Health gate passed: ${decision.reason}`);
   } else if (decision.passed) {
-    core.warning(`Health gate inconclusive, passed by on-inconclusive: pass: ${decision.reason}`);
+    runner.warn(`Health gate inconclusive, passed by on-inconclusive: pass: ${decision.reason}`);
   } else if (decision.verdict === 'fail') {
     throw new Error(`Health gate failed: ${decision.reason}`);
   } else {
