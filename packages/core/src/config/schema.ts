@@ -7,7 +7,7 @@
  * every action, for a schema this small.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
-import { redactUrl } from '../net/http.js';
+import { redactUrl } from '../net/redact.js';
 import { duration, oneOf, string, url, type InputSpec } from '../inputs/kinds.js';
 import { KUBE_NAME as KUBE_NAME_RULE, KUBE_NAME_FORM } from '../inputs/names.js';
 

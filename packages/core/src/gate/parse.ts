@@ -4,7 +4,7 @@
  * shows all that is wrong. Pure: no network, so it runs in input validation.
  */
 import { KUBE_NAME } from '../inputs/names.js';
-import { redactUrl } from '../net/http.js';
+import { redactUrl } from '../net/redact.js';
 import { parseDuration } from '../inputs/duration.js';
 import { CONDITION_FORM, parseCondition, type Condition } from './condition.js';
 import { DEFAULT_STATUS, parseStatusMatcher, STATUS_FORM } from './http-expect.js';

@@ -7,7 +7,7 @@
  */
 import * as core from '../runner/io.js';
 import { InputError, type InputProblem } from './errors.js';
-import { redactUrl } from '../net/http.js';
+import { redactUrl } from '../net/redact.js';
 import * as kinds from './kinds.js';
 import type { InputSpec, ParseContext, Parsed } from './kinds.js';
 import { pathRoots } from './workspace-path.js';

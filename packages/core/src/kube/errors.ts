@@ -4,7 +4,7 @@
  * client-node itself.
  */
 import { STATUS_CODES } from 'node:http';
-import { redactUrl } from '../net/http.js';
+import { redactUrl } from '../net/redact.js';
 import { httpErrorInfo, RetryDeadlineError } from '../net/retry.js';
 
 export interface KubeCallTarget {

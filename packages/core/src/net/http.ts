@@ -10,7 +10,10 @@
  * config (they hold tokens), and never the axios error itself as `cause` for the same reason.
  */
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse, Method } from 'axios';
+import { redactUrl } from './redact.js';
 import { httpErrorInfo, withRetry, type RetryOptions } from './retry.js';
+
+export { redactUrl };
 
 export interface HttpClientOptions {
   baseURL?: string;
@@ -74,23 +77,6 @@ export class HttpError extends Error {
 }
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
-
-/**
- * The one form in which a URL reaches a message, log, summary or record: scheme, host and path.
- * Userinfo carries passwords, and the query string and fragment carry tokens, API keys and
- * signatures (`?token=`, `?api_key=`, `?sig=`...), so all three are left out whatever their names.
- * Text without a host (`prometheus:9090`, a typo) is shown as it is only when it has no place for
- * a credential: `admin:pass@prom:9090` parses as scheme "admin", and is not shown.
- */
-export function redactUrl(url: string, baseURL?: string): string {
-  const parsed = URL.canParse(url, baseURL) ? new URL(url, baseURL) : undefined;
-  if (parsed?.host) {
-    const hidden = parsed.username || parsed.password || parsed.search || parsed.hash;
-    // Unchanged when nothing is hidden, so that a message shows the URL as the user wrote it.
-    return hidden || baseURL ? `${parsed.protocol}//${parsed.host}${parsed.pathname}` : url;
-  }
-  return /[@?#]/.test(url) ? '(a URL without a host, not shown)' : url;
-}
 
 function excerpt(data: unknown): string | undefined {
   if (data === undefined || data === null || data === '') return undefined;
