@@ -149,7 +149,10 @@ export class KubeObjects {
     );
   }
 
-  /** PUT with the body's resourceVersion as precondition: a concurrent change answers 409. */
+  /**
+   * PUT with the body's resourceVersion as precondition: a concurrent change answers 409. With a
+   * precondition, repeating it is safe (it applies once, then conflicts), so a 5xx is retried.
+   */
   replace<T = KubeObject>(
     ref: ResourceRef,
     namespace: string,
@@ -166,7 +169,11 @@ export class KubeObjects {
           body,
           signal,
         }),
-      { deadlineMs: DEFAULT_CALL_DEADLINE_MS, ...options },
+      {
+        deadlineMs: DEFAULT_CALL_DEADLINE_MS,
+        idempotent: body.metadata.resourceVersion !== undefined,
+        ...options,
+      },
     );
   }
 

@@ -456,13 +456,28 @@ describe('release', () => {
     expect(writes().filter((w) => w.startsWith('DELETE'))).toHaveLength(2);
   });
 
-  it('a release the API keeps refusing (500) is a warning saying until when the app stays locked', async () => {
+  it('a delete the API keeps refusing (403) frees the lease by clearing its holder, as client-go does', async () => {
+    const lock = await acquire();
+    store.inject('DELETE', 403, Infinity);
+    const { warning } = await lock.release();
+    expect(warning).toBeUndefined();
+    expect(api.requests.filter((r) => r.method === 'DELETE').length).toBeGreaterThan(1);
+    expect(store.lease).toBeDefined();
+    expect(store.lease!.spec!.holderIdentity).toBeUndefined();
+    // The next run takes a lease with no holder at once.
+    const next = await acquire({ runId: '99' });
+    expect(store.lease!.spec!.holderIdentity).toBe('acme/shop#99');
+    await next.release();
+  });
+
+  it('a release the API keeps refusing (500, delete and update alike) is a warning saying until when the app stays locked', async () => {
     const lock = await acquire();
     const renewTime = store.lease!.spec!.renewTime!;
     store.inject('DELETE', 500, Infinity);
+    store.inject('PUT', 500, Infinity);
     const { warning } = await lock.release();
     expect(warning).toContain(`Could not release lock shop/${NAME}`);
-    expect(warning).toContain('500');
+    expect(warning, warning).toMatch(/500|gave up/);
     expect(warning).toContain(
       `web stays locked until ${new Date(Date.parse(renewTime) + 60_000).toISOString()}`,
     );

@@ -14,7 +14,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { isAlreadyExists, isConflict, KubeApiError } from '../kube/errors.js';
 import { LEASES, resourcePath, type KubeObjects } from '../kube/objects.js';
-import { httpErrorInfo, withRetry } from '../net/retry.js';
+import { httpErrorInfo, sleep, withRetry } from '../net/retry.js';
 import { watchObjects, WatchTimeoutError } from '../kube/watch.js';
 import { runUrl, type RunContext } from '../github/github.js';
 
@@ -105,6 +105,8 @@ export function lockName(app: string): string {
 const ANNOTATION = 'cd-actions.dev/lock-holder';
 /** How long release() keeps trying: a run that ends should not hang on an API that is down. */
 const RELEASE_DEADLINE_MS = 5_000;
+/** The pause between two refused deletes of our lease. */
+const RELEASE_PAUSE_MS = 250;
 
 function microTime(date: Date): string {
   return date.toISOString().replace('Z', '000Z');
@@ -245,6 +247,8 @@ export async function acquireLock(options: {
         log(
           `Taking over lease ${where} held by attempt ${current.attempt} of this run: this is attempt ${run.runAttempt}, and GitHub ended that attempt before starting it`,
         );
+      } else if (!existing.spec?.holderIdentity) {
+        log(`Taking lease ${where}: it has no holder (released by clearing it)`);
       } else if (expired(existing, Date.now())) {
         log(
           `Taking over lease ${where} from ${describeHolder(current)}: it was not renewed within ${existing.spec?.leaseDurationSeconds ?? '?'} s of ${existing.spec?.renewTime ?? existing.spec?.acquireTime ?? '?'}`,
@@ -288,7 +292,8 @@ async function claimLease(claim: Claim, previous: Lease | undefined): Promise<Le
   const verb = previous ? 'take over' : 'create';
   try {
     return previous
-      ? await objects.replace<Lease>(LEASES, namespace, body as never)
+      ? // Not retried blindly: a lost answer is settled by reading the lease back, below.
+        await objects.replace<Lease>(LEASES, namespace, body as never, { idempotent: false })
       : await objects.create<Lease>(LEASES, namespace, body);
   } catch (error) {
     if (isAlreadyExists(error) || isConflict(error)) return undefined;
@@ -400,7 +405,7 @@ function hold(claim: Claim, acquired: Lease): AppLock {
         LEASES,
         namespace,
         claim.body(resourceVersion, sent) as never,
-        call(),
+        { ...call(), idempotent: false },
       );
       resourceVersion = renewed.metadata.resourceVersion;
       renewedAt = sent.getTime();
@@ -511,7 +516,13 @@ function hold(claim: Claim, acquired: Lease): AppLock {
           log(deleted ? `Released lock ${where}` : `Lock ${where} was already gone`);
           return {};
         } catch (error) {
-          if (!isConflict(error) || Date.now() >= deadlineAt) throw error;
+          if (Date.now() >= deadlineAt) throw error;
+          if (!isConflict(error)) {
+            // Any other refusal (a 403 from a flaky authorizer, a 5xx) is tried again: the delete
+            // carries our resourceVersion, so repeating it can never remove another run's lease.
+            await sleep(RELEASE_PAUSE_MS);
+            continue;
+          }
           // The lease changed since our last write we saw: a renewal whose answer we missed, or
           // another run that took it over. Read which.
           const current = await objects.get<Lease>(LEASES, namespace, name, call());
@@ -527,7 +538,33 @@ function hold(claim: Claim, acquired: Lease): AppLock {
         }
       }
     } catch (error) {
-      return cannotRelease(error);
+      return (await releaseByUpdate(error)) ?? cannotRelease(error);
+    }
+  }
+
+  /**
+   * When the delete stays refused, free the lease the way client-go's leader election releases
+   * one: keep the object, clear its holder. Acquiring takes a lease with no holder at once.
+   * Undefined when that fails too.
+   */
+  async function releaseByUpdate(deleteError: unknown): Promise<{ warning?: string } | undefined> {
+    try {
+      const options = { deadlineMs: RELEASE_DEADLINE_MS };
+      const current = await objects.get<Lease>(LEASES, namespace, name, options);
+      if (!current || !isOurs(claim, current)) return {};
+      const { holderIdentity: _holder, ...spec } = current.spec ?? {};
+      await objects.replace(
+        LEASES,
+        namespace,
+        { ...current, spec: { ...spec, leaseDurationSeconds: 1 } },
+        options,
+      );
+      log(
+        `Released lock ${where} by clearing its holder (the delete was refused: ${errorText(deleteError)})`,
+      );
+      return {};
+    } catch {
+      return undefined;
     }
   }
 
