@@ -1,0 +1,136 @@
+/**
+ * Cancel and a lost runner, end to end. SIGINT (the runner's cancel) as each engine phase of
+ * blue-green and rolling opens its log group: the run stops, puts back what it changed, and exits
+ * non-zero with traffic on the version that served before. SIGKILL mid-rollout or after the
+ * switch (nothing runs after it: no undo, no release), then "Re-run jobs" (the same run, attempt
+ * 2): the re-run takes the lock over at once and ends with the goal reached or traffic on a
+ * known-good version, and no lease left.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { locate, recordHealthy } from './matrix.js';
+import { scenario, type Scenario, type Traffic } from './scenarios.js';
+import { Stage, type RunOptions } from './stage.js';
+
+/** Holds the first request of the phase being cancelled, so the SIGINT lands while the phase runs. */
+const HOLD_MS = 1500;
+
+/** Blue-green with gates, so pre-switch and post-switch are phases that take time and make requests. */
+const gatedBlueGreen: Scenario = {
+  ...scenario('deploy-blue-green (service)'),
+  inputs: {
+    ...scenario('deploy-blue-green (service)').inputs,
+    'pre-switch-checks': '- { kind: pods, deployment: "${deployment}" }',
+    'pre-switch-duration': '2s',
+    'post-switch-checks': '- { kind: pods, deployment: "${deployment}" }',
+    'verify-duration': '2s',
+    'check-interval': '250ms',
+  },
+};
+
+type Recorded = Awaited<ReturnType<typeof recordHealthy>>;
+
+/** A latency rule on the first request `phase` made in the healthy run, if it made one. */
+function holdPhase(recorded: Recorded, phase: string): Pick<RunOptions, 'fault'> {
+  const first = recorded.requests.findIndex((r) => r.phase === phase);
+  return first < 0 ? {} : { fault: { ...locate(recorded.requests, first), latencyMs: HOLD_MS } };
+}
+
+function describeCancels(s: Scenario, expectedPhases: string[]): void {
+  describe(`SIGINT at each phase: ${s.name}`, () => {
+    let stage: Stage;
+    let recorded: Recorded;
+    beforeAll(async () => {
+      stage = await Stage.open(s);
+      recorded = await recordHealthy(stage);
+    }, 120_000);
+    afterAll(async () => stage?.close());
+
+    it('runs the phases this test cancels in', () => {
+      expect(recorded.phases).toEqual(expectedPhases);
+    });
+
+    // Once the last phase is done the goal is reached: a cancel then has nothing left to stop.
+    const cancellable = expectedPhases.filter((p) => p !== 'finish');
+    cancellable.forEach((phase, i) => {
+      it(`cancelled in ${phase}: exits non-zero, traffic on the version that served before`, async () => {
+        const run = await stage.run({
+          cancelWhen: new RegExp(`::group::${phase}\\n`),
+          ...holdPhase(recorded, phase),
+        });
+        expect(run.result.cancelled).toBe(true);
+        expect(run.verdict.problems, `${run.verdict.traffic.detail}\n${run.result.log}`).toEqual([]);
+        expect(run.result.exitCode).not.toBe(0);
+        expect(run.verdict.traffic.on).toBe('old');
+        // Stopped in that phase, or as the next began: a request made without the run's signal
+        // (the switch write, for one, is never cut in half) ends before the cancel is seen.
+        const stoppedIn = [phase, expectedPhases[i + 1]].join('|');
+        expect(run.result.errors.join('\n')).toMatch(
+          new RegExp(`failed in phase (${stoppedIn}): the run was cancelled`),
+        );
+      }, 60_000);
+    });
+  });
+}
+
+describeCancels(gatedBlueGreen, [
+  'prepare',
+  'apply',
+  'rollout',
+  'pre-switch',
+  'switch',
+  'verify',
+  'post-switch',
+  'finish',
+]);
+describeCancels(scenario('deploy-rolling'), ['prepare', 'apply', 'rollout']);
+
+/** Where to kill, which phase to hold so the kill lands in it, and what the kill leaves (judged from the store). */
+interface Kill {
+  at: string;
+  hold: string;
+  leaves: Traffic['on'][];
+}
+
+function describeKills(s: Scenario, kills: Kill[]): void {
+  describe(`SIGKILL, then a re-run of the same run: ${s.name}`, () => {
+    let stage: Stage;
+    let recorded: Recorded;
+    beforeAll(async () => {
+      stage = await Stage.open(s);
+      recorded = await recordHealthy(stage);
+    }, 120_000);
+    afterAll(async () => stage?.close());
+
+    for (const { at, hold, leaves } of kills) {
+      it(`killed as ${at} opens, re-run as attempt 2: goal reached or traffic on a known-good version, no lease left`, async () => {
+        const runId = String(7000 + kills.findIndex((k) => k.at === at));
+        const killed = await stage.run({
+          killWhen: new RegExp(`::group::${at}\\n`),
+          env: { GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: '1' },
+          keepState: true,
+          ...holdPhase(recorded, hold),
+        });
+        expect(killed.result.signal, killed.result.log).toBe('SIGKILL');
+        expect(leaves, killed.verdict.traffic.detail).toContain(killed.verdict.traffic.on);
+        // Killed mid-deploy: the lease is still there, held by attempt 1.
+        expect(killed.verdict.problems).toContain('lease left behind');
+
+        const rerun = await stage.run({ env: { GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: '2' } });
+        expect(rerun.result.log).toContain('held by attempt 1 of this run');
+        expect(rerun.verdict.problems, `${rerun.verdict.traffic.detail}\n${rerun.result.log}`).toEqual([]);
+        expect(['new', 'old']).toContain(rerun.verdict.traffic.on);
+      }, 120_000);
+    }
+  });
+}
+
+// The new template is applied and not confirmed: mid-rollout, or done without the action seeing it.
+describeKills(scenario('deploy-rolling'), [
+  { at: 'rollout', hold: 'rollout', leaves: ['unrestored', 'new'] },
+]);
+describeKills(scenario('deploy-blue-green (service)'), [
+  // The idle colour rolls out; nothing that serves traffic has changed.
+  { at: 'rollout', hold: 'rollout', leaves: ['old'] },
+  // verify opens right after the switch write was stored: traffic moved, nothing confirmed it.
+  { at: 'verify', hold: 'verify', leaves: ['new', 'stranded'] },
+]);

@@ -1,0 +1,341 @@
+/**
+ * The scenarios of the fault matrix: a starting cluster state, reached by healthy runs (and, for
+ * routes an action does not create, objects written straight into the store), plus the one
+ * action run under test, and how to tell from the store where traffic is after it.
+ */
+import { parse } from 'yaml';
+import type { Sandbox } from '../../../packages/sandbox/src/sandbox.js';
+import type { KubeObject } from '../../../packages/sandbox/src/store.js';
+import {
+  BLUE_GREEN_ROLE,
+  DEPLOYER_ROLE,
+  deploymentManifest,
+  imageOf,
+  kind,
+  live,
+  serviceManifest,
+} from '../fixtures.js';
+import type { RecordedRequest } from './matrix.js';
+import { isReady, matchesSelector, type Pod } from './snapshot.js';
+
+export type ActionName = 'deploy-rolling' | 'deploy-blue-green' | 'rollback';
+
+/**
+ * Where traffic is after a run, judged from the store. new: the goal, all of it confirmed
+ * serving; old: the version that served before, all of it; stranded: traffic moved to something
+ * that is neither; unrestored: the route is back but a template is not (or pods are mixed).
+ */
+export interface Traffic {
+  on: 'new' | 'old' | 'stranded' | 'unrestored';
+  detail: string;
+}
+
+export interface Scenario {
+  name: string;
+  action: ActionName;
+  /** The app: its lock is Lease cd-actions-lock-<app>, its history cd-actions-history-<app>. */
+  app: string;
+  role: typeof DEPLOYER_ROLE;
+  /** Brings a fresh sandbox to the starting state. `run` runs the action healthy. */
+  setUp(
+    sandbox: Sandbox,
+    run: (action: ActionName, files: Files, inputs: Inputs) => Promise<void>,
+  ): Promise<void>;
+  /** The run under test. */
+  files: Files;
+  inputs: Inputs;
+  traffic(sandbox: Sandbox): Traffic;
+  /**
+   * The phase whose first write hangs (stored, no answer) until the client's own deadline cuts
+   * the call, and the first read after it hangs too. Through Istio and the Gateway API the switch
+   * is the same client call and the same read-back as through a Service, so only the Service
+   * route and the rollback (its own switch) have these cells.
+   */
+  hangAt?: string;
+  /** Cells already run, as the same test, by another scenario: left out here, and why. */
+  prune?: { keep(request: RecordedRequest): boolean; why: string };
+}
+
+export type Files = Record<string, string>;
+export type Inputs = Record<string, string>;
+
+const NS = 'shop';
+const image = (version: string): string => `ghcr.io/acme/web:${version}`;
+
+/** Whether Deployment `name` runs `want` in its template and in every one of its ready pods, all of them up. */
+export function serves(sandbox: Sandbox, name: string, want: string): { ok: boolean; detail: string } {
+  const d = live(sandbox, 'Deployment', NS, name) as
+    | (KubeObject & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> } } })
+    | undefined;
+  if (!d) return { ok: false, detail: `${name} is gone` };
+  const template = imageOf(d);
+  const selector = d.spec.selector.matchLabels;
+  const ready = (sandbox.store.list(kind('Pod'), NS).items as unknown as Pod[]).filter(
+    (p) => matchesSelector(p.metadata.labels, selector) && !p.metadata.deletionTimestamp && isReady(p),
+  );
+  const images = ready.map((p) => p.spec.containers[0]?.image);
+  const replicas = d.spec.replicas ?? 1;
+  const ok = template === want && images.length === replicas && images.every((i) => i === want);
+  return {
+    ok,
+    detail: `${name}: template ${template}, ready ${images.length}/${replicas} ${[...new Set(images)].join(' + ') || '-'}`,
+  };
+}
+
+function rollingTraffic(sandbox: Sandbox, name: string, oldImage: string, newImage: string): Traffic {
+  const now = serves(sandbox, name, newImage);
+  if (now.ok) return { on: 'new', detail: now.detail };
+  const before = serves(sandbox, name, oldImage);
+  return { on: before.ok ? 'old' : 'unrestored', detail: before.detail };
+}
+
+/**
+ * Blue-green: the colour the route sends all traffic to, and what that colour's Deployment
+ * serves. Judged by version, not colour: a re-run may bring the new version up in either colour.
+ */
+function colourTraffic(
+  sandbox: Sandbox,
+  routed: string | undefined,
+  routeDetail: string,
+  before: { colour: string; image: string },
+  goal: string,
+): Traffic {
+  if (!routed) return { on: 'stranded', detail: routeDetail };
+  const now = serves(sandbox, `web-${routed}`, goal);
+  if (now.ok) return { on: 'new', detail: `${routeDetail}; ${now.detail}` };
+  const old = serves(sandbox, `web-${routed}`, before.image);
+  const detail = `${routeDetail}; ${old.detail}`;
+  if (old.ok) return { on: 'old', detail };
+  return { on: routed === before.colour ? 'unrestored' : 'stranded', detail };
+}
+
+function serviceColour(sandbox: Sandbox, service = 'web'): string | undefined {
+  return (
+    live(sandbox, 'Service', NS, service) as { spec?: { selector?: Record<string, string> } } | undefined
+  )?.spec?.selector?.version;
+}
+
+function soleWeight(weights: Record<string, number>): string | undefined {
+  const on = Object.entries(weights).filter(([, w]) => w > 0);
+  return on.length === 1 && on[0]![1] === 100 ? on[0]![0] : undefined;
+}
+
+function istioWeights(sandbox: Sandbox): Record<string, number> {
+  const vs = live(sandbox, 'VirtualService', NS, 'web')?.spec as
+    { http: { route: { destination: { subset: string }; weight?: number }[] }[] } | undefined;
+  return Object.fromEntries((vs?.http[0]?.route ?? []).map((r) => [r.destination.subset, r.weight ?? 0]));
+}
+
+/** Gateway API: weights per backend Service, and the colour each backend Service selects. */
+function gatewayColour(sandbox: Sandbox): { colour?: string; detail: string } {
+  const route = live(sandbox, 'HTTPRoute', NS, 'web')?.spec as
+    { rules: { backendRefs: { name: string; weight?: number }[] }[] } | undefined;
+  const weights = Object.fromEntries(
+    (route?.rules[0]?.backendRefs ?? []).map((r) => [r.name, r.weight ?? 1]),
+  );
+  const backend = soleWeight(weights);
+  const colour = backend === undefined ? undefined : serviceColour(sandbox, backend);
+  return {
+    ...(colour ? { colour } : {}),
+    detail: `HTTPRoute web ${JSON.stringify(weights)} (${backend ?? '-'} selects ${colour ?? '-'})`,
+  };
+}
+
+/** The app's manifests at a version: Deployment web (2 replicas) and Service web. */
+function appFiles(version: string): Files {
+  return {
+    'k8s/app.yaml': `${deploymentManifest({ image: image(version), replicas: 2 })}---\n${serviceManifest()}`,
+  };
+}
+
+const blueGreenInputs: Inputs = { manifests: 'k8s/app.yaml', timeout: '30s' };
+
+/** A blue colour running v0, written straight into the store, as an earlier deploy would have left it. */
+function seedBlue(sandbox: Sandbox): void {
+  const d = parse(deploymentManifest({ namespace: NS, image: image('0.0.0'), replicas: 2 })) as KubeObject & {
+    spec: {
+      selector: { matchLabels: Record<string, string> };
+      template: { metadata: { labels: Record<string, string> } };
+    };
+  };
+  d.metadata.name = 'web-blue';
+  d.spec.selector.matchLabels.version = 'blue';
+  d.spec.template.metadata.labels.version = 'blue';
+  sandbox.store.create(kind('Deployment'), d);
+}
+
+function create(sandbox: Sandbox, kindName: string, object: Record<string, unknown>): void {
+  sandbox.store.create(kind(kindName), object as unknown as KubeObject);
+}
+
+/** The Deployment-side requests are the same through every route: only route requests and what follows the switch differ. */
+const routeOnly = (route: RegExp): Scenario['prune'] => ({
+  keep: (r) => route.test(r.path) || ['switch', 'verify', 'post-switch'].includes(r.phase),
+  why: 'requests on Deployments, ConfigMaps and the lock before the switch, and the books after it, are the same requests with the same compensation as through the Service route',
+});
+
+const rollingInputs: Inputs = { manifests: 'k8s/app.yaml', app: 'web', timeout: '30s' };
+
+/** Blue-green starts with green serving v1 and blue, the previous colour kept warm, on v0: the steady state after two deploys. */
+const GREEN_SERVES_V1 = { colour: 'green', image: image('1.0.0') };
+
+/** Longest first: the matrix runs them a few at a time, in this order. */
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'deploy-blue-green (service) v1 → v2',
+    action: 'deploy-blue-green',
+    app: 'web',
+    role: BLUE_GREEN_ROLE,
+    setUp: async (_sandbox, run) => {
+      await run('deploy-blue-green', appFiles('0.0.0'), blueGreenInputs);
+      await run('deploy-blue-green', appFiles('1.0.0'), blueGreenInputs);
+    },
+    files: appFiles('2.0.0'),
+    inputs: blueGreenInputs,
+    traffic: (sandbox) =>
+      colourTraffic(
+        sandbox,
+        serviceColour(sandbox),
+        `Service web selects ${serviceColour(sandbox) ?? '-'}`,
+        GREEN_SERVES_V1,
+        image('2.0.0'),
+      ),
+    hangAt: 'switch',
+  },
+  {
+    name: 'deploy-rolling v1 → v2',
+    action: 'deploy-rolling',
+    app: 'web',
+    role: DEPLOYER_ROLE,
+    setUp: async (_sandbox, run) => {
+      await run('deploy-rolling', appFiles('1.0.0'), rollingInputs);
+    },
+    files: appFiles('2.0.0'),
+    inputs: rollingInputs,
+    traffic: (sandbox) => rollingTraffic(sandbox, 'web', image('1.0.0'), image('2.0.0')),
+  },
+  {
+    name: 'rollback of a blue-green app green → blue',
+    action: 'rollback',
+    app: 'web',
+    role: BLUE_GREEN_ROLE,
+    setUp: async (_sandbox, run) => {
+      await run('deploy-blue-green', appFiles('0.0.0'), blueGreenInputs);
+      await run('deploy-blue-green', appFiles('1.0.0'), blueGreenInputs);
+    },
+    files: {},
+    inputs: { app: 'web', reason: 'fault matrix', timeout: '30s' },
+    traffic: (sandbox) =>
+      colourTraffic(
+        sandbox,
+        serviceColour(sandbox),
+        `Service web selects ${serviceColour(sandbox) ?? '-'}`,
+        GREEN_SERVES_V1,
+        image('0.0.0'),
+      ),
+    hangAt: 'switch',
+  },
+  {
+    name: 'rollback of a rolling app v2 → v1',
+    action: 'rollback',
+    app: 'web',
+    role: DEPLOYER_ROLE,
+    setUp: async (_sandbox, run) => {
+      await run('deploy-rolling', appFiles('1.0.0'), rollingInputs);
+      await run('deploy-rolling', appFiles('2.0.0'), rollingInputs);
+    },
+    files: {},
+    inputs: { app: 'web', reason: 'fault matrix', timeout: '30s' },
+    traffic: (sandbox) => rollingTraffic(sandbox, 'web', image('2.0.0'), image('1.0.0')),
+  },
+  {
+    name: 'deploy-blue-green (gateway-api) v1 → v2',
+    action: 'deploy-blue-green',
+    app: 'web',
+    role: BLUE_GREEN_ROLE,
+    setUp: async (sandbox, run) => {
+      seedBlue(sandbox);
+      create(sandbox, 'Service', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web-blue', namespace: NS },
+        spec: { selector: { app: 'web', version: 'blue' }, ports: [{ port: 80, targetPort: 8080 }] },
+      });
+      create(sandbox, 'HTTPRoute', {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'web', namespace: NS },
+        spec: { rules: [{ backendRefs: [{ name: 'web-blue', port: 80, weight: 100 }] }] },
+      });
+      await run('deploy-blue-green', appFiles('1.0.0'), { ...blueGreenInputs, route: 'gateway-api' });
+    },
+    files: appFiles('2.0.0'),
+    inputs: { ...blueGreenInputs, route: 'gateway-api' },
+    traffic: (sandbox) => {
+      const route = gatewayColour(sandbox);
+      return colourTraffic(sandbox, route.colour, route.detail, GREEN_SERVES_V1, image('2.0.0'));
+    },
+    prune: routeOnly(/\/httproutes\/|\/services\/web-(blue|green)$/),
+  },
+  {
+    name: 'deploy-blue-green (istio) v1 → v2',
+    action: 'deploy-blue-green',
+    app: 'web',
+    role: BLUE_GREEN_ROLE,
+    setUp: async (sandbox, run) => {
+      seedBlue(sandbox);
+      create(sandbox, 'Service', {
+        ...(parse(serviceManifest()) as object),
+        metadata: { name: 'web', namespace: NS },
+      });
+      create(sandbox, 'DestinationRule', {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name: 'web', namespace: NS },
+        spec: {
+          host: 'web',
+          subsets: [
+            { name: 'blue', labels: { version: 'blue' } },
+            { name: 'green', labels: { version: 'green' } },
+          ],
+        },
+      });
+      create(sandbox, 'VirtualService', {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'web', namespace: NS },
+        spec: {
+          hosts: ['web'],
+          http: [
+            {
+              route: [
+                { destination: { host: 'web', subset: 'blue' }, weight: 100 },
+                { destination: { host: 'web', subset: 'green' }, weight: 0 },
+              ],
+            },
+          ],
+        },
+      });
+      await run('deploy-blue-green', appFiles('1.0.0'), { ...blueGreenInputs, route: 'istio' });
+    },
+    files: appFiles('2.0.0'),
+    inputs: { ...blueGreenInputs, route: 'istio' },
+    traffic: (sandbox) => {
+      const weights = istioWeights(sandbox);
+      return colourTraffic(
+        sandbox,
+        soleWeight(weights),
+        `VirtualService web ${JSON.stringify(weights)}`,
+        GREEN_SERVES_V1,
+        image('2.0.0'),
+      );
+    },
+    prune: routeOnly(/\/virtualservices\//),
+  },
+];
+
+export function scenario(name: string): Scenario {
+  const found = SCENARIOS.find((s) => s.name.startsWith(name));
+  if (!found) throw new Error(`no fault scenario ${name}`);
+  return found;
+}
