@@ -184,11 +184,17 @@ describe('deploy-blue-green with route: istio', () => {
   it('Prometheus answering 503 while the switch is confirmed: not confirmed, so switched back', async () => {
     sandbox.cluster.traffic.reset();
     const stop = sandbox.faults.add({ target: 'prometheus', match: { path: '/api/v1/query' }, status: 503 });
-    const result = await deploy('cart', { route: 'istio', 'prometheus-url': sandbox.prometheus! }).finally(stop);
+    const result = await deploy('cart', { route: 'istio', 'prometheus-url': sandbox.prometheus! }).finally(
+      stop,
+    );
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toContain('failed in phase verify');
     expect(result.errors.join('\n')).toContain('Traffic: green serves all traffic');
-    expect(result.outputs).toMatchObject({ 'active-color': 'green', switched: 'true', 'rolled-back': 'true' });
+    expect(result.outputs).toMatchObject({
+      'active-color': 'green',
+      switched: 'true',
+      'rolled-back': 'true',
+    });
     expect(weights()).toEqual({ blue: 0, green: 100 });
     expect(errors('cart')).toBe(0);
   });
