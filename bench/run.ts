@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, each printing one table. Figures are ratios from one run. */
 import { blueGreen } from './blue-green.js';
+import { canary } from './canary.js';
 import { coldStart } from './cold-start.js';
 import { faults } from './faults.js';
 import { gateDetection } from './gate-detection.js';
@@ -9,6 +10,7 @@ import { waitOverhead } from './wait-overhead.js';
 const only = process.argv.slice(2);
 const benches: Record<string, () => Promise<void>> = {
   'blue-green': blueGreen,
+  canary,
   'cold-start': coldStart,
   'sandbox-start': sandboxStart,
   'wait-overhead': waitOverhead,

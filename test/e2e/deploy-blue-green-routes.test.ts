@@ -75,6 +75,19 @@ async function trafficOn(service: string): Promise<void> {
   }
 }
 
+/** Waits (up to 10 s) until `ready` holds: traffic needs a moment to show up in the stats. */
+async function eventually(what: string, ready: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function requests(service: string, version: string): number {
+  return sandbox.cluster.traffic.stats('shop', service)[version]?.requests ?? 0;
+}
+
 function errors(...services: string[]): number {
   return services
     .flatMap((s) => Object.entries(sandbox.cluster.traffic.stats('shop', s)))
@@ -93,13 +106,18 @@ async function rollback(app: string): Promise<ActionResult> {
 const failingCheck = '- { kind: command, name: smoke, command: [sh, -c, "exit 1"], critical: true }';
 
 describe('deploy-blue-green with route: istio', () => {
+  interface IstioRule {
+    match?: unknown[];
+    route: { destination: { subset: string }; weight: number }[];
+  }
+  const rules = (): IstioRule[] =>
+    (live(sandbox, 'VirtualService', 'shop', 'cart')?.spec as { http: IstioRule[] }).http;
+  /** The weights of the default rule (the one without a match): what most users get. */
   const weights = (): Record<string, number> =>
     Object.fromEntries(
-      (
-        live(sandbox, 'VirtualService', 'shop', 'cart')?.spec as {
-          http: { route: { destination: { subset: string }; weight: number }[] }[];
-        }
-      ).http[0]!.route.map((r) => [r.destination.subset, r.weight]),
+      rules()
+        .find((r) => !r.match)!
+        .route.map((r) => [r.destination.subset, r.weight]),
     );
 
   beforeAll(async () => {
@@ -220,16 +238,54 @@ describe('deploy-blue-green with route: istio', () => {
     expect(weights()).toEqual({ blue: 0, green: 100 });
     expect(errors('cart')).toBe(0);
   });
+
+  it('leaves the user’s header-matched test rule exactly as it was and moves the default rule', async () => {
+    // The user's own rule, above the default one: testers (x-test: 1) stay on the live colour, green.
+    const vs = live(sandbox, 'VirtualService', 'shop', 'cart')!;
+    const testers = {
+      name: 'testers',
+      match: [{ headers: { 'x-test': { exact: '1' } } }],
+      route: [{ destination: { host: 'cart', subset: 'green' } }],
+    };
+    sandbox.store.update(kind('VirtualService'), {
+      ...vs,
+      spec: { ...(vs.spec as object), http: [testers, ...rules()] },
+    });
+    const before = structuredClone(rules()[0]);
+    expect(weights()).toEqual({ blue: 0, green: 100 });
+
+    const result = await deploy('cart', { route: 'istio' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs).toMatchObject({
+      'active-color': 'blue',
+      'previous-color': 'green',
+      switched: 'true',
+    });
+    const after = rules();
+    expect(after).toHaveLength(2);
+    expect(after[0]).toEqual(before);
+    expect(weights()).toEqual({ blue: 100, green: 0 });
+    // And the data plane does what the rules say: testers on green, everyone else on blue.
+    sandbox.cluster.traffic.reset();
+    await eventually('testers on green and the rest on blue', () => requests('cart', 'green') > 0);
+    expect(requests('cart', 'blue')).toBeGreaterThan(requests('cart', 'green'));
+    expect(errors('cart')).toBe(0);
+  });
 });
 
 describe('deploy-blue-green with route: gateway-api', () => {
+  interface GatewayRule {
+    matches?: { headers?: unknown[] }[];
+    backendRefs: { name: string; weight: number }[];
+  }
+  const rules = (): GatewayRule[] =>
+    (live(sandbox, 'HTTPRoute', 'shop', 'pay')?.spec as { rules: GatewayRule[] }).rules;
+  /** The weights of the rule without header matches: what most users get. */
   const weights = (): Record<string, number> =>
     Object.fromEntries(
-      (
-        live(sandbox, 'HTTPRoute', 'shop', 'pay')?.spec as {
-          rules: { backendRefs: { name: string; weight: number }[] }[];
-        }
-      ).rules[0]!.backendRefs.map((r) => [r.name, r.weight]),
+      rules()
+        .find((r) => !(r.matches ?? []).some((m) => (m.headers ?? []).length > 0))!
+        .backendRefs.map((r) => [r.name, r.weight]),
     );
 
   beforeAll(async () => {
@@ -286,6 +342,38 @@ describe('deploy-blue-green with route: gateway-api', () => {
     expect(result.exitCode, result.log).toBe(0);
     expect(result.outputs['active-color']).toBe('green');
     expect(weights()).toEqual({ 'pay-blue': 0, 'pay-green': 100 });
+    expect(errors('pay', 'pay-blue', 'pay-green')).toBe(0);
+  });
+
+  it('leaves the user’s header-matched test rule exactly as it was and moves the default rule', async () => {
+    // The user's own rule, above the default one: testers (x-test: 1) stay on the live colour, green.
+    const route = live(sandbox, 'HTTPRoute', 'shop', 'pay')!;
+    const testers = {
+      matches: [{ headers: [{ type: 'Exact', name: 'x-test', value: '1' }] }],
+      backendRefs: [{ name: 'pay-green', port: 80 }],
+    };
+    sandbox.store.update(kind('HTTPRoute'), {
+      ...route,
+      spec: { ...(route.spec as object), rules: [testers, ...rules()] },
+    });
+    const before = structuredClone(rules()[0]);
+    expect(weights()).toEqual({ 'pay-blue': 0, 'pay-green': 100 });
+
+    const result = await deploy('pay', { route: 'gateway-api', service: 'pay' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs).toMatchObject({
+      'active-color': 'blue',
+      'previous-color': 'green',
+      switched: 'true',
+    });
+    const after = rules();
+    expect(after).toHaveLength(2);
+    expect(after[0]).toEqual(before);
+    expect(weights()).toEqual({ 'pay-blue': 100, 'pay-green': 0 });
+    // And the data plane does what the rules say: testers on green, everyone else on blue.
+    sandbox.cluster.traffic.reset();
+    await eventually('testers on pay-green', () => requests('pay-green', 'green') > 0);
+    expect(requests('pay-blue', 'blue')).toBeGreaterThan(requests('pay-green', 'green'));
     expect(errors('pay', 'pay-blue', 'pay-green')).toBe(0);
   });
 });

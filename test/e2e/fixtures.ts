@@ -120,6 +120,20 @@ export const BLUE_GREEN_ROLE = {
   ],
 };
 
+/** The Role in actions/canary-step/README.md: the app's objects, the Service proxy, and the four routers' objects. */
+export const CANARY_ROLE = {
+  ...DEPLOYER_ROLE,
+  name: 'canary',
+  resources: [
+    ...APP_RESOURCES,
+    'services/proxy',
+    'virtualservices.networking.istio.io',
+    'destinationrules.networking.istio.io',
+    'httproutes.gateway.networking.k8s.io',
+    'ingresses.networking.k8s.io',
+  ],
+};
+
 export function kind(name: string): ResourceType {
   const found = RESOURCE_TYPES.find((t) => t.kind === name);
   if (!found) throw new Error(`no resource type ${name}`);

@@ -7,10 +7,24 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parse } from 'yaml';
 import { AuditLog, Faults } from '../../packages/sandbox/src/faults.js';
 import { runAction, type ActionResult } from '../../packages/sandbox/src/harness.js';
+import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
 import { startSlack, type SlackStandIn } from '../../packages/sandbox/src/standins/slack.js';
+import type { KubeObject } from '../../packages/sandbox/src/store.js';
+import {
+  CANARY_ROLE,
+  deploymentManifest,
+  imageOf,
+  kind,
+  live,
+  readyPodImages,
+  serviceManifest,
+  startTestSandbox,
+  workspace,
+} from './fixtures.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read field by field by the assertions
 type Json = any;
@@ -51,12 +65,13 @@ function expectNoSecrets(result: ActionResult): void {
 async function notify(
   inputs: Record<string, string | undefined>,
   env: Record<string, string | undefined> = {},
+  cwd = work,
 ): Promise<ActionResult> {
   const result = await runAction({
     action: 'notify-slack',
     inputs,
     env: { SLACK_API_URL: `${slack.url}/api`, ...env },
-    cwd: work,
+    cwd,
     timeoutMs: 20_000,
   });
   expectNoSecrets(result);
@@ -402,6 +417,92 @@ describe('delivery', () => {
     expect((message.blocks as Block[])[0]!.text!.text).toBe(
       '*shop* 1.0.0 to staging by octocat: <https://github.com/acme/shop/actions/runs/4242|run> (3f78685)',
     );
+  });
+});
+
+describe('a canary-step report', () => {
+  let sandbox: Sandbox;
+  const stable = 'ghcr.io/acme/checkout:1.0.0';
+
+  beforeAll(async () => {
+    sandbox = await startTestSandbox();
+    sandbox.store.create(
+      kind('Deployment'),
+      parse(
+        deploymentManifest({ name: 'checkout', namespace: 'shop', image: stable, replicas: 3 }),
+      ) as KubeObject,
+    );
+    sandbox.store.create(kind('Service'), {
+      ...(parse(serviceManifest('checkout')) as KubeObject),
+      metadata: { name: 'checkout', namespace: 'shop' },
+    });
+    await vi.waitFor(
+      () => expect(readyPodImages(sandbox, 'shop', 'checkout')).toEqual(Array(3).fill(stable)),
+      { timeout: 20_000, interval: 100 },
+    );
+  });
+  afterAll(async () => sandbox?.stop());
+
+  it('a canary aborted at 5%: its report file, passed on, puts the canary line and the failing check in Slack', async () => {
+    const cwd = await workspace({});
+    const canary = await runAction({
+      action: 'canary-step',
+      cwd,
+      inputs: {
+        kubeconfig: sandbox.kubeconfigFor(CANARY_ROLE),
+        namespace: 'shop',
+        app: 'checkout',
+        images: 'checkout=ghcr.io/acme/checkout:2.0.0',
+        steps: '5,25,50,100',
+        'step-duration': '2s',
+        'check-interval': '250ms',
+        'scale-down-delay': '0s',
+        checks: '- { kind: command, name: smoke, command: [sh, -c, "exit 1"], critical: true }',
+        'report-path': 'reports/canary.json',
+      },
+      timeoutMs: 120_000,
+    });
+    expect(canary.exitCode, canary.log).toBe(1);
+    expect(canary.outputs.phase).toBe('aborted');
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', 'checkout'))).toBe(stable);
+    expect(canary.outputs.report).toBe(join(cwd, 'reports/canary.json'));
+    const report: Json = JSON.parse(await readFile(canary.outputs.report!, 'utf8'));
+    expect(report).toMatchObject({
+      strategy: 'canary',
+      verdict: 'fail',
+      phase: 'aborted',
+      weight: 0,
+      stableVersion: stable,
+      canaryVersion: 'ghcr.io/acme/checkout:2.0.0',
+      steps: [{ weight: 5, verdict: 'fail' }],
+    });
+    expect(report.checks.map((c: Json) => [c.name, c.verdict])).toContainEqual(['smoke', 'fail']);
+
+    const rejected = slack.rejected.length;
+    const result = await notify(
+      {
+        'webhook-url': slack.webhookUrl,
+        status: 'failure',
+        app: 'checkout',
+        strategy: 'canary',
+        report: canary.outputs.report,
+      },
+      {},
+      cwd,
+    );
+    expect(result.exitCode, result.log).toBe(0);
+    expect(slack.rejected).toHaveLength(rejected);
+    const attachment = (slack.messages.at(-1)!.attachments as { blocks: Block[] }[])[0]!;
+    const lines = attachment.blocks.find((b) => b.text?.text.includes('Canary'))!.text!.text.split('\n');
+    expect(lines[0]).toBe(':red_circle: *Canary aborted at 5%: 5% ✗ fail*');
+    // canary-pods may be cut short (inconclusive) by the critical smoke check failing first.
+    expect(lines[1]).toMatch(/^:red_circle: \*Gate verdict: fail\* \([12] of 2 checks not passing\)$/);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^• `smoke` fail: threshold exit 0, critical check failed at sample 1: exit 1 in \d+ ms$/,
+      ),
+    );
+    expect(result.summary).toContain('| Canary | Canary aborted at 5%: 5% ✗ fail |');
   });
 });
 

@@ -1,12 +1,17 @@
 /** rollback end to end: reads the record and history from the cluster, restores, records who and why. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parse } from 'yaml';
 import { runAction, type ActionResult } from '../../packages/sandbox/src/harness.js';
 import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
+import type { KubeObject } from '../../packages/sandbox/src/store.js';
 import {
+  CANARY_ROLE,
   DEPLOYER_ROLE,
   deploymentManifest,
   imageOf,
+  kind,
   live,
+  serviceManifest,
   readyPodImages,
   startTestSandbox,
   workspace,
@@ -107,5 +112,74 @@ describe('rollback', () => {
     const result = await rollback({ deployment: 'api', 'to-revision': '99' });
     expect(result.exitCode).toBe(1);
     expect(result.errors.join('\n')).toMatch(/revisions that exist: \d+ \(ghcr.io\/acme\/api:/);
+  });
+});
+
+describe('rollback of a canary-promoted app', () => {
+  const app = 'orders';
+  const old = 'ghcr.io/acme/orders:1.0.0';
+  const promoted = 'ghcr.io/acme/orders:2.0.0';
+
+  beforeAll(async () => {
+    // A stable app deployed by other means: a Deployment and its Service, serving 1.0.0.
+    sandbox.store.create(
+      kind('Deployment'),
+      parse(deploymentManifest({ name: app, namespace: 'shop', image: old, replicas: 3 })) as KubeObject,
+    );
+    sandbox.store.create(kind('Service'), {
+      ...(parse(serviceManifest(app)) as KubeObject),
+      metadata: { name: app, namespace: 'shop' },
+    });
+    await vi.waitFor(() => expect(readyPodImages(sandbox, 'shop', app)).toEqual(Array(3).fill(old)), {
+      timeout: 20_000,
+      interval: 100,
+    });
+  });
+
+  it('after canary-step promoted 2.0.0, restores the revision before it, and says it was promoted by canary-step', async () => {
+    const canary = await runAction({
+      action: 'canary-step',
+      inputs: {
+        kubeconfig: sandbox.kubeconfigFor(CANARY_ROLE),
+        namespace: 'shop',
+        app,
+        images: `${app}=${promoted}`,
+        steps: '50,100',
+        'step-duration': '1s',
+        'check-interval': '250ms',
+      },
+      timeoutMs: 120_000,
+    });
+    expect(canary.exitCode, canary.log).toBe(0);
+    expect(canary.outputs.phase).toBe('promoted');
+    // No report-path: the report is a file of its own in RUNNER_TEMP.
+    expect(canary.leftovers).toEqual([expect.stringMatching(/^canary-step-4242-\d+\.json$/)]);
+    expect(canary.outputs.report!.endsWith(canary.leftovers[0]!)).toBe(true);
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', app))).toBe(promoted);
+    expect(live(sandbox, 'Deployment', 'shop', `${app}-canary`)).toBeUndefined();
+    expect(historyOf(sandbox, 'shop', app).at(-1)).toMatchObject({
+      action: 'deploy',
+      strategy: 'canary',
+      outcome: 'succeeded',
+    });
+
+    const result = await rollback({ app, reason: 'orders 2.0.0 double-charges' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', app))).toBe(old);
+    expect(readyPodImages(sandbox, 'shop', app)).toEqual(Array(3).fill(old));
+    expect(JSON.parse(result.outputs.images!)).toEqual({ [app]: old });
+    expect(historyOf(sandbox, 'shop', app).at(-1)).toMatchObject({
+      action: 'rollback',
+      strategy: 'canary',
+      outcome: 'succeeded',
+      deployment: app,
+      reason: 'orders 2.0.0 double-charges',
+      images: { [app]: old },
+    });
+    expect(result.log).toContain(`${app} was promoted by canary-step`);
+    expect(result.summary).toMatch(
+      /Rolled orders back from revision \d+ \(promoted by canary-step\) to revision \d+'s template/,
+    );
+    expect(result.summary).toContain(`↩️ Rolled back: ${app} in shop`);
   });
 });

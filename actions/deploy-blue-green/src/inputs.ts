@@ -9,7 +9,7 @@ import { IMAGES_FORM, parseImageOverrides, type KubeObject } from '@cd-actions/c
 import { PlanError, planRolling } from '@cd-actions/core/strategies/rolling/plan';
 import { parseChecks } from '@cd-actions/core/gate/parse';
 import { fillChecks } from '@cd-actions/core/strategies/blue-green/plan';
-import { ROUTE_KINDS } from '@cd-actions/core/traffic/router';
+import { SWITCH_ROUTES } from '@cd-actions/core/traffic/router';
 import { pathRoots } from '@cd-actions/core/inputs/workspace-path';
 
 /** The app names the colour Deployments `<app>-blue` and `<app>-green`; a Gateway API route, the colour Services. */
@@ -35,7 +35,7 @@ export const spec = {
     pattern: LABEL,
     patternDescription: 'a label key such as version or app.kubernetes.io/version',
   }),
-  route: input.enum(ROUTE_KINDS, { default: 'service' }),
+  route: input.enum(SWITCH_ROUTES, { default: 'service' }),
   'route-name': input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
   'pre-switch-checks': input.document({
     shape: 'list',

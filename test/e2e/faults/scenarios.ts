@@ -8,6 +8,7 @@ import type { Sandbox } from '../../../packages/sandbox/src/sandbox.js';
 import type { KubeObject } from '../../../packages/sandbox/src/store.js';
 import {
   BLUE_GREEN_ROLE,
+  CANARY_ROLE,
   DEPLOYER_ROLE,
   deploymentManifest,
   imageOf,
@@ -16,9 +17,9 @@ import {
   serviceManifest,
 } from '../fixtures.js';
 import type { RecordedRequest } from './matrix.js';
-import { isReady, matchesSelector, type Pod } from './snapshot.js';
+import { isReady, matchesSelector, settle, type Pod } from './snapshot.js';
 
-export type ActionName = 'deploy-rolling' | 'deploy-blue-green' | 'rollback';
+export type ActionName = 'deploy-rolling' | 'deploy-blue-green' | 'rollback' | 'canary-step';
 
 /**
  * Where traffic is after a run, judged from the store. new: the goal, all of it confirmed
@@ -179,8 +180,132 @@ const rollingInputs: Inputs = { manifests: 'k8s/app.yaml', app: 'web', timeout: 
 /** Blue-green starts with green serving v1 and blue, the previous colour kept warm, on v0: the steady state after two deploys. */
 const GREEN_SERVES_V1 = { colour: 'green', image: image('1.0.0') };
 
+/** canary-step: the app cart, v1 on 2 replicas, behind a host-level VirtualService (host cart, 100). */
+const CART = 'cart';
+const cartImage = (version: string): string => `ghcr.io/acme/cart:${version}`;
+/** The header rule canary-step adds to a VirtualService and removes (README, Routers). */
+const HEADER_RULE = 'cd-actions-header-route';
+
+/** The stable cart (Deployment and Service) and its VirtualService, written straight into the store, then served. */
+async function seedCart(sandbox: Sandbox): Promise<void> {
+  create(sandbox, 'Deployment', {
+    ...(parse(
+      deploymentManifest({ name: CART, namespace: NS, image: cartImage('1.0.0'), replicas: 2 }),
+    ) as object),
+  });
+  create(sandbox, 'Service', {
+    ...(parse(serviceManifest(CART)) as object),
+    metadata: { name: CART, namespace: NS },
+  });
+  create(sandbox, 'VirtualService', {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: CART, namespace: NS },
+    spec: { hosts: [CART], http: [{ route: [{ destination: { host: CART }, weight: 100 }] }] },
+  });
+  await settle(sandbox, NS);
+}
+
+const canaryFiles: Files = {
+  'k8s/app.yaml': deploymentManifest({ name: CART, image: cartImage('2.0.0'), replicas: 2 }),
+};
+/** A short ramp: the gate is the canary-pods check alone (no Prometheus), one second a step. */
+const canaryInputs: Inputs = {
+  manifests: 'k8s/app.yaml',
+  route: 'istio',
+  steps: '50,100',
+  'header-route': 'canary=true',
+  'step-duration': '1s',
+  'check-interval': '250ms',
+  'scale-down-delay': '1s',
+  timeout: '30s',
+};
+
+interface HttpRule {
+  name?: string;
+  match?: unknown[];
+  route?: { destination?: { host?: string }; weight?: number }[];
+}
+
+/** The VirtualService cart: weights by short host, and whether the header rule is there. */
+function cartRoute(sandbox: Sandbox): { weights: Record<string, number>; header: boolean; detail: string } {
+  const http = (live(sandbox, 'VirtualService', NS, CART)?.spec as { http?: HttpRule[] } | undefined)?.http;
+  const weighted = (http ?? []).find((r) => r.name !== HEADER_RULE && !r.match?.length);
+  const route = weighted?.route ?? [];
+  const weights = Object.fromEntries(
+    route.map((d) => [
+      (d.destination?.host ?? '').split('.')[0]!,
+      d.weight ?? (route.length === 1 ? 100 : 0),
+    ]),
+  );
+  const header = (http ?? []).some((r) => r.name === HEADER_RULE);
+  const detail = http
+    ? `VirtualService cart ${JSON.stringify(weights)}${header ? ` + ${HEADER_RULE}` : ''}`
+    : 'VirtualService cart is gone';
+  return { weights, header, detail };
+}
+
+/**
+ * Canary: new when the stable serves the new version on every pod, the route sends 100 to it
+ * with no canary destination and no header rule, and the canary Deployment is gone; old when the
+ * stable is untouched and the route sends everything to it (a canary at weight 0 may stay). A
+ * canary share or header rule left in the route is stranded traffic.
+ */
+function canaryTraffic(sandbox: Sandbox): Traffic {
+  const route = cartRoute(sandbox);
+  const canaryWeight = route.weights[`${CART}-canary`];
+  const canary = live(sandbox, 'Deployment', NS, `${CART}-canary`);
+  if (route.weights[CART] !== 100 || (canaryWeight ?? 0) !== 0 || route.header)
+    return { on: 'stranded', detail: route.detail };
+  const now = serves(sandbox, CART, cartImage('2.0.0'));
+  if (now.ok && canaryWeight === undefined && !canary)
+    return { on: 'new', detail: `${route.detail}; ${now.detail}; ${CART}-canary gone` };
+  const old = serves(sandbox, CART, cartImage('1.0.0'));
+  const leftover = now.ok
+    ? `; ${[canary ? `${CART}-canary left` : '', canaryWeight !== undefined ? 'canary destination left' : ''].filter(Boolean).join(', ')}`
+    : '';
+  return {
+    on: old.ok ? 'old' : 'unrestored',
+    detail: `${route.detail}; ${(old.ok ? old : now).detail}${leftover}`,
+  };
+}
+
 /** Longest first: the matrix runs them a few at a time, in this order. */
 export const SCENARIOS: Scenario[] = [
+  {
+    name: 'canary-step (istio host, header route) v1 → v2',
+    action: 'canary-step',
+    app: CART,
+    role: CANARY_ROLE,
+    setUp: (sandbox) => seedCart(sandbox),
+    files: canaryFiles,
+    inputs: canaryInputs,
+    traffic: canaryTraffic,
+  },
+  {
+    name: 'canary-step abort of a canary paused at 50%',
+    action: 'canary-step',
+    app: CART,
+    role: CANARY_ROLE,
+    setUp: async (sandbox, run) => {
+      await seedCart(sandbox);
+      await run('canary-step', canaryFiles, { ...canaryInputs, weight: '50' });
+    },
+    files: {},
+    inputs: { app: CART, action: 'abort', 'scale-down-delay': '1s', timeout: '30s' },
+    traffic: (sandbox) => {
+      const route = cartRoute(sandbox);
+      const paused = route.weights[CART] === 50 && route.weights[`${CART}-canary`] === 50 && route.header;
+      // An abort that stopped before its first write leaves the canary where it was: that is
+      // the traffic that served before the run, put back by never being changed.
+      if (paused && serves(sandbox, CART, cartImage('1.0.0')).ok)
+        return {
+          on: 'old',
+          detail: `untouched: ${route.detail}, the canary paused at 50% as before the run`,
+        };
+      return canaryTraffic(sandbox);
+    },
+  },
   {
     name: 'deploy-blue-green (service) v1 → v2',
     action: 'deploy-blue-green',

@@ -101,7 +101,8 @@ export async function restoreSnapshot(sandbox: Sandbox, snapshot: Snapshot): Pro
   }
 }
 
-async function settle(sandbox: Sandbox, namespace: string): Promise<void> {
+/** Waits until every Deployment of the namespace serves its template and every Service routes to its ready pods. */
+export async function settle(sandbox: Sandbox, namespace: string): Promise<void> {
   const deadline = Date.now() + SETTLE_MS;
   let why = unsettled(sandbox, namespace);
   while (why) {

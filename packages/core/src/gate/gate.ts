@@ -23,6 +23,8 @@ const SERVICES: ResourceRef = { group: '', version: 'v1', plural: 'services', ki
 export function thresholdText(check: CheckSpec): string {
   switch (check.kind) {
     case 'prometheus':
+      if (check.compare)
+        return `${check.compare.measure} increase over ${check.compare.baselineName} ${describeCondition(check.condition)}${check.minRequests > 0 ? `, min-requests ${check.minRequests}` : ''}`;
       return `${describeCondition(check.condition)}${check.minRequests > 0 ? `, min-requests ${check.minRequests}` : ''}`;
     case 'http':
       return `status ${check.expectStatus.text}${check.maxLatencyMs !== undefined ? `, latency <= ${check.maxLatencyMs} ms` : ''}${check.bodyContains !== undefined ? ', body contains text' : ''}${check.jsonPath ? `, ${check.jsonPath.path} == ${JSON.stringify(check.jsonPath.equals)}` : ''}`;

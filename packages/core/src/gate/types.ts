@@ -65,8 +65,34 @@ export interface PrometheusCheck extends CheckBase {
   requestsQuery?: string;
   minRequests: number;
   prometheusUrl?: string;
+  /**
+   * Judged against a baseline (the stable version) instead of a fixed value: the sample's value
+   * is the canary's increase over the baseline and `condition` bounds it.
+   */
+  compare?: Comparison;
   /** Unit of the value for display: ratio, seconds or per-second. */
   unit: 'ratio' | 'seconds' | 'rps' | 'number';
+}
+
+/** Queries for one side of a comparison, each answering one number. */
+export interface ComparedSide {
+  /** error-rate: the number of failed requests in the window; latency: the quantile in seconds. */
+  value: string;
+  /** The number of requests in the window. */
+  requests: string;
+}
+
+export interface Comparison {
+  /**
+   * error-rate: failed out of all requests, worse only when the canary's rate is above the
+   * baseline's by more than the allowed increase with 99% confidence on both sides;
+   * latency: worse when the canary's quantile is above the baseline's by more than the allowed share.
+   */
+  measure: 'error-rate' | 'latency';
+  canary: ComparedSide;
+  baseline: ComparedSide;
+  /** What the baseline is, for the table: "stable". */
+  baselineName: string;
 }
 
 export interface PodsCheck extends CheckBase {

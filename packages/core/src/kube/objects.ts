@@ -322,6 +322,18 @@ export const VIRTUALSERVICES: ResourceRef = {
   plural: 'virtualservices',
   kind: 'VirtualService',
 };
+export const DESTINATIONRULES: ResourceRef = {
+  group: 'networking.istio.io',
+  version: 'v1',
+  plural: 'destinationrules',
+  kind: 'DestinationRule',
+};
+export const INGRESSES: ResourceRef = {
+  group: 'networking.k8s.io',
+  version: 'v1',
+  plural: 'ingresses',
+  kind: 'Ingress',
+};
 export const HTTPROUTES: ResourceRef = {
   group: 'gateway.networking.k8s.io',
   version: 'v1',

@@ -156,6 +156,11 @@ export interface WaitForRolloutOptions {
   name: string;
   /** Template hashes of ReplicaSets that served before: their pods are not judged. */
   previousHashes: Set<string>;
+  /**
+   * Which pods to judge, when the Deployment's selector also matches another workload's pods
+   * (a canary beside its stable): e.g. `app=web,version!=canary`. Default: the selector.
+   */
+  podSelector?: string;
   deadline: number;
   signal?: AbortSignal;
   onProgress?: (text: string) => void;
@@ -232,7 +237,7 @@ export async function waitForRollout(options: WaitForRolloutOptions): Promise<Ro
     await watchObjects<KubernetesObject>({
       kube,
       path: resourcePath(PODS, namespace),
-      labelSelector: selectorString(d.spec.selector.matchLabels),
+      labelSelector: options.podSelector ?? selectorString(d.spec.selector.matchLabels),
       deadline: options.deadline,
       signal,
       what: `pods of ${namespace}/${name}`,

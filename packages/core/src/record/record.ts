@@ -35,6 +35,8 @@ export interface DeploymentRecord {
   route?: { kind: string; name: string; service: string; colorLabel: string };
   /** Blue-green: the Deployment serving each colour. */
   deployments?: Record<string, string>;
+  /** Canary: where it stands, so any later job (or a re-run) continues from there. */
+  canary?: CanaryState;
   startedAt: string;
   updatedAt: string;
   repository: string;
@@ -43,6 +45,28 @@ export interface DeploymentRecord {
   commit: string;
   actor: string;
   message?: string;
+}
+
+export interface CanaryStep {
+  weight: number;
+  at: string;
+  /** The gate's verdict at this weight; absent while (or if) the step's gate has not ended. */
+  verdict?: 'pass' | 'fail' | 'inconclusive';
+  /** The canary's share seen in the traffic, percent. */
+  observed?: number;
+  runId: string;
+}
+
+export interface CanaryState {
+  state: 'progressing' | 'paused' | 'promoted' | 'aborted';
+  /** How traffic is split, as the run that started it was told: later jobs need not repeat it. */
+  route: { kind: string; name?: string; service: string; rule?: string; versionLabel: string };
+  steps: number[];
+  /** The weights reached, oldest first, with their verdicts. */
+  history: CanaryStep[];
+  header?: { header: string; match: string; value: string };
+  /** Digest of the canary's pod template: the same version continues, another one is refused. */
+  templateDigest: string;
 }
 
 export interface HistoryEntry {

@@ -304,4 +304,55 @@ describe('rolling rollback', () => {
       expect(recordOf('half')).toMatchObject({ phase: 'rolled-back', runId: '4300' });
     });
   });
+
+  it("a canary in progress beside the app: refused, pointing to canary-step's abort, nothing written", async () => {
+    await revisions('ramp', [{ image: 'ghcr.io/acme/api:1.0.0' }, { image: 'ghcr.io/acme/api:2.0.0' }]);
+    // What canary-step leaves between two jobs: the canary serving 25%, its state in its record.
+    sandbox.store.create(
+      kind('Deployment'),
+      parse(
+        deploymentManifest({
+          name: 'ramp-canary',
+          image: 'ghcr.io/acme/api:3.0.0',
+          replicas: 1,
+          namespace: 'shop',
+        }),
+      ) as KubeObject,
+    );
+    setRecord('ramp-canary', {
+      strategy: 'canary',
+      phase: 'progressing',
+      app: 'ramp',
+      canary: {
+        state: 'paused',
+        route: { kind: 'replicas', name: 'ramp', service: 'ramp' },
+        steps: [5, 25, 50, 100],
+        history: [
+          { weight: 5, at: '2025-01-01T00:00:00Z', verdict: 'pass', runId: '1' },
+          { weight: 25, at: '2025-01-01T00:01:00Z', verdict: 'pass', runId: '1' },
+        ],
+        templateDigest: 'abc',
+      },
+    });
+    const writes = sandbox.audit.writes().length;
+    for (const given of [{ app: 'ramp' }, { deployment: 'ramp', toRevision: '1' }]) {
+      const refused = await rollback(options(given)).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RollbackInputError);
+      expect((refused as RollbackInputError).input).toBe(given.app ? 'app' : 'deployment');
+      expect((refused as Error).message).toMatch(
+        /^A canary of ramp is paused at 25% \(Deployment ramp-canary, ghcr\.io\/acme\/api:3\.0\.0\).*canary-step with "action: abort".*Nothing was changed$/,
+      );
+    }
+    expect(sandbox.audit.writes().length).toBe(writes);
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', 'ramp'))).toBe('ghcr.io/acme/api:2.0.0');
+
+    // Once the canary is aborted (its record says so), the rollback goes ahead.
+    setRecord('ramp-canary', {
+      ...recordOf('ramp-canary'),
+      canary: { ...(recordOf('ramp-canary').canary as object), state: 'aborted' },
+    });
+    const outcome = await rollback(options({ app: 'ramp' }));
+    expect(outcome.ok, outcome.message).toBe(true);
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', 'ramp'))).toBe('ghcr.io/acme/api:1.0.0');
+  });
 });

@@ -6,6 +6,10 @@
  * It runs on the strategy engine (engine/deploy.ts) in three phases: `prepare` reads and chooses
  * the revision, `restore` puts its template back (having said first how to undo that: put back
  * the template that was serving, the known-good fallback), `rollout` waits for it to serve.
+ *
+ * An app canary-step promoted is rolled back the same way: promotion gave the stable Deployment
+ * the canary's template by a rolling update, so its previous revision is the version from before
+ * the canary. A canary still in progress is refused: canary-step's abort is the way back then.
  */
 import { runDeploy } from '../engine/deploy.js';
 import {
@@ -41,6 +45,7 @@ import {
 } from '../kube/revisions.js';
 import { describeDeployment, judgeDeployment, waitForRollout, type Deployment } from '../kube/rollout.js';
 import type { Runner } from '../runner/runner.js';
+import { canaryName } from '../strategies/canary/plan.js';
 
 export interface RollbackOptions {
   kube: Kube;
@@ -101,6 +106,8 @@ interface RollingPlan {
   app: string;
   name: string;
   live: Deployment;
+  /** The serving version was promoted by canary-step (the record on the Deployment says canary). */
+  canary: boolean;
   revisions: Revision[];
   history: History;
   /** The template serving before the rollback: the known-good fallback. */
@@ -216,6 +223,23 @@ async function refuseUnwrittenOutcome(
   );
 }
 
+/**
+ * A canary in progress serves a share beside a stable it has not touched: rolling the stable back
+ * would change what the canary is judged against and leave the canary serving. Refused, pointing
+ * to canary-step's abort (an aborted or promoted canary is history and changes nothing here).
+ */
+async function refuseCanaryInProgress(objects: KubeObjects, o: RollbackOptions, name: string): Promise<void> {
+  const canary = await objects.get<Deployment>(DEPLOYMENTS, o.namespace, canaryName(name));
+  const state = readRecord(canary)?.canary;
+  if (state?.state !== 'progressing' && state?.state !== 'paused') return;
+  const weight = state.history.at(-1)?.weight;
+  throw new RollbackInputError(
+    o.deployment ? 'deployment' : 'app',
+    `A canary of ${name} is ${state.state}${weight !== undefined ? ` at ${weight}%` : ''} (Deployment ${canaryName(name)}, ${images(imagesOf(canary!.spec.template))}), and ${name} still serves the version from before it. ` +
+      `To take the canary back, run canary-step with "action: abort" (all traffic back to ${name}); roll ${name} back once no canary is in progress. Nothing was changed`,
+  );
+}
+
 /** Whether the run that wrote `record` holds the app's lease now (not expired). */
 async function holdsAppLock(
   objects: KubeObjects,
@@ -267,10 +291,20 @@ async function planRolling(
       `Input "${o.deployment ? 'deployment' : 'app'}": Deployment "${name}" not found in namespace ${o.namespace}; Deployments there: ${existing?.items.map((d) => d.metadata.name).join(', ') || 'none'}`,
     );
   }
+  await refuseCanaryInProgress(objects, o, name);
   const revisions = await listRevisions(objects, live);
   await refuseUnwrittenOutcome(o, app, live, revisions, deployingNow);
   const target = chooseTarget(o, live, revisions, history.entries);
-  return { app, name, live, revisions, history, serving: servingRevision(live, revisions), target };
+  return {
+    app,
+    name,
+    live,
+    canary: readRecord(live)?.strategy === 'canary',
+    revisions,
+    history,
+    serving: servingRevision(live, revisions),
+    target,
+  };
 }
 
 /** Two pod templates are the same version when they match apart from the pod-template-hash label. */
@@ -401,8 +435,9 @@ export async function rollbackRolling(
     history: p.history.entries,
   });
   const reason = o.reason ? `: ${o.reason}` : '';
+  const promoted = (p: RollingPlan): string => (p.canary ? ' (promoted by canary-step)' : '');
   if (o.dryRun) {
-    const message = `Dry run: would roll ${plan.name} back from revision ${currentRevision(plan.live)} (${images(imagesOf(plan.live.spec.template))}) to revision ${plan.target.revision} (${images(plan.target.images)})`;
+    const message = `Dry run: would roll ${plan.name} back from revision ${currentRevision(plan.live)}${promoted(plan)} (${images(imagesOf(plan.live.spec.template))}) to revision ${plan.target.revision} (${images(plan.target.images)})`;
     o.runner.info(message);
     return {
       ...summaryOf(plan),
@@ -423,6 +458,10 @@ export async function rollbackRolling(
         ctx.note(
           `rolling ${plan.name} back from revision ${plan.serving.revision} to revision ${plan.target.revision} (${images(plan.target.images)})${reason}`,
         );
+        if (plan.canary)
+          ctx.note(
+            `${plan.name} was promoted by canary-step (${images(plan.serving.images)}) and no canary is in progress: revision ${plan.target.revision}'s template goes back on it by a rolling update`,
+          );
       },
     },
     {
@@ -496,7 +535,9 @@ export async function rollbackRolling(
     undoBudgetMs: o.timeoutMs,
     keepBooks: async (outcome) => {
       const { app, name, serving, target } = plan;
-      const record = newRecord({ strategy: 'rolling', app, run: o.run });
+      // A canary app stays one: the next canary-step reads this record on its stable.
+      const strategy = plan.canary ? 'canary' : 'rolling';
+      const record = newRecord({ strategy, app, run: o.run });
       record.phase = rollbackPhase(outcome);
       const wanted = { templateHash: target.templateHash, images: target.images };
       if (outcome.ok) record.stable = { revision: newRevision, ...wanted };
@@ -513,7 +554,7 @@ export async function rollbackRolling(
       record.message = `rollback from revision ${serving.revision} to revision ${target.revision}${reason}${outcome.ok ? '' : ` failed in phase ${outcome.failedPhase ?? 'start'}: ${outcome.cause}`}`;
       await writeBooks(objects, { ref: DEPLOYMENTS, namespace: o.namespace, name }, record, app, {
         action: 'rollback',
-        strategy: 'rolling',
+        strategy,
         outcome: outcome.ok ? 'succeeded' : record.phase,
         deployment: name,
         revision: outcome.ok ? newRevision : undefined,
@@ -530,7 +571,7 @@ export async function rollbackRolling(
     },
     whereTrafficIs: () => trafficOfDeployment(objects, o.namespace, plan.name),
     describeSuccess: () =>
-      `Rolled ${plan.name} back from revision ${plan.serving.revision} to revision ${plan.target.revision}'s template (now revision ${newRevision}): ${images(plan.target.images)} is serving`,
+      `Rolled ${plan.name} back from revision ${plan.serving.revision}${promoted(plan)} to revision ${plan.target.revision}'s template (now revision ${newRevision}): ${images(plan.target.images)} is serving`,
     get what() {
       return `Rollback of ${plan.name} to revision ${plan.target.revision}`;
     },
@@ -546,7 +587,10 @@ export async function rollbackRolling(
   };
 }
 
-/** Rollback by the strategy the cluster's record names: blue-green switches colours, rolling restores a revision. */
+/**
+ * Rollback by the strategy the cluster's record names: blue-green switches colours; rolling, and a
+ * canary (promotion left one Deployment, the stable, with the new template), restore a revision.
+ */
 export async function rollback(o: RollbackOptions): Promise<RollbackOutcome> {
   const objects = new KubeObjects(o.kube);
   if (o.app && !o.deployment) {

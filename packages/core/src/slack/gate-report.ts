@@ -1,7 +1,8 @@
 /**
  * Summaries of health-gate and deploy reports for the Slack message and the job summary. Any
  * JSON of the generic shape `{ verdict, checks: [{ name, verdict, ... }] }` is accepted; extra
- * keys of a check (value, threshold, reason, message, samples) are shown when present.
+ * keys of a check (value, threshold, reason, message, samples) are shown when present. A
+ * canary-step report (`strategy: 'canary'`) also says where the canary stands.
  */
 export interface ReportCheck {
   name: string;
@@ -10,12 +11,29 @@ export interface ReportCheck {
   detail?: string;
 }
 
+/** One weight a canary reached, and how its gate ended (absent: not judged). */
+export interface CanaryStepFact {
+  weight: number;
+  verdict?: string;
+}
+
+/** Where a canary stands, from canary-step's report. */
+export interface CanaryFacts {
+  /** progressing, paused, promoted, aborted or none. */
+  phase: string;
+  /** The canary's weight when its step ended. */
+  weight: number;
+  steps: CanaryStepFact[];
+  observedSplit?: string;
+}
+
 export interface ReportSummary {
   verdict: string;
   /** Whether the verdict reads as a pass. */
   passed: boolean;
   total: number;
   failing: ReportCheck[];
+  canary?: CanaryFacts;
 }
 
 const PASSING = new Set(['pass', 'passed', 'ok', 'success', 'succeeded', 'healthy', 'promote', 'promoted']);
@@ -46,6 +64,57 @@ function detailOf(check: Record<string, unknown>): string | undefined {
   return parts.length > 0 ? parts.join(', ') : undefined;
 }
 
+/** The canary part of a canary-step report; undefined for any other report, or one too damaged to read. */
+function canaryFacts(report: Record<string, unknown>): CanaryFacts | undefined {
+  if (report.strategy !== 'canary' || typeof report.phase !== 'string') return undefined;
+  const steps = (Array.isArray(report.steps) ? report.steps : [])
+    .filter((step): step is Record<string, unknown> => isObject(step) && typeof step.weight === 'number')
+    .map((step): CanaryStepFact => {
+      const verdict = scalar(step.verdict);
+      return { weight: step.weight as number, ...(verdict ? { verdict } : {}) };
+    });
+  const observedSplit = scalar(report.observedSplit);
+  return {
+    phase: report.phase,
+    weight: typeof report.weight === 'number' ? report.weight : 0,
+    steps,
+    ...(observedSplit ? { observedSplit } : {}),
+  };
+}
+
+function stepText(step: CanaryStepFact): string {
+  if (step.verdict === undefined) return `${step.weight}% – not judged`;
+  if (isPassingVerdict(step.verdict)) return `${step.weight}% ✓`;
+  return `${step.weight}% ${step.verdict === 'fail' ? '✗' : '⚠'} ${step.verdict}`;
+}
+
+/**
+ * The canary in one plain-text line: its phase, where it stopped and each weight reached with its
+ * gate's verdict, e.g. `Canary aborted at 5%: 5% ✗ fail` or `Canary promoted: 5% ✓ · 100% ✓`.
+ */
+export function canaryLine(canary: CanaryFacts): string {
+  const head = canaryHead(canary);
+  return canary.steps.length > 0 ? `${head}: ${canary.steps.map(stepText).join(' · ')}` : head;
+}
+
+function canaryHead(canary: CanaryFacts): string {
+  switch (canary.phase) {
+    case 'promoted':
+      return 'Canary promoted';
+    case 'aborted':
+      // After an abort the router holds 0%: where it stopped is the last weight reached.
+      return `Canary aborted at ${canary.steps.at(-1)?.weight ?? canary.weight}%`;
+    case 'paused':
+      return `Canary paused at ${canary.weight}%`;
+    case 'progressing':
+      return `Canary at ${canary.weight}%`;
+    case 'none':
+      return 'No canary';
+    default:
+      return `Canary ${canary.phase}`;
+  }
+}
+
 /**
  * Reads a parsed report; returns its summary or the reason it is not a report (for the input
  * error). The verdict may be a string or `{ verdict | decision | result }`.
@@ -71,8 +140,15 @@ export function summarizeReport(
     const detail = detailOf(check);
     failing.push({ name, verdict: checkVerdict, ...(detail !== undefined ? { detail } : {}) });
   }
+  const canary = canaryFacts(report);
   return {
     ok: true,
-    summary: { verdict, passed: isPassingVerdict(verdict), total: checksValue.length, failing },
+    summary: {
+      verdict,
+      passed: isPassingVerdict(verdict),
+      total: checksValue.length,
+      failing,
+      ...(canary ? { canary } : {}),
+    },
   };
 }

@@ -123,6 +123,46 @@ describe('buildDefaultMessage', () => {
     expect(text).not.toContain('latency');
   });
 
+  it('shows a canary report: phase, weights with verdicts and the split seen, then the failing checks', () => {
+    const report = summarizeReport({
+      strategy: 'canary',
+      verdict: 'fail',
+      phase: 'aborted',
+      weight: 0,
+      observedSplit: 'canary answered 5.3% of 1200 requests after the change (target 5%, allowed ±2.0)',
+      steps: [{ weight: 5, verdict: 'fail', observed: 5.3 }],
+      checks: [
+        { name: 'canary-pods', verdict: 'pass' },
+        { name: 'smoke', verdict: 'fail', threshold: 'exit 0', reason: 'exit 1 in 3 of 3 samples' },
+      ],
+    });
+    if (!report.ok) throw new Error(report.reason);
+    const message = buildDefaultMessage(facts({ status: 'failure', report: report.summary }));
+    expect(checkMessage(message)).toBeUndefined();
+    const section = details(message).find((b) => b.text?.text.includes('Canary'))!;
+    expect(section.text.text.split('\n')).toEqual([
+      ':red_circle: *Canary aborted at 5%: 5% ✗ fail*',
+      'Observed split: canary answered 5.3% of 1200 requests after the change (target 5%, allowed ±2.0)',
+      ':red_circle: *Gate verdict: fail* (1 of 2 checks not passing)',
+      '• `smoke` fail: threshold exit 0, exit 1 in 3 of 3 samples',
+    ]);
+  });
+
+  it('a canary promoted without a gate in this run: the canary line alone, no "Gate verdict: none"', () => {
+    const report = summarizeReport({
+      strategy: 'canary',
+      verdict: 'none',
+      phase: 'promoted',
+      weight: 0,
+      steps: [5, 25, 50, 100].map((weight) => ({ weight, verdict: 'pass' })),
+      checks: [],
+    });
+    if (!report.ok) throw new Error(report.reason);
+    const text = JSON.stringify(details(buildDefaultMessage(facts({ report: report.summary }))));
+    expect(text).toContain(':large_green_circle: *Canary promoted: 5% ✓ · 25% ✓ · 50% ✓ · 100% ✓*');
+    expect(text).not.toContain('Gate verdict');
+  });
+
   it('splits more than 10 fields into sections Slack accepts', () => {
     const fields = Array.from({ length: 12 }, (_, i): [string, string] => [`k${i}`, `v${i}`]);
     const message = buildDefaultMessage(facts({ fields }));

@@ -4,7 +4,7 @@
  * button to the run, all under an attachment whose colour follows the status. Pure: built from
  * a `DeployFacts` value, so every variation is unit-tested without a network.
  */
-import type { ReportSummary } from './gate-report.js';
+import { canaryLine, isPassingVerdict, type CanaryFacts, type ReportSummary } from './gate-report.js';
 import { humanDuration } from '../inputs/duration.js';
 import { escapeMrkdwn } from './text.js';
 
@@ -120,13 +120,32 @@ function commitSection(commit: CommitFacts): Block {
   };
 }
 
+/** A canary report's own lines: where it stands, the weights reached with their verdicts, the split seen. */
+function canaryLines(canary: CanaryFacts): string[] {
+  const failed =
+    canary.phase === 'aborted' ||
+    canary.steps.some((s) => s.verdict !== undefined && !isPassingVerdict(s.verdict));
+  // Paused or on its way: neither done nor failed.
+  const emoji = failed
+    ? ':red_circle:'
+    : canary.phase === 'promoted'
+      ? ':large_green_circle:'
+      : ':large_yellow_circle:';
+  const lines = [`${emoji} *${escapeMrkdwn(canaryLine(canary))}*`];
+  if (canary.observedSplit) lines.push(`Observed split: ${escapeMrkdwn(canary.observedSplit)}`);
+  return lines;
+}
+
 export function reportLines(report: ReportSummary): string[] {
+  const lines = report.canary ? canaryLines(report.canary) : [];
+  // A canary run that judged nothing (promote, abort, status) has no gate to speak of.
+  if (report.canary && report.verdict === 'none' && report.total === 0) return lines;
   const verdict = `*Gate verdict: ${escapeMrkdwn(report.verdict)}*`;
   const counts =
     report.total > 0
       ? ` (${report.failing.length} of ${report.total} check${report.total === 1 ? '' : 's'} not passing)`
       : '';
-  const lines = [`${report.passed ? ':large_green_circle:' : ':red_circle:'} ${verdict}${counts}`];
+  lines.push(`${report.passed ? ':large_green_circle:' : ':red_circle:'} ${verdict}${counts}`);
   for (const check of report.failing) {
     const detail = check.detail ? `: ${escapeMrkdwn(check.detail)}` : '';
     lines.push(`• \`${escapeMrkdwn(check.name)}\` ${escapeMrkdwn(check.verdict)}${detail}`);

@@ -1,4 +1,5 @@
 /** The job-summary section of a Slack notice: what was sent where, and how it went. No secrets. */
+import { canaryLine } from './gate-report.js';
 import type { DeployFacts } from './message.js';
 import type { NotifyOutcome, NotifySettings } from './notify-types.js';
 
@@ -34,6 +35,7 @@ export function notifySummary(settings: NotifySettings, facts: DeployFacts, outc
   if (facts.app) rows.push(['App', cell(facts.app)]);
   if (facts.environment) rows.push(['Environment', cell(facts.environment)]);
   if (facts.version) rows.push(['Version', cell(facts.version)]);
+  if (facts.report?.canary) rows.push(['Canary', cell(canaryLine(facts.report.canary))]);
   if (facts.report)
     rows.push([
       'Gate verdict',

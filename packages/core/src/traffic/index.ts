@@ -2,6 +2,8 @@
 import type { Kube } from '../kube/kube.js';
 import { gatewayApiRouter } from './gateway-api.js';
 import { istioRouter } from './istio.js';
+import { NginxCanaryRouter } from './nginx.js';
+import { ReplicaRatioRouter } from './replicas.js';
 import type { RouteKind, RouterOptions, TrafficRouter } from './router.js';
 import { ServiceSelectorRouter } from './service.js';
 
@@ -20,5 +22,9 @@ export function createRouter(
       return istioRouter(options);
     case 'gateway-api':
       return gatewayApiRouter(options);
+    case 'nginx':
+      return new NginxCanaryRouter(options);
+    case 'replicas':
+      return new ReplicaRatioRouter(options);
   }
 }

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { PrometheusClient } from '../gate/prometheus-client.js';
-import { confirmObservedTraffic, trafficQuery } from './observe.js';
+import { confirmObservedTraffic, confirmSplit, splitRequestsNeeded, trafficQuery } from './observe.js';
 
 /** Answers the given counter readings in turn (the last one repeats). */
 function scripted(readings: Record<string, number>[]): PrometheusClient {
@@ -102,5 +102,125 @@ describe('confirmObservedTraffic', () => {
       }),
     ).rejects.toThrow('cancelled by SIGINT');
     expect(getEventListeners(cancel.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+/**
+ * Counters that advance by `perScrape` on every read, as if each query came after a new scrape;
+ * `before` is what they held before the write (the first read).
+ */
+function advancing(
+  perScrape: Record<string, number>,
+  before: Record<string, number> = {},
+): PrometheusClient & { reads: () => number } {
+  const totals = { ...before };
+  let reads = 0;
+  return {
+    reads: () => reads,
+    query: () => {
+      if (reads++ > 0)
+        for (const [version, n] of Object.entries(perScrape)) totals[version] = (totals[version] ?? 0) + n;
+      return Promise.resolve(
+        Object.entries(totals).map(([version, value]) => ({ labels: { version }, value })),
+      );
+    },
+  };
+}
+
+const split = { query: 'q', versionLabel: 'version', version: 'canary', tolerance: 2, pollMs: 1 };
+
+describe('confirmSplit', () => {
+  it('needs enough requests for the smaller side to be seen about 30 times', () => {
+    expect(splitRequestsNeeded(5)).toBe(600);
+    expect(splitRequestsNeeded(95)).toBe(600);
+    expect(splitRequestsNeeded(1)).toBe(3000);
+    expect(splitRequestsNeeded(25)).toBe(120);
+    expect(splitRequestsNeeded(50)).toBe(100);
+    expect(splitRequestsNeeded(100)).toBe(100);
+  });
+
+  it('confirms a correct 5% split once enough requests came after the change', async () => {
+    // Before the write, and in the first scrape after it, only stable answered: not counted.
+    const client = advancing({ stable: 95, canary: 5 }, { stable: 10_000 });
+    const result = await confirmSplit({ ...split, client, weight: 5, deadline: Date.now() + 5000 });
+    expect(result).toMatchObject({ ok: true, share: 5, requests: { stable: 570, canary: 30 } });
+    expect(result.detail).toMatch(
+      /^canary answered 5\.0% of 600 requests after the change \(target 5%, allowed ±\d+\.\d\)$/,
+    );
+    // The read before the write, the first scrape after it, then six of 100 requests: judged at 600.
+    expect(client.reads()).toBe(8);
+  });
+
+  it('confirms a split that is off by no more than chance', async () => {
+    const client = advancing({ stable: 94, canary: 6 });
+    const result = await confirmSplit({
+      ...split,
+      client,
+      weight: 5,
+      tolerance: 0,
+      deadline: Date.now() + 5000,
+    });
+    expect(result).toMatchObject({ ok: true, share: 6 });
+  });
+
+  it.each([1, 2, 5, 25])('fails a router stuck at 0 percent when %i percent was written', async (weight) => {
+    const client = advancing({ stable: 500 });
+    const result = await confirmSplit({ ...split, client, weight, deadline: Date.now() + 5000 });
+    expect(result.ok).toBe(false);
+    expect(result.share).toBe(0);
+    expect(result.detail).toContain(`canary answered 0.0% of`);
+    expect(result.detail).toContain(`(target ${weight}%`);
+  });
+
+  it('fails a router that sends far more than it was told', async () => {
+    const client = advancing({ stable: 70, canary: 30 });
+    const result = await confirmSplit({ ...split, client, weight: 5, deadline: Date.now() + 5000 });
+    expect(result).toMatchObject({ ok: false, share: 30 });
+  });
+
+  it('accepts a higher share with atLeast (a header route adds to it), never a lower one', async () => {
+    const more = await confirmSplit({
+      ...split,
+      client: advancing({ stable: 80, canary: 20 }),
+      weight: 5,
+      atLeast: true,
+      deadline: Date.now() + 5000,
+    });
+    expect(more).toMatchObject({ ok: true, share: 20 });
+    expect(more.detail).toContain('target 5% or more, a header route adds to it');
+    const less = await confirmSplit({
+      ...split,
+      client: advancing({ stable: 100 }),
+      weight: 10,
+      atLeast: true,
+      deadline: Date.now() + 5000,
+    });
+    expect(less).toMatchObject({ ok: false, share: 0 });
+  });
+
+  it('does not count the versions it is told to ignore', async () => {
+    const result = await confirmSplit({
+      ...split,
+      client: advancing({ stable: 90, canary: 10, none: 400 }),
+      weight: 10,
+      tolerance: 0,
+      ignore: ['none'],
+      deadline: Date.now() + 5000,
+    });
+    expect(result).toMatchObject({ ok: true, share: 10 });
+    expect(result.requests).not.toHaveProperty('none');
+  });
+
+  it('fails when too few requests came before the deadline, saying how many are needed', async () => {
+    const client = advancing({ stable: 2, canary: 1 });
+    const result = await confirmSplit({ ...split, client, weight: 5, pollMs: 5, deadline: Date.now() + 150 });
+    expect(result.ok).toBe(false);
+    expect(result.share).toBeUndefined();
+    expect(result.detail).toMatch(
+      /^Prometheus showed \d+ request\(s\) after the change in time, 600 are needed to judge a 5% share$/,
+    );
+    const counted = Object.values(result.requests).reduce((a, b) => a + b, 0);
+    expect(counted).toBeGreaterThan(0);
+    expect(counted).toBeLessThan(600);
   });
 });

@@ -82,3 +82,85 @@ export async function confirmObservedTraffic(o: ObserveOptions): Promise<Observe
     detail: `Prometheus did not show all traffic on ${o.target} in time; last interval: ${seen || 'no new scrape'}`,
   };
 }
+
+export interface SplitOptions extends Omit<ObserveOptions, 'target'> {
+  /** The version whose share is checked, and the share (percent) it should have. */
+  version: string;
+  weight: number;
+  /** Slack in percentage points on top of the sampling error (in-flight requests, uneven batches). */
+  tolerance: number;
+  /** Requests matched by a header route also reach the version: its share may then be higher. */
+  atLeast?: boolean;
+  /** Versions that are not counted at all (unroutable requests: `none`). */
+  ignore?: readonly string[];
+}
+
+export interface SplitObserved extends Observed {
+  /** The version's observed share in percent, when judged. */
+  share?: number;
+}
+
+/** Standard normal quantile for a two-sided 99.9%: a correct router fails one check in a thousand. */
+const Z_SPLIT = 3.29;
+
+/** How many requests a split needs before it can be told from its neighbours: the smaller side's expected count reaches 30. */
+export function splitRequestsNeeded(weight: number): number {
+  const smaller = Math.min(weight, 100 - weight) / 100;
+  return smaller > 0 ? Math.max(100, Math.ceil(30 / smaller)) : 100;
+}
+
+/**
+ * Confirms a weight from the traffic: the requests counted after the write (between scrapes that
+ * both came after it) are split per version, and once there are enough of them to tell the
+ * target from its neighbours, the version's share must be within the sampling error (99.9%)
+ * plus `tolerance` of the weight. A router that does not do what was written fails here.
+ */
+export async function confirmSplit(o: SplitOptions): Promise<SplitObserved> {
+  const label = o.versionLabel.replace(/[^a-zA-Z0-9_]/g, '_');
+  const ignore = new Set(o.ignore ?? []);
+  const read = async (): Promise<Record<string, number>> => {
+    const series = await o.client.query(o.query, {
+      deadlineMs: Math.max(500, o.deadline - Date.now()),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    return Object.fromEntries(
+      series.filter((s) => !ignore.has(s.labels[label] ?? '')).map((s) => [s.labels[label] ?? '', s.value]),
+    );
+  };
+  const needed = splitRequestsNeeded(o.weight);
+  let previous = await read();
+  let base: Record<string, number> | undefined;
+  let counted: Record<string, number> = {};
+  while (Date.now() < o.deadline) {
+    await sleep(o.pollMs ?? 250, o.signal);
+    const now = await read();
+    if (same(now, previous)) continue; // no new scrape yet
+    previous = now;
+    if (!base) {
+      base = now; // the first scrape after the write: only what comes after counts
+      continue;
+    }
+    counted = Object.fromEntries(
+      Object.keys(now).map((v) => [v, Math.max(0, (now[v] ?? 0) - (base![v] ?? 0))]),
+    );
+    const total = Object.values(counted).reduce((a, b) => a + b, 0);
+    if (total < needed) continue;
+    const share = (100 * (counted[o.version] ?? 0)) / total;
+    const p = o.weight / 100;
+    // The slack never covers a whole small weight: at most half of the smaller side.
+    const slack = Math.min(o.tolerance, Math.min(o.weight, 100 - o.weight) / 2);
+    const allowed = 100 * Z_SPLIT * Math.sqrt((p * (1 - p)) / total) + slack;
+    const off = share - o.weight;
+    // `needed` expects 30 requests on the smaller side: none at all is never chance.
+    const silent = o.weight > 0 && (counted[o.version] ?? 0) === 0;
+    const ok = !silent && (o.atLeast ? off >= -allowed : Math.abs(off) <= allowed);
+    const detail = `${o.version} answered ${share.toFixed(1)}% of ${Math.round(total)} requests after the change (target ${o.weight}%${o.atLeast ? ' or more, a header route adds to it' : ''}, allowed ±${allowed.toFixed(1)})`;
+    return { ok, requests: counted, share, detail };
+  }
+  const total = Object.values(counted).reduce((a, b) => a + b, 0);
+  return {
+    ok: false,
+    requests: counted,
+    detail: `Prometheus showed ${Math.round(total)} request(s) after the change in time, ${needed} are needed to judge a ${o.weight}% share`,
+  };
+}

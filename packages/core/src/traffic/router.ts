@@ -9,8 +9,22 @@ import type { KubeObject } from '../manifests/manifests.js';
 /** Share of traffic per version (colour), in percent; they add up to 100 when anything is routed. */
 export type Weights = Record<string, number>;
 
+/**
+ * A route that sends matching requests to one version whatever the weights (testers opting in
+ * with a header). It is its own rule, owned and named by cd-actions, placed above the weighted one.
+ */
+export interface HeaderRoute {
+  header: string;
+  match: 'exact' | 'prefix' | 'regex';
+  value: string;
+  /** The version it sends to. */
+  to: string;
+}
+
 export interface RouteState {
   weights: Weights;
+  /** The managed header route, when the object holds one. */
+  header?: HeaderRoute;
   /** The route object's resourceVersion when read: the precondition of the next write. */
   resourceVersion: string;
   object: KubeObject;
@@ -30,14 +44,26 @@ export interface TrafficRouter {
   describe(): string;
   /** The routing as the cluster holds it; undefined when the route object does not exist. */
   getWeights(): Promise<RouteState | undefined>;
-  /** One write, preconditioned on `resourceVersion`; answers what the server stored. */
-  setWeights(weights: Weights, resourceVersion: string): Promise<RouteState>;
+  /**
+   * One write, preconditioned on `resourceVersion`; answers what the server stored. `header`
+   * adds or replaces the managed header route in the same write, null removes it, undefined
+   * leaves it as it is.
+   */
+  setWeights(weights: Weights, resourceVersion: string, header?: HeaderRoute | null): Promise<RouteState>;
   /** Reads the route back and waits (to `deadline`) until the data plane serves `weights`. */
   verify(weights: Weights, deadline: number, signal?: AbortSignal): Promise<VerifyResult>;
+  /**
+   * Removes what the router holds for a version that takes no traffic any more (a canary's
+   * weight-0 destination, the canary Ingress), so no route points at objects about to go.
+   */
+  release?(version: string, signal?: AbortSignal): Promise<void>;
 }
 
-export type RouteKind = 'service' | 'istio' | 'gateway-api';
-export const ROUTE_KINDS: readonly RouteKind[] = ['service', 'istio', 'gateway-api'];
+export type RouteKind = 'service' | 'istio' | 'gateway-api' | 'nginx' | 'replicas';
+/** What a blue-green switch can use: all traffic to one colour in one write. */
+export const SWITCH_ROUTES = ['service', 'istio', 'gateway-api'] as const;
+/** What a canary can use: a weighted split (replicas approximates one by pod counts). */
+export const CANARY_ROUTES = ['istio', 'gateway-api', 'nginx', 'replicas'] as const;
 
 export interface RouterOptions {
   objects: KubeObjects;
@@ -47,6 +73,15 @@ export interface RouterOptions {
   /** The VirtualService or HTTPRoute; defaults to the Service's name. */
   routeName?: string;
   colorLabel: string;
+  /**
+   * Routers that send to one Service per version: Service name → version. Default: the
+   * blue-green `<service>-<colour>` Services (Gateway API); Istio without it routes by subsets.
+   */
+  backends?: Record<string, string>;
+  /** The replicas router: the Deployment of each version. */
+  deployments?: Record<string, string>;
+  /** The weighted rule cd-actions edits, by name (Istio http route name); default: the one without a match. */
+  ruleName?: string;
 }
 
 /** The one version a set of weights sends everything to, or undefined for a split. */
@@ -72,4 +107,14 @@ export function forReplace(object: KubeObject, resourceVersion: string): KubeObj
   copy.metadata = { ...metadata, resourceVersion };
   delete copy.status;
   return copy;
+}
+
+export function describeHeaderRoute(h: HeaderRoute): string {
+  const op = h.match === 'exact' ? '=' : h.match === 'prefix' ? '^=' : '=~';
+  return `${h.header}${op}${h.value} → ${h.to}`;
+}
+
+export function sameHeaderRoute(a: HeaderRoute | undefined, b: HeaderRoute | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.header === b.header && a.match === b.match && a.value === b.value && a.to === b.to;
 }

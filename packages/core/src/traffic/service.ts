@@ -11,6 +11,7 @@ import {
   describeWeights,
   forReplace,
   soleTarget,
+  type HeaderRoute,
   type RouteState,
   type RouterOptions,
   type TrafficRouter,
@@ -74,8 +75,13 @@ export class ServiceSelectorRouter implements TrafficRouter {
     return service ? this.state(service) : undefined;
   }
 
-  async setWeights(weights: Weights, resourceVersion: string): Promise<RouteState> {
+  async setWeights(
+    weights: Weights,
+    resourceVersion: string,
+    header?: HeaderRoute | null,
+  ): Promise<RouteState> {
     const target = soleTarget(weights);
+    if (header) throw new Error(`${this.describe()} cannot route by header`);
     if (!target) {
       throw new Error(
         `${this.describe()} can only send all traffic to one colour; asked for ${describeWeights(weights)}`,

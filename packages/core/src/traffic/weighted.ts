@@ -9,6 +9,7 @@ import {
   describeWeights,
   forReplace,
   sameWeights,
+  type HeaderRoute,
   type RouteKind,
   type RouteState,
   type TrafficRouter,
@@ -18,8 +19,15 @@ import {
 
 export interface WeightCodec {
   read(object: KubeObject): Weights;
-  /** A copy of `object` sending `weights`; throws when the object cannot express them. */
-  write(object: KubeObject, weights: Weights): KubeObject;
+  /** The header route cd-actions manages in the object, if it holds one. */
+  readHeader(object: KubeObject): HeaderRoute | undefined;
+  /** Removes `version`'s weight-0 entry from the weighted rule; answers whether it changed anything. */
+  drop(object: KubeObject, version: string): boolean;
+  /**
+   * `object` changed to send `weights` (and the header route: null removes it, undefined leaves
+   * it); throws when the object cannot express them.
+   */
+  write(object: KubeObject, weights: Weights, header?: HeaderRoute | null): KubeObject;
 }
 
 export class WeightedObjectRouter implements TrafficRouter {
@@ -37,8 +45,10 @@ export class WeightedObjectRouter implements TrafficRouter {
   }
 
   private state(object: KubeObject): RouteState {
+    const header = this.codec.readHeader(object);
     return {
       weights: this.codec.read(object),
+      ...(header ? { header } : {}),
       resourceVersion: object.metadata.resourceVersion as string,
       object,
     };
@@ -49,10 +59,30 @@ export class WeightedObjectRouter implements TrafficRouter {
     return object ? this.state(object) : undefined;
   }
 
-  async setWeights(weights: Weights, resourceVersion: string): Promise<RouteState> {
+  async setWeights(
+    weights: Weights,
+    resourceVersion: string,
+    header?: HeaderRoute | null,
+  ): Promise<RouteState> {
     const live = await this.objects.mustGet<KubeObject>(this.ref, this.namespace, this.name);
-    const body = this.codec.write(forReplace(live, resourceVersion), weights);
+    const body = this.codec.write(forReplace(live, resourceVersion), weights, header);
     return this.state(await this.objects.replace<KubeObject>(this.ref, this.namespace, body));
+  }
+
+  async release(version: string, signal?: AbortSignal): Promise<void> {
+    const live = await this.objects.mustGet<KubeObject>(
+      this.ref,
+      this.namespace,
+      this.name,
+      signal ? { signal } : {},
+    );
+    const body = forReplace(live, live.metadata.resourceVersion as string);
+    if ((this.codec.read(body)[version] ?? 0) > 0)
+      throw new Error(
+        `${this.describe()} still sends ${version} traffic: ${describeWeights(this.codec.read(body))}`,
+      );
+    if (this.codec.drop(body, version))
+      await this.objects.replace(this.ref, this.namespace, body, signal ? { signal } : {});
   }
 
   async verify(weights: Weights): Promise<VerifyResult> {

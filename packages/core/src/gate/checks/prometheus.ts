@@ -7,6 +7,7 @@ import {
   type SeriesValue,
 } from '../prometheus-client.js';
 import type { PrometheusCheck, Sample } from '../types.js';
+import { sampleComparison } from './compare.js';
 
 export interface PrometheusSampleContext {
   client?: PrometheusClient;
@@ -52,6 +53,7 @@ export async function samplePrometheus(
   client: PrometheusClient,
   ctx: PrometheusSampleContext,
 ): Promise<Sample> {
+  if (check.compare) return sampleComparison(check, client, ctx);
   const options = { deadlineMs: ctx.deadlineMs, ...(ctx.signal ? { signal: ctx.signal } : {}) };
   let series: SeriesValue[];
   let requests: number | undefined;

@@ -1,0 +1,701 @@
+/**
+ * canary-step against the cluster, as phases of the strategy engine. The stable Deployment serves
+ * untouched while a canary Deployment beside it takes a growing share of the traffic, step by
+ * step; between steps the gate judges it (against the stable where it can) and the traffic itself
+ * confirms the split. Any failure, cancel or lost lock unwinds to "all traffic on stable, no header
+ * route" in one write per routing object. At 100% (or `action: promote`) the stable takes the
+ * canary's template by a rolling update while the canary still serves, then traffic returns to
+ * the stable and the canary goes. The state lives in the record on the canary Deployment, so
+ * another job, or a re-run, continues where the last one stopped.
+ */
+import { DEPLOYMENTS, KubeObjects, SERVICES, VIRTUALSERVICES, DESTINATIONRULES } from '../../kube/objects.js';
+import { currentRevision, imagesOf, listRevisions } from '../../kube/revisions.js';
+import { type Deployment } from '../../kube/rollout.js';
+import { runDeploy } from '../../engine/deploy.js';
+import { errorText, type Phase } from '../../engine/phases.js';
+import { undoApply } from '../../engine/undo-apply.js';
+import { applyImageOverrides, type KubeObject } from '../../manifests/manifests.js';
+import { appendHistory, newRecord, readRecord, writeRecord, type CanaryState } from '../../record/record.js';
+import {
+  createRouter,
+  describeHeaderRoute,
+  describeWeights,
+  type HeaderRoute,
+  type TrafficRouter,
+} from '../../traffic/index.js';
+import {
+  CANARY,
+  canaryDeployment,
+  canaryName,
+  canaryService,
+  replicasFor,
+  STABLE,
+  type CanaryLabels,
+} from './plan.js';
+
+import {
+  digestOf,
+  versionText,
+  waitReady,
+  type CanaryContext,
+  type CanaryInputs,
+  type CanaryOptions,
+  type CanaryOutcome,
+  type CanaryPhase,
+  type CanaryRoute,
+  type Live,
+  type Routing,
+  type Shared,
+} from './model.js';
+import { runStep } from './step.js';
+import { finishPhase, promotePhase } from './promote.js';
+import { abortPhase, abortUndo } from './abort.js';
+import { describeSuccess, keepBooks, whereTrafficIs } from './books.js';
+
+export type {
+  CanaryAction,
+  CanaryInputs,
+  CanaryOptions,
+  CanaryOutcome,
+  CanaryPhase,
+  CanaryRoute,
+  StepRun,
+} from './model.js';
+
+export class CanaryDeploy {
+  /** What the phase functions get, once the router is known. */
+  private c!: CanaryContext;
+  private readonly objects: KubeObjects;
+  private router!: TrafficRouter;
+  private labels!: CanaryLabels;
+  /** Labels the stable keeps on promotion (an Istio stable subset's). */
+  private keepLabels: Record<string, string> = {};
+  private readonly timeline: CanaryOutcome['timeline'] = [];
+  private readonly gates: CanaryOutcome['gates'] = [];
+  private readonly canaryDeploymentName: string;
+  private canaryServiceName = '';
+  /** The options with the routing resolved (given, else the canary's record, else defaults). */
+  private o!: CanaryOptions;
+  /** Whether the router sends to a canary Service of its own (so the canary's pods must stay out of the stable's). */
+  private separate = false;
+
+  constructor(private readonly given: CanaryInputs) {
+    this.objects = new KubeObjects(given.kube);
+    this.canaryDeploymentName = canaryName(given.app);
+  }
+
+  private note(text: string): void {
+    this.timeline.push({ at: new Date().toISOString(), text });
+    this.given.runner.info(text);
+  }
+
+  async run(): Promise<CanaryOutcome> {
+    const live = await this.inspect();
+    this.o = this.resolveRouting(live);
+    this.canaryServiceName = canaryName(this.o.service);
+    const service = await this.objects.get<KubeObject>(SERVICES, this.o.namespace, this.o.service);
+    if (service) live.stableService = service;
+    if (this.o.headerRoute && this.o.route === 'replicas')
+      throw new Error(
+        'Input "header-route" needs a router that matches headers, and this canary routes by replicas (a Service alone); nothing was changed',
+      );
+    if (this.o.action === 'status') {
+      if (live.stable && live.state) {
+        // The weight as the route holds it now; the record alone says what the last step wrote.
+        await this.makeRouter(live)
+          .then(async () => {
+            live.route = await this.router.getWeights();
+          })
+          .catch((error: unknown) => this.note(`the route could not be read: ${errorText(error)}`));
+      }
+      return this.status(live);
+    }
+    if (!live.stable) {
+      if (this.o.action !== 'run')
+        throw new Error(
+          `There is no Deployment ${this.o.namespace}/${this.o.app}, so no canary to ${this.o.action}`,
+        );
+      return this.firstDeploy();
+    }
+    if (this.o.action !== 'run' && !live.state) {
+      const last = live.record?.canary?.state;
+      throw new Error(
+        `No canary of ${this.o.app} is in progress in ${this.o.namespace}${last ? ` (the last one was ${last})` : ''}: nothing to ${this.o.action}`,
+      );
+    }
+    await this.makeRouter(live);
+    live.route = await this.router.getWeights();
+    if (!live.route)
+      throw new Error(`${this.router.describe()} does not exist: create it before the first canary`);
+    if (this.o.action === 'run') {
+      const idle = await this.validateRun(live);
+      if (idle) return idle;
+    }
+    return this.deploy(live);
+  }
+
+  /** The stable, its Service, the canary and its record: read before the lock, never written. */
+  private async inspect(): Promise<Live> {
+    const { namespace, app } = this.given;
+    const [stable, canary] = await Promise.all([
+      this.objects.get<Deployment>(DEPLOYMENTS, namespace, app),
+      this.objects.get<Deployment>(DEPLOYMENTS, namespace, this.canaryDeploymentName),
+    ]);
+    const record = readRecord(canary) ?? readRecord(stable);
+    const state = readRecord(canary)?.canary;
+    const inProgress = state && (state.state === 'progressing' || state.state === 'paused');
+    return {
+      ...(stable ? { stable } : {}),
+      ...(canary ? { canary } : {}),
+      ...(record ? { record } : {}),
+      ...(inProgress ? { state } : {}),
+    };
+  }
+
+  /**
+   * The canary in progress keeps the routing it started with: a later job (a step, promote, abort)
+   * need not repeat it, and one that says something else is refused before anything is written.
+   */
+  private resolveRouting(live: Live): CanaryOptions {
+    const kept = live.state?.route;
+    const routing: Routing = {
+      route: (this.given.route ?? kept?.kind ?? 'replicas') as CanaryRoute,
+      service: this.given.service ?? kept?.service ?? this.given.app,
+      versionLabel: this.given.versionLabel ?? kept?.versionLabel ?? 'version',
+      ...((this.given.routeName ?? kept?.name) ? { routeName: this.given.routeName ?? kept?.name } : {}),
+      ...((this.given.ruleName ?? kept?.rule) ? { ruleName: this.given.ruleName ?? kept?.rule } : {}),
+    };
+    if (kept) {
+      const differs = (
+        [
+          ['route', this.given.route, kept.kind],
+          ['service', this.given.service, kept.service],
+          ['route-name', this.given.routeName, kept.name],
+          ['route-rule', this.given.ruleName, kept.rule],
+          ['version-label', this.given.versionLabel, kept.versionLabel],
+        ] as const
+      ).filter(([, given, was]) => given !== undefined && given !== was);
+      if (differs.length > 0)
+        throw new Error(
+          `The canary of ${this.given.app} in progress was started with ${differs.map(([name, , was]) => `${name} "${was ?? '(none)'}"`).join(', ')}; this run says ${differs.map(([name, given]) => `${name} "${given}"`).join(', ')}. Leave them out to continue it, or abort it first; nothing was changed`,
+        );
+    }
+    return { ...this.given, ...routing };
+  }
+
+  /** The router for the route kind; Istio's subset or host form is read from the VirtualService. */
+  private async makeRouter(live: Live): Promise<void> {
+    const { namespace, service } = this.o;
+    const selected = {
+      ...((live.stableService?.spec as { selector?: Record<string, string> } | undefined)?.selector ?? {}),
+      ...(live.stable?.spec.selector.matchLabels ?? {}),
+    };
+    let backends: Record<string, string> | undefined = {
+      [service]: STABLE,
+      [this.canaryServiceName]: CANARY,
+    };
+    let extra: Record<string, string> = {};
+    this.separate = this.o.route !== 'replicas';
+    if (this.o.route === 'istio' && (await this.istioBySubset())) {
+      this.separate = false;
+      backends = undefined;
+      const subsets = await this.destinationSubsets();
+      extra = subsets[CANARY]!;
+      this.keepLabels = subsets[STABLE]!;
+    }
+    if (this.separate && !live.stableService)
+      throw new Error(
+        `Input "service": there is no Service ${namespace}/${service}; the ${this.o.route} router sends the stable's share to it`,
+      );
+    this.labels = { versionLabel: this.o.versionLabel, separate: this.separate, selected, extra };
+    this.router = createRouter(
+      this.o.route,
+      {
+        objects: this.objects,
+        namespace,
+        service,
+        colorLabel: this.o.versionLabel,
+        ...(this.o.routeName ? { routeName: this.o.routeName } : {}),
+        ...(this.o.ruleName ? { ruleName: this.o.ruleName } : {}),
+        ...(backends ? { backends } : {}),
+        deployments: { [STABLE]: this.o.app, [CANARY]: this.canaryDeploymentName },
+      },
+      this.o.kube,
+    );
+    this.c = {
+      o: this.o,
+      objects: this.objects,
+      router: this.router,
+      labels: this.labels,
+      keepLabels: this.keepLabels,
+      separate: this.separate,
+      names: { deployment: this.canaryDeploymentName, service: this.canaryServiceName },
+      note: (text) => this.note(text),
+      gates: this.gates,
+    };
+  }
+
+  private async istioBySubset(): Promise<boolean> {
+    const vs = await this.objects.get<KubeObject>(
+      VIRTUALSERVICES,
+      this.o.namespace,
+      this.o.routeName ?? this.o.service,
+    );
+    const http =
+      (vs?.spec as { http?: { route?: { destination?: { subset?: string } }[] }[] } | undefined)?.http ?? [];
+    return http.some((r) => (r.route ?? []).some((d) => d.destination?.subset));
+  }
+
+  /** Subset-level Istio: the DestinationRule of the host must name a stable and a canary subset. */
+  private async destinationSubsets(): Promise<Record<string, Record<string, string>>> {
+    const rules = await this.objects.list<KubeObject>(DESTINATIONRULES, this.o.namespace);
+    const rule = rules.items.find(
+      (r) => ((r.spec as { host?: string } | undefined)?.host ?? '').split('.')[0] === this.o.service,
+    );
+    const subsets = Object.fromEntries(
+      (
+        (rule?.spec as { subsets?: { name: string; labels?: Record<string, string> }[] } | undefined)
+          ?.subsets ?? []
+      ).map((s) => [s.name, s.labels ?? {}]),
+    );
+    if (!subsets[STABLE] || !subsets[CANARY]) {
+      throw new Error(
+        `the VirtualService routes by subset, so the DestinationRule of host ${this.o.service} needs subsets "${STABLE}" and "${CANARY}"${rule ? ` (DestinationRule ${rule.metadata.name} has ${Object.keys(subsets).join(', ') || 'none'})` : ' (there is none)'}; for example subset canary with labels ${this.o.versionLabel}: canary, and subset stable with a label only the stable's pods carry`,
+      );
+    }
+    return subsets;
+  }
+
+  /** The canary Deployment this run would apply, and its digest. */
+  private canaryObject(live: Live): KubeObject {
+    let template = this.o.deployment;
+    if (!template) {
+      template = structuredClone(live.stable!) as unknown as KubeObject;
+    }
+    const object = canaryDeployment(template, {
+      ...this.labels,
+      name: this.canaryDeploymentName,
+      namespace: this.o.namespace,
+      replicas: this.canaryReplicas(live, this.firstWeight(live)),
+    });
+    if (!this.o.deployment) {
+      const problems = applyImageOverrides([object], this.o.images);
+      if (problems.length > 0) throw new Error(problems.join('\n'));
+    }
+    return object;
+  }
+
+  private firstWeight(live: Live): number {
+    const passed = this.passedWeight(live.state);
+    return this.o.steps.find((s) => s.weight > passed)?.weight ?? this.o.steps[0]!.weight;
+  }
+
+  private canaryReplicas(live: Live, weight: number): number {
+    const stable = live.stable?.spec.replicas ?? 1;
+    if (this.o.route === 'replicas')
+      return weight >= 100 ? stable : Math.max(1, Math.ceil((weight * stable) / (100 - weight)));
+    return replicasFor(weight, stable);
+  }
+
+  /** The highest weight whose gate passed in the canary in progress. */
+  private passedWeight(state: CanaryState | undefined): number {
+    return Math.max(0, ...(state?.history ?? []).filter((h) => h.verdict === 'pass').map((h) => h.weight));
+  }
+
+  private templateDigest(object: KubeObject): string {
+    const spec = object.spec as { template?: unknown };
+    return digestOf(spec.template);
+  }
+
+  /**
+   * Before the lock: a canary of another version in progress is refused, a step that already
+   * passed is a no-op, and the cluster validates every object in a dry run.
+   */
+  private async validateRun(live: Live): Promise<CanaryOutcome | undefined> {
+    const object = this.canaryObject(live);
+    const digest = this.templateDigest(object);
+    if (live.state && live.state.templateDigest !== digest) {
+      throw new Error(
+        `A canary of another version of ${this.o.app} is in progress (${versionText(imagesOf(live.canary!.spec.template))} at ${live.route?.weights[CANARY] ?? 0}%): promote or abort it first (input "action": promote or abort); nothing was changed`,
+      );
+    }
+    const target = this.o.weight ?? 100;
+    if (live.state && this.passedWeight(live.state) >= target) {
+      const outcome = this.status(live);
+      outcome.message = `${this.o.app}: the canary already passed ${target}% (${describeWeights(live.route?.weights ?? {})}); nothing to do`;
+      this.note(outcome.message);
+      return outcome;
+    }
+    const problems: string[] = [];
+    for (const m of [...this.o.others, { object, source: 'the canary Deployment' }]) {
+      try {
+        await this.objects.apply(m.object, { dryRun: true });
+      } catch (error) {
+        problems.push(
+          `Input "manifests": ${m.source}: ${m.object.kind} ${m.object.metadata.name}: ${errorText(error)}`,
+        );
+      }
+    }
+    if (problems.length > 0)
+      throw new Error(
+        `The cluster rejected the change in a dry run; nothing was changed:\n${problems.join('\n')}`,
+      );
+    return undefined;
+  }
+
+  private newState(live: Live, digest: string): CanaryState {
+    return {
+      state: 'progressing',
+      route: {
+        kind: this.o.route,
+        ...(this.o.routeName ? { name: this.o.routeName } : {}),
+        service: this.o.service,
+        ...(this.o.ruleName ? { rule: this.o.ruleName } : {}),
+        versionLabel: this.o.versionLabel,
+      },
+      steps: this.o.steps.map((s) => s.weight),
+      history: [],
+      ...(this.o.headerRoute
+        ? {
+            header: {
+              header: this.o.headerRoute.header,
+              match: this.o.headerRoute.match,
+              value: this.o.headerRoute.value,
+            },
+          }
+        : {}),
+      templateDigest: digest,
+      ...(live.state ? {} : {}),
+    };
+  }
+
+  private async deploy(live: Live): Promise<CanaryOutcome> {
+    const stableImages = imagesOf(live.stable!.spec.template);
+    const record =
+      live.state && live.record
+        ? structuredClone(live.record)
+        : newRecord({ strategy: 'canary', app: this.o.app, run: this.o.run });
+    record.runId = this.o.run.runId;
+    const object = this.o.action === 'run' ? this.canaryObject(live) : undefined;
+    const state = live.state
+      ? structuredClone(live.state)
+      : this.newState(live, this.templateDigest(object!));
+    record.canary = state;
+    record.stable = { images: stableImages, revision: String(currentRevision(live.stable!)) };
+    const s: Shared = {
+      live,
+      record,
+      state,
+      ...(object ? { object } : {}),
+      weight: live.route?.weights[CANARY] ?? 0,
+      ...(live.route?.header ? { header: live.route.header } : {}),
+      routeVersion: live.route?.resourceVersion ?? '',
+      stableImages,
+      canaryImages: object
+        ? imagesOf((object as unknown as Deployment).spec.template)
+        : live.canary
+          ? imagesOf(live.canary.spec.template)
+          : {},
+      promoting: false,
+      promoted: false,
+      aborted: false,
+      verdict: 'none',
+    };
+    record.candidate = { images: s.canaryImages };
+    const phases =
+      this.o.action === 'abort'
+        ? [this.guardPhase(s), abortPhase(this.c, s)]
+        : this.o.action === 'promote'
+          ? [this.guardPhase(s), promotePhase(this.c, s), finishPhase(this.c, s)]
+          : [this.guardPhase(s), this.canaryPhase(s), ...this.stepPhases(s)];
+    const result = await runDeploy({
+      objects: this.objects,
+      namespace: this.o.namespace,
+      app: this.o.app,
+      run: this.o.run,
+      runner: this.o.runner,
+      signal: this.o.signal,
+      lockWaitMs: this.o.lockWaitMs,
+      github: {
+        token: this.o.githubToken,
+        environment: this.o.environment,
+        description: `Canary of ${this.o.app} by ${this.o.run.actor}`,
+      },
+      phases,
+      undoOnFailure: true,
+      undoOnCancel: this.o.onCancel === 'abort',
+      undoBudgetMs: this.o.timeoutMs,
+      keepBooks: (outcome) => keepBooks(this.c, s, outcome),
+      whereTrafficIs: () => whereTrafficIs(this.c, s),
+      describeSuccess: () => describeSuccess(this.c, s),
+      what: `Canary of ${this.o.app}`,
+      timeline: this.timeline,
+    });
+    const ok = result.ok && this.o.action !== 'abort';
+    return this.outcome({
+      ok,
+      phase: s.promoted
+        ? 'promoted'
+        : s.aborted || !result.ok
+          ? s.aborted
+            ? 'aborted'
+            : 'progressing'
+          : s.weight >= 100
+            ? 'progressing'
+            : 'paused',
+      weight: s.weight,
+      stableVersion: versionText(s.promoted ? s.canaryImages : s.stableImages),
+      canaryVersion: versionText(s.canaryImages),
+      ...(s.observedSplit ? { observedSplit: s.observedSplit } : {}),
+      verdict: s.verdict,
+      ...(result.failedPhase ? { failedPhase: result.failedPhase } : {}),
+      message:
+        this.o.action === 'abort' && result.ok
+          ? `Canary of ${this.o.app} aborted as asked: ${result.traffic}`
+          : result.message,
+      traffic: result.traffic,
+      steps: s.state.history,
+      ...(s.header ? { header: describeHeaderRoute(s.header) } : {}),
+    });
+  }
+
+  /** Registers the abort before anything is written: from here on, any stop puts all traffic on stable. */
+  private guardPhase(s: Shared): Phase {
+    return {
+      name: 'prepare',
+      run: (ctx) => {
+        ctx.undoWith(abortUndo(this.c, s));
+        this.note(
+          s.live.state
+            ? `continuing the canary of ${this.o.app}: ${describeWeights(s.live.route?.weights ?? {})}${s.header ? `, header route ${describeHeaderRoute(s.header)}` : ''}`
+            : `starting a canary of ${this.o.app} beside the stable ${versionText(s.stableImages)} through ${this.router.describe()}`,
+        );
+        return Promise.resolve();
+      },
+    };
+  }
+
+  /** The canary Deployment (and its Service, and the other manifests) up and ready, serving nothing yet. */
+  private canaryPhase(s: Shared): Phase {
+    return {
+      name: 'canary',
+      run: async (ctx) => {
+        const { namespace } = this.o;
+        const existing = s.live.canary;
+        const current =
+          existing &&
+          s.live.state &&
+          this.templateDigest(existing as unknown as KubeObject) === s.state.templateDigest;
+        for (const m of this.o.others) {
+          ctx.undoOnce(
+            `${m.object.kind}/${m.object.metadata.name}`,
+            undoApply(this.objects, m.object, await this.objects.getLive<KubeObject>(m.object)),
+          );
+          await this.objects.apply(m.object);
+          this.note(`${m.object.kind} ${m.object.metadata.name} applied (${m.source})`);
+        }
+        if (this.separate) {
+          ctx.wrote();
+          await this.objects.apply(
+            canaryService(s.live.stableService!, {
+              ...this.labels,
+              name: this.canaryServiceName,
+              namespace,
+              app: this.o.app,
+            }),
+          );
+        }
+        if (current) {
+          this.note(`${this.canaryDeploymentName} already runs this version; continuing`);
+          return;
+        }
+        const previousHashes = new Set<string>();
+        if (existing)
+          for (const r of await listRevisions(this.objects, existing))
+            if (r.replicas > 0) previousHashes.add(r.templateHash);
+        const object = s.object!;
+        s.record.phase = 'progressing';
+        object.metadata.annotations = {
+          ...object.metadata.annotations,
+          'cd-actions.dev/record': JSON.stringify(s.record),
+        };
+        // With the replicas router the canary takes traffic as soon as its pods are ready.
+        ctx.wrote();
+        await this.objects.apply(object);
+        this.note(
+          `${this.canaryDeploymentName} ${existing ? 'updated' : 'created'} with ${versionText(s.canaryImages)}, ${(object.spec as { replicas: number }).replicas} replica(s)`,
+        );
+        await waitReady(this.c, ctx, this.canaryDeploymentName, previousHashes);
+      },
+    };
+  }
+
+  /** One phase per weight still to reach; then promotion at 100%, or a pause below it. */
+  private stepPhases(s: Shared): Phase[] {
+    const passed = this.passedWeight(s.state);
+    const target = this.o.weight ?? 100;
+    const steps = this.o.steps.filter((step) => step.weight > passed && step.weight <= target);
+    const phases: Phase[] = steps.map((step) => ({
+      name: `step ${step.weight}`,
+      run: (ctx) => runStep(this.c, ctx, s, step),
+    }));
+    if (steps.at(-1)?.weight === 100) phases.push(promotePhase(this.c, s), finishPhase(this.c, s));
+    else
+      phases.push({
+        name: 'pause',
+        run: () => {
+          s.state.state = 'paused';
+          this.note(
+            `paused at ${s.weight}%: the next run with a higher "weight", or "action: promote" / "action: abort", continues from here`,
+          );
+          return Promise.resolve();
+        },
+      });
+    return phases;
+  }
+
+  /** `action: status`, and a step that already happened: what the cluster holds, nothing written. */
+  private status(live: Live): CanaryOutcome {
+    const state = live.state ?? live.record?.canary;
+    const weight = live.route?.weights[CANARY] ?? state?.history.at(-1)?.weight ?? 0;
+    const phase: CanaryPhase = state ? state.state : 'none';
+    const canaryImages = live.canary ? imagesOf(live.canary.spec.template) : {};
+    const stableImages = live.stable ? imagesOf(live.stable.spec.template) : {};
+    const last = state?.history.at(-1);
+    const message = !state
+      ? `No canary of ${this.o.app} in ${this.o.namespace}`
+      : `Canary of ${this.o.app}: ${phase}${phase === 'progressing' || phase === 'paused' ? ` at ${weight}%` : ''}${last ? `, last step ${last.weight}% ${last.verdict ?? 'not judged'}` : ''}`;
+    this.note(message);
+    return this.outcome({
+      ok: true,
+      phase,
+      weight: phase === 'progressing' || phase === 'paused' ? weight : 0,
+      stableVersion: versionText(stableImages),
+      canaryVersion: versionText(canaryImages),
+      verdict: last?.verdict ?? 'none',
+      message,
+      steps: state?.history ?? [],
+      ...(state?.header
+        ? {
+            header: describeHeaderRoute({
+              ...state.header,
+              match: state.header.match as HeaderRoute['match'],
+              to: CANARY,
+            }),
+          }
+        : {}),
+    });
+  }
+
+  /** Nothing stable yet: the first version goes straight to full size, as Argo Rollouts does. */
+  private async firstDeploy(): Promise<CanaryOutcome> {
+    const deployment = this.o.deployment;
+    if (!deployment)
+      throw new Error(
+        `Input "manifests": there is no Deployment ${this.o.namespace}/${this.o.app} yet, so the first deploy needs its manifest (images alone cannot create one)`,
+      );
+    const object = structuredClone(deployment);
+    object.metadata = { ...object.metadata, name: this.o.app, namespace: this.o.namespace };
+    const images = imagesOf((object as unknown as Deployment).spec.template);
+    const record = newRecord({ strategy: 'canary', app: this.o.app, run: this.o.run });
+    let revision: string | undefined;
+    const result = await runDeploy({
+      objects: this.objects,
+      namespace: this.o.namespace,
+      app: this.o.app,
+      run: this.o.run,
+      runner: this.o.runner,
+      signal: this.o.signal,
+      lockWaitMs: this.o.lockWaitMs,
+      github: {
+        token: this.o.githubToken,
+        environment: this.o.environment,
+        description: `First deploy of ${this.o.app}`,
+      },
+      phases: [
+        {
+          name: 'first deploy',
+          run: async (ctx) => {
+            this.note(
+              `first deploy of ${this.o.app}: nothing stable to compare with, so it goes straight to full size (as Argo Rollouts does)`,
+            );
+            for (const m of [...this.o.others, { object, source: 'the app' }]) {
+              ctx.undoWith(
+                undoApply(this.objects, m.object, await this.objects.getLive<KubeObject>(m.object)),
+              );
+              await this.objects.apply(m.object);
+            }
+            revision = (
+              await waitReady(
+                { o: this.o, objects: this.objects, note: (t) => this.note(t) },
+                ctx,
+                this.o.app,
+                new Set(),
+              )
+            ).revision;
+          },
+        },
+      ],
+      undoOnFailure: true,
+      undoOnCancel: this.o.onCancel === 'abort',
+      undoBudgetMs: this.o.timeoutMs,
+      keepBooks: async (outcome) => {
+        record.phase = outcome.ok ? 'succeeded' : 'failed';
+        record.stable = { images, ...(revision ? { revision } : {}) };
+        if (outcome.ok) await writeRecord(this.objects, DEPLOYMENTS, this.o.namespace, this.o.app, record);
+        await appendHistory(this.objects, this.o.namespace, this.o.app, {
+          action: 'deploy',
+          strategy: 'canary',
+          outcome: record.phase,
+          deployment: this.o.app,
+          ...(revision ? { revision } : {}),
+          images,
+          to: versionText(images),
+          commit: this.o.run.sha,
+          runUrl: record.runUrl,
+          actor: this.o.run.actor,
+          time: new Date().toISOString(),
+          ...(outcome.cause ? { reason: outcome.cause } : {}),
+        });
+      },
+      whereTrafficIs: (outcome) =>
+        Promise.resolve(
+          outcome.ok
+            ? `${this.o.app} (${versionText(images)}) serves all traffic`
+            : `no version of ${this.o.app} serves`,
+        ),
+      describeSuccess: () =>
+        `${this.o.app}: first deploy of ${versionText(images)} at full size (no stable version to compare a canary with)`,
+      what: `First deploy of ${this.o.app}`,
+      timeline: this.timeline,
+    });
+    return this.outcome({
+      ok: result.ok,
+      phase: result.ok ? 'promoted' : 'aborted',
+      weight: 0,
+      stableVersion: versionText(result.ok ? images : {}),
+      canaryVersion: versionText(images),
+      verdict: 'none',
+      ...(result.failedPhase ? { failedPhase: result.failedPhase } : {}),
+      message: result.message,
+      traffic: result.traffic,
+      steps: [],
+      firstDeploy: true,
+    });
+  }
+
+  private outcome(
+    o: Omit<CanaryOutcome, 'timeline' | 'gates' | 'route' | 'approximated' | 'firstDeploy' | 'action'> &
+      Partial<Pick<CanaryOutcome, 'firstDeploy'>>,
+  ): CanaryOutcome {
+    return {
+      firstDeploy: false,
+      ...o,
+      action: this.o.action,
+      route: this.router ? this.router.describe() : this.o.route,
+      approximated: this.o.route === 'replicas',
+      gates: [...this.gates],
+      timeline: [...this.timeline],
+    };
+  }
+}

@@ -1,0 +1,95 @@
+/** The checks of a step: the canary's pods always, the canary against the stable when Prometheus is given, and the user's. */
+import { parseChecks } from '../../gate/index.js';
+import type { CheckSpec, PrometheusCheck } from '../../gate/types.js';
+import { CANARY, STABLE, type Step } from './plan.js';
+
+import { type CanaryContext } from './model.js';
+/** The checks of a step: the canary's pods always; against the stable when Prometheus is given; the user's. */
+export function stepChecks(c: CanaryContext, step: Step): CheckSpec[] {
+  const defaults = { namespace: c.o.namespace, ...c.o.checkDefaults };
+  const doc = step.checks ?? c.o.checks;
+  const filled = fill(doc, { canary: c.names.deployment, version: CANARY, stable: c.o.app });
+  const { checks, problems } = parseChecks(filled, defaults);
+  if (problems.length > 0) throw new Error(`Input "checks": ${problems.join('; ')}`);
+  const builtIn: CheckSpec[] = [
+    {
+      name: 'canary-pods',
+      kind: 'pods',
+      deployment: c.names.deployment,
+      namespace: c.o.namespace,
+      maxRestarts: 0,
+      rules: { critical: true },
+    },
+    ...comparisons(c),
+  ];
+  const taken = new Set(checks.map((c) => c.name));
+  return [...builtIn.filter((c) => !taken.has(c.name)), ...checks];
+}
+
+/** Error rate and p95 latency of the canary's requests against the stable's, same window. */
+export function comparisons(c: CanaryContext): PrometheusCheck[] {
+  const p = c.o.prometheus;
+  if (!p) return [];
+  const label = c.o.versionLabel.replace(/[^a-zA-Z0-9_]/g, '_');
+  const services = (c.separate ? [c.o.service, c.names.service] : [c.o.service]).join('|');
+  const window = `${Math.max(1, Math.round(p.windowMs / 1000))}s`;
+  const base = `namespace="${c.o.namespace}",service=~"${services}"`;
+  const side = (version: string): { errors: string; requests: string; p95: string } => {
+    const sel = `${base},${version}`;
+    return {
+      errors: `sum(increase(${p.metric}{${sel},${p.statusLabel}=~"5.."}[${window}])) or vector(0)`,
+      requests: `sum(increase(${p.metric}{${sel}}[${window}]))`,
+      p95: `histogram_quantile(0.95, sum by (le) (rate(${p.durationMetric}_bucket{${sel}}[${window}])))`,
+    };
+  };
+  const canary = side(`${label}="${CANARY}"`);
+  const stable = side(`${label}!~"${CANARY}|none"`);
+  const common = {
+    kind: 'prometheus' as const,
+    rules: { critical: true },
+    minRequests: c.o.minRequests,
+    prometheusUrl: p.url,
+  };
+  return [
+    {
+      ...common,
+      name: 'error-rate-vs-stable',
+      query: canary.errors,
+      requestsQuery: canary.requests,
+      condition: { op: '<=', value: c.o.maxErrorIncrease },
+      unit: 'ratio',
+      compare: {
+        measure: 'error-rate',
+        canary: { value: canary.errors, requests: canary.requests },
+        baseline: { value: stable.errors, requests: stable.requests },
+        baselineName: STABLE,
+      },
+    },
+    {
+      ...common,
+      // A quantile is noisier than a count: three slow looks in a row, not one.
+      rules: { critical: false, consecutive: 3 },
+      name: 'latency-p95-vs-stable',
+      query: canary.p95,
+      requestsQuery: canary.requests,
+      condition: { op: '<=', value: c.o.maxLatencyIncrease },
+      unit: 'ratio',
+      compare: {
+        measure: 'latency',
+        canary: { value: canary.p95, requests: canary.requests },
+        baseline: { value: stable.p95, requests: stable.requests },
+        baselineName: STABLE,
+      },
+    },
+  ];
+}
+
+/** `${canary}`, `${version}` and `${stable}` in a checks document. */
+function fill(doc: unknown, values: Record<string, string>): unknown {
+  if (typeof doc === 'string')
+    return Object.entries(values).reduce((text, [k, v]) => text.replaceAll(`\${${k}}`, v), doc);
+  if (Array.isArray(doc)) return doc.map((d) => fill(d, values));
+  if (doc && typeof doc === 'object')
+    return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, fill(v, values)]));
+  return doc;
+}

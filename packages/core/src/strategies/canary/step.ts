@@ -1,0 +1,158 @@
+/** One step of the ramp: size the canary, write the weight, read it back, confirm it from the traffic and gate it, at once. */
+import { runGate } from '../../gate/index.js';
+import { createPrometheusClient } from '../../gate/prometheus-client.js';
+import { DEPLOYMENTS } from '../../kube/objects.js';
+import { type Deployment } from '../../kube/rollout.js';
+import { PhaseFailed, type PhaseContext } from '../../engine/phases.js';
+import { writeRecord, type CanaryState } from '../../record/record.js';
+import { confirmSplit, trafficQuery } from '../../traffic/observe.js';
+import { describeHeaderRoute, describeWeights, sameHeaderRoute } from '../../traffic/index.js';
+import { CANARY, replicasFor, STABLE, type Step } from './plan.js';
+import { stepChecks } from './checks.js';
+import { SPLIT_MS, VERIFY_MS, waitReady, type CanaryContext, type Shared } from './model.js';
+
+export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step): Promise<void> {
+  delete s.split;
+  if (step.weight === 100 && c.o.route === 'replicas') {
+    c.note(
+      '100% with a Service alone is the promotion itself: the stable takes the new version while the canary serves',
+    );
+    return;
+  }
+  const header = await route(c, ctx, s, step);
+  const entry: CanaryState['history'][number] = {
+    weight: step.weight,
+    at: new Date().toISOString(),
+    runId: c.o.run.runId,
+  };
+  s.state.history.push(entry);
+  // The split is confirmed while the gate already judges: a bad canary is caught as early as the
+  // checks allow, and whichever fails first stops the other.
+  const stop = new AbortController();
+  const both = { ...ctx, signal: AbortSignal.any([ctx.signal, stop.signal]) };
+  const first = (work: Promise<void>): Promise<void> =>
+    work.catch((error: unknown) => {
+      stop.abort(error);
+      throw error;
+    });
+  await Promise.all([
+    first(confirmTraffic(c, both, s, s.weight, header)).then(() => {
+      if (s.split !== undefined) entry.observed = s.split;
+    }),
+    first(gateStep(c, both, s, step, entry)),
+  ]);
+  s.record.weight = s.weight;
+  await writeRecord(c.objects, DEPLOYMENTS, c.o.namespace, c.names.deployment, s.record);
+}
+
+/**
+ * The canary sized for the weight (mesh routers), the weight and the header route written in one
+ * write unless the route already holds them (a resumed step), then read back. Answers whether a
+ * header route is in place.
+ */
+async function route(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step): Promise<boolean> {
+  const replicasRouter = c.o.route === 'replicas';
+  if (!replicasRouter) {
+    const stableReplicas = s.live.stable!.spec.replicas ?? 1;
+    const replicas = replicasFor(step.weight, stableReplicas);
+    const live = await c.objects.mustGet<Deployment>(DEPLOYMENTS, c.o.namespace, c.names.deployment);
+    if ((live.spec.replicas ?? 1) < replicas) {
+      ctx.wrote();
+      await c.objects.patch(DEPLOYMENTS, c.o.namespace, c.names.deployment, { spec: { replicas } }, 'merge');
+      c.note(
+        `${c.names.deployment} scaled to ${replicas} for ${step.weight}% of ${stableReplicas} stable replicas`,
+      );
+      await waitReady(c, ctx, c.names.deployment, new Set());
+    }
+  }
+  const current = await c.router.getWeights();
+  if (!current) throw new PhaseFailed(`${c.router.describe()} is gone`);
+  // The replicas router cannot route by header; the others get the header route (or lose it).
+  const header = replicasRouter ? undefined : (c.o.headerRoute ?? null);
+  let routed = current;
+  if (
+    (current.weights[CANARY] ?? 0) !== step.weight ||
+    !sameHeaderRoute(current.header, header ?? undefined)
+  ) {
+    ctx.wrote();
+    routed = await c.router.setWeights(
+      { [STABLE]: 100 - step.weight, [CANARY]: step.weight },
+      current.resourceVersion,
+      header,
+    );
+    c.note(
+      `${c.router.describe()}: ${describeWeights(routed.weights)}${routed.header ? `, header route ${describeHeaderRoute(routed.header)}` : ''} in one write`,
+    );
+  }
+  s.weight = routed.weights[CANARY] ?? 0;
+  if (routed.header) s.header = routed.header;
+  s.routeVersion = routed.resourceVersion;
+  if (replicasRouter && s.weight !== step.weight)
+    c.note(`${step.weight}% asked; the replica counts give ${s.weight}% (a Service alone splits by pods)`);
+  const verified = await c.router.verify(routed.weights, Date.now() + VERIFY_MS, ctx.signal);
+  ctx.signal.throwIfAborted();
+  if (!verified.ok) throw new PhaseFailed(`${step.weight}% is not what the route holds: ${verified.detail}`);
+  return routed.header !== undefined;
+}
+
+/** The traffic itself must show the weight: a router that did not do what was written fails here. */
+export async function confirmTraffic(
+  c: CanaryContext,
+  wait: { signal: AbortSignal; deadline?: number },
+  s: Shared,
+  weight: number,
+  header: boolean,
+): Promise<void> {
+  const p = c.o.prometheus;
+  if (!p || !c.o.verifySplit) return;
+  const services = c.separate ? [c.o.service, c.names.service] : [c.o.service];
+  const observed = await confirmSplit({
+    client: createPrometheusClient(p.url),
+    query: trafficQuery(p.metric, c.o.versionLabel, c.o.namespace, services),
+    versionLabel: c.o.versionLabel,
+    version: CANARY,
+    weight,
+    tolerance: c.o.splitTolerance,
+    atLeast: header && weight < 100,
+    ignore: ['none'],
+    deadline: wait.deadline ?? Date.now() + SPLIT_MS,
+    signal: wait.signal,
+  });
+  wait.signal.throwIfAborted();
+  s.observedSplit = observed.detail;
+  if (observed.share !== undefined) s.split = Math.round(observed.share * 10) / 10;
+  if (!observed.ok)
+    throw new PhaseFailed(`the traffic does not show ${weight}% on the canary: ${observed.detail}`);
+  c.note(`observed split: ${observed.detail}`);
+}
+
+export async function gateStep(
+  c: CanaryContext,
+  ctx: PhaseContext,
+  s: Shared,
+  step: Step,
+  entry: CanaryState['history'][number],
+): Promise<void> {
+  const checks = stepChecks(c, step);
+  const durationMs = step.pauseMs ?? c.o.stepDurationMs;
+  c.note(`${step.weight}%: checks ${checks.map((c) => c.name).join(', ')} for ${durationMs / 1000}s`);
+  const decision = await runGate({
+    checks,
+    durationMs,
+    intervalMs: Math.min(c.o.checkIntervalMs, durationMs),
+    namespace: c.o.namespace,
+    kube: c.o.kube,
+    signal: ctx.signal,
+    log: (text) => c.o.runner.info(`${step.weight}%: ${text}`),
+    ...(c.o.prometheus ? { prometheusUrl: c.o.prometheus.url } : {}),
+  });
+  c.gates.push({ name: `${step.weight}%`, decision });
+  s.verdict = decision.verdict;
+  entry.verdict = decision.verdict;
+  c.note(`${step.weight}%: ${decision.verdict}: ${decision.reason}`);
+  ctx.signal.throwIfAborted();
+  if (!decision.passed)
+    throw new PhaseFailed(
+      `the canary failed its checks at ${step.weight}% (${decision.verdict}): ${decision.reason}`,
+    );
+}

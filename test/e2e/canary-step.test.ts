@@ -1,0 +1,435 @@
+/**
+ * canary-step end to end, the committed bundle against the sandbox under live traffic (100 rps)
+ * with a real Prometheus: every router ramps a healthy canary to promotion; a bad canary is
+ * aborted at its first step; a header route reaches the canary alone; a step already passed is a
+ * no-op; one step per job, paused, then promoted; abort of a paused canary; a data plane that
+ * ignores the route is caught by the split confirmation. No request fails because of a routing
+ * change in any run (the only failed requests are the bad canary's own).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { runAction, type ActionResult } from '../../packages/sandbox/src/harness.js';
+import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
+import type { KubeObject } from '../../packages/sandbox/src/store.js';
+import {
+  CANARY_ROLE,
+  deploymentManifest,
+  historyOf,
+  imageOf,
+  kind,
+  live,
+  readyPodImages,
+  serviceManifest,
+  startTestSandbox,
+  workspace,
+} from './fixtures.js';
+
+let sandbox: Sandbox;
+let kubeconfig: string;
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox({ rps: 100, prometheus: true });
+  kubeconfig = sandbox.kubeconfigFor(CANARY_ROLE);
+});
+afterAll(async () => sandbox?.stop());
+// Each test's apps stop taking traffic when it ends, so the load stays that of one test.
+afterEach(() => {
+  for (const kindName of ['VirtualService', 'HTTPRoute', 'Ingress', 'Service'])
+    for (const object of sandbox.store.list(kind(kindName), NS).items)
+      sandbox.store.delete(kind(kindName), NS, object.metadata.name!);
+});
+
+const NS = 'shop';
+const OLD = (app: string): string => `ghcr.io/acme/${app}:1.0.0`;
+const NEW = (app: string): string => `ghcr.io/acme/${app}:2.0.0`;
+
+function create(kindName: string, object: Record<string, unknown>): void {
+  sandbox.store.create(kind(kindName), object as KubeObject);
+}
+
+/** The stable Deployment (3 replicas of 1.0.0) and its Service, as an earlier deploy left them. */
+async function seedStable(app: string, labels: Record<string, string> = {}): Promise<void> {
+  const d = parse(
+    deploymentManifest({ name: app, namespace: NS, image: OLD(app), replicas: 3 }),
+  ) as KubeObject & {
+    spec: { template: { metadata: { labels: Record<string, string> } } };
+  };
+  Object.assign(d.spec.template.metadata.labels, labels);
+  sandbox.store.create(kind('Deployment'), d);
+  create('Service', { ...(parse(serviceManifest(app)) as object), metadata: { name: app, namespace: NS } });
+  const deadline = Date.now() + 15_000;
+  while (readyPodImages(sandbox, NS, app).length < 3) {
+    if (Date.now() > deadline) throw new Error(`${app} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function hostVirtualService(app: string, http: unknown[] = []): void {
+  create('VirtualService', {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: app, namespace: NS },
+    spec: { hosts: [app], http: [...http, { route: [{ destination: { host: app }, weight: 100 }] }] },
+  });
+}
+
+async function canary(
+  app: string,
+  inputs: Record<string, string>,
+  options: { env?: Record<string, string>; manifests?: boolean } = {},
+): Promise<ActionResult> {
+  const withManifests = options.manifests ?? true;
+  return runAction({
+    action: 'canary-step',
+    cwd: await workspace(
+      withManifests
+        ? {
+            'k8s/app.yaml': deploymentManifest({
+              name: app,
+              image: NEW(app),
+              replicas: 3,
+              ...(options.env ? { env: options.env } : {}),
+            }),
+          }
+        : {},
+    ),
+    inputs: {
+      kubeconfig,
+      namespace: NS,
+      ...(withManifests ? { manifests: 'k8s/app.yaml' } : { app }),
+      'prometheus-url': sandbox.prometheus!,
+      'step-duration': '6s',
+      'check-interval': '500ms',
+      'analysis-window': '10s',
+      'scale-down-delay': '1s',
+      timeout: '30s',
+      ...inputs,
+    },
+    timeoutMs: 180_000,
+  });
+}
+
+/** Requests that failed for a reason other than the version answering them: no route, nothing ready. */
+function routingFailures(...services: string[]): number {
+  return services
+    .flatMap((s) => Object.entries(sandbox.cluster.traffic.stats(NS, s)))
+    .reduce((n, [version, s]) => n + (version === 'none' ? s.requests : 0), 0);
+}
+
+/** Failed requests answered by any version but the canary. */
+function stableErrors(...services: string[]): number {
+  return services
+    .flatMap((s) => Object.entries(sandbox.cluster.traffic.stats(NS, s)))
+    .reduce((n, [version, s]) => n + (version === 'canary' ? 0 : s.errors), 0);
+}
+
+function canaryRecord(app: string): Record<string, unknown> | undefined {
+  const raw = live(sandbox, 'Deployment', NS, `${app}-canary`)?.metadata.annotations?.[
+    'cd-actions.dev/record'
+  ];
+  return raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
+}
+
+/** The stable took the new version, the canary is gone, and no route points at it. */
+function expectPromoted(app: string): void {
+  expect(imageOf(live(sandbox, 'Deployment', NS, app))).toBe(NEW(app));
+  expect(readyPodImages(sandbox, NS, app)).toEqual([NEW(app), NEW(app), NEW(app)]);
+  expect(live(sandbox, 'Deployment', NS, `${app}-canary`)).toBeUndefined();
+  const record = JSON.parse(
+    live(sandbox, 'Deployment', NS, app)?.metadata.annotations?.['cd-actions.dev/record'] ?? '{}',
+  ) as { strategy?: string; phase?: string; canary?: { state?: string } };
+  expect(record).toMatchObject({ strategy: 'canary', phase: 'succeeded', canary: { state: 'promoted' } });
+  expect(historyOf(sandbox, NS, app).at(-1)).toMatchObject({ strategy: 'canary', outcome: 'succeeded' });
+}
+
+/** The stable never changed and takes everything; the canary has no pods. */
+function expectStableOnly(app: string): void {
+  expect(imageOf(live(sandbox, 'Deployment', NS, app))).toBe(OLD(app));
+  expect(readyPodImages(sandbox, NS, app)).toEqual([OLD(app), OLD(app), OLD(app)]);
+  const canaryDeployment = live(sandbox, 'Deployment', NS, `${app}-canary`) as
+    (KubeObject & { spec: { replicas: number } }) | undefined;
+  expect(canaryDeployment?.spec.replicas ?? 0).toBe(0);
+}
+
+type Http = { name?: string; match?: unknown; route: { destination: { host: string }; weight?: number }[] }[];
+const http = (app: string): Http => (live(sandbox, 'VirtualService', NS, app)?.spec as { http: Http }).http;
+
+describe('canary-step through every router: a healthy canary ramps to promotion', () => {
+  it('Istio by host, 5 → 25 → 50 → 100 with a header route, then promoted', async () => {
+    await seedStable('cart');
+    hostVirtualService('cart');
+    sandbox.cluster.traffic.reset();
+    const result = await canary('cart', {
+      route: 'istio',
+      steps: '5,25,50,100',
+      'header-route': 'canary=true',
+    });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs).toMatchObject({ phase: 'promoted', weight: '0', verdict: 'pass' });
+    // Every step written, read back and confirmed from Prometheus; the header route adds to the canary's share.
+    for (const weight of [5, 25, 50])
+      expect(result.log).toMatch(
+        new RegExp(
+          `stable ${100 - weight}%, canary ${weight}%, header route canary=true → canary in one write`,
+        ),
+      );
+    expect(result.log).toMatch(
+      /observed split: canary answered [\d.]+% of \d+ requests after the change \(target 5% or more/,
+    );
+    expectPromoted('cart');
+    // Traffic is back on the stable host alone: no canary destination, no header rule.
+    expect(http('cart')).toEqual([{ route: [{ destination: { host: 'cart' }, weight: 100 }] }]);
+    expect(sandbox.cluster.traffic.stats(NS, 'cart-canary').canary?.requests ?? 0).toBeGreaterThan(0);
+    expect(routingFailures('cart', 'cart-canary')).toBe(0);
+    expect(stableErrors('cart', 'cart-canary')).toBe(0);
+    expect(result.summary).toContain('✅ Canary promoted');
+    expect(result.summary).toContain('xychart-beta');
+  });
+
+  it('Istio by subset (DestinationRule stable/canary), Gateway API, NGINX and replicas, each to promotion', async () => {
+    await seedStable('hats', { track: 'stable' });
+    create('DestinationRule', {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'hats', namespace: NS },
+      spec: {
+        host: 'hats',
+        subsets: [
+          { name: 'stable', labels: { track: 'stable' } },
+          { name: 'canary', labels: { version: 'canary' } },
+        ],
+      },
+    });
+    create('VirtualService', {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'hats', namespace: NS },
+      spec: {
+        hosts: ['hats'],
+        http: [{ route: [{ destination: { host: 'hats', subset: 'stable' }, weight: 100 }] }],
+      },
+    });
+    await seedStable('shoes');
+    create('HTTPRoute', {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'shoes', namespace: NS },
+      spec: { rules: [{ backendRefs: [{ name: 'shoes', port: 80 }] }] },
+    });
+    await seedStable('socks');
+    create('Ingress', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'socks', namespace: NS },
+      spec: {
+        rules: [
+          {
+            host: 'socks.example.com',
+            http: {
+              paths: [
+                {
+                  path: '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: 'socks', port: { number: 80 } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    await seedStable('gloves');
+    sandbox.cluster.traffic.reset();
+    const results = await Promise.all([
+      canary('hats', { route: 'istio', steps: '10,50,100', 'header-route': 'canary=true' }),
+      canary('shoes', { route: 'gateway-api', steps: '10,50,100', 'header-route': 'x-beta^=yes' }),
+      canary('socks', { route: 'nginx', steps: '10,50,100', 'header-route': 'canary=always' }),
+      canary('gloves', { route: 'replicas', steps: '25,50,100' }),
+    ]);
+    for (const [app, result] of [
+      ['hats', results[0]],
+      ['shoes', results[1]],
+      ['socks', results[2]],
+      ['gloves', results[3]],
+    ] as const) {
+      expect(result.exitCode, `${app}: ${result.log}`).toBe(0);
+      expect(result.outputs.phase).toBe('promoted');
+      expectPromoted(app);
+    }
+    // Istio by subset: the promoted stable keeps the label its subset selects on.
+    const hats = live(sandbox, 'Deployment', NS, 'hats') as KubeObject & {
+      spec: { template: { metadata: { labels: Record<string, string> } } };
+    };
+    expect(hats.spec.template.metadata.labels.track).toBe('stable');
+    expect((live(sandbox, 'VirtualService', NS, 'hats')?.spec as { http: Http }).http).toEqual([
+      { route: [{ destination: { host: 'hats', subset: 'stable' }, weight: 100 }] },
+    ]);
+    // Gateway API: the canary backend and the managed header rule are gone with the canary Service.
+    expect(live(sandbox, 'HTTPRoute', NS, 'shoes')?.spec).toEqual({
+      rules: [{ backendRefs: [{ name: 'shoes', port: 80, weight: 100 }] }],
+    });
+    expect(live(sandbox, 'Service', NS, 'shoes-canary')).toBeUndefined();
+    // NGINX: the primary Ingress was never edited and the canary Ingress is gone.
+    expect(live(sandbox, 'Ingress', NS, 'socks')?.metadata.annotations ?? {}).toEqual({});
+    expect(live(sandbox, 'Ingress', NS, 'socks-canary')).toBeUndefined();
+    // Replicas: the summary says the weights were approximated by pod counts.
+    expect(results[3].summary).toContain('approximated by the replica counts');
+    for (const app of ['hats', 'shoes', 'socks', 'gloves']) {
+      expect(routingFailures(app, `${app}-canary`), app).toBe(0);
+      expect(stableErrors(app, `${app}-canary`), app).toBe(0);
+    }
+  });
+});
+
+describe('canary-step aborts a bad canary and edits only what it owns', () => {
+  it('a canary answering 20% errors is aborted at its first step: all traffic on stable, header rule gone, canary at 0', async () => {
+    await seedStable('bags');
+    // The team's own test route: never edited by the canary.
+    const testers = {
+      name: 'qa',
+      match: [{ headers: { 'x-qa': { exact: '1' } } }],
+      route: [{ destination: { host: 'bags' }, weight: 100 }],
+    };
+    hostVirtualService('bags', [testers]);
+    sandbox.cluster.traffic.reset();
+    const result = await canary(
+      'bags',
+      { route: 'istio', steps: '5,25,50,100', 'header-route': 'canary=true', 'step-duration': '1m' },
+      { env: { SANDBOX_ERROR_RATE: '0.2' } },
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs).toMatchObject({
+      phase: 'aborted',
+      weight: '0',
+      verdict: 'fail',
+      'failed-phase': 'step 5',
+    });
+    expect(result.errors.join('\n')).toMatch(/Canary of bags failed in phase step 5: .*error-rate-vs-stable/);
+    expect(result.errors.join('\n')).toContain(
+      'Traffic: bags (stable, ghcr.io/acme/bags:1.0.0) serves all traffic',
+    );
+    expectStableOnly('bags');
+    expect(http('bags')).toEqual([testers, { route: [{ destination: { host: 'bags' }, weight: 100 }] }]);
+    expect(canaryRecord('bags')).toMatchObject({ phase: 'rolled-back', canary: { state: 'aborted' } });
+    expect(historyOf(sandbox, NS, 'bags').at(-1)).toMatchObject({
+      strategy: 'canary',
+      outcome: 'rolled-back',
+    });
+    // The only failed requests are the canary's own, a handful before the abort; routing failed none.
+    expect(routingFailures('bags', 'bags-canary')).toBe(0);
+    expect(stableErrors('bags', 'bags-canary')).toBe(0);
+    expect(sandbox.cluster.traffic.stats(NS, 'bags-canary').canary?.errors ?? 0).toBeGreaterThan(0);
+  });
+
+  it('a data plane that ignores the route is caught by the split confirmation, not a green step', async () => {
+    await seedStable('belts');
+    hostVirtualService('belts');
+    // Another VirtualService for the same host, first by name: the mesh serves it and ignores ours.
+    create('VirtualService', {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'a-belts-shadow', namespace: NS },
+      spec: { hosts: ['belts'], http: [{ route: [{ destination: { host: 'belts' }, weight: 100 }] }] },
+    });
+    const result = await canary('belts', { route: 'istio', steps: '10,50,100' });
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs.phase).toBe('aborted');
+    expect(result.errors.join('\n')).toMatch(
+      /failed in phase step 10: the traffic does not show 10% on the canary: canary answered 0\.0% of \d+ requests/,
+    );
+    expectStableOnly('belts');
+  });
+});
+
+describe('canary-step one step per job: paused, resumed, a passed step a no-op, promoted or aborted later', () => {
+  it('weight 10, again 10 (nothing happens), status, weight 50, then action promote', async () => {
+    await seedStable('caps');
+    hostVirtualService('caps');
+    sandbox.cluster.traffic.reset();
+    const inputs = { route: 'istio', steps: '10,50,100', 'header-route': 'canary=true' };
+    const first = await canary('caps', { ...inputs, weight: '10' });
+    expect(first.exitCode, first.log).toBe(0);
+    expect(first.outputs).toMatchObject({ phase: 'paused', weight: '10', verdict: 'pass' });
+    expect(canaryRecord('caps')).toMatchObject({
+      phase: 'progressing',
+      weight: 10,
+      canary: { state: 'paused' },
+    });
+
+    // The same step again (a re-run, or the next job asking for the same weight): nothing written.
+    const routeVersion = live(sandbox, 'VirtualService', NS, 'caps')?.metadata.resourceVersion;
+    const again = await canary('caps', { ...inputs, weight: '10' });
+    expect(again.exitCode, again.log).toBe(0);
+    expect(again.log).toContain('the canary already passed 10%');
+    expect(again.log).not.toContain('Holding lock');
+    expect(live(sandbox, 'VirtualService', NS, 'caps')?.metadata.resourceVersion).toBe(routeVersion);
+
+    // From any workflow, with no routing inputs: the record holds them.
+    const status = await canary('caps', { action: 'status' }, { manifests: false });
+    expect(status.exitCode, status.log).toBe(0);
+    expect(status.outputs).toMatchObject({ phase: 'paused', weight: '10', 'canary-version': NEW('caps') });
+
+    const second = await canary('caps', { ...inputs, weight: '50' });
+    expect(second.exitCode, second.log).toBe(0);
+    expect(second.outputs).toMatchObject({ phase: 'paused', weight: '50' });
+    expect(second.log).not.toMatch(/canary 10% .*in one write/);
+    expect(http('caps')[0]).toMatchObject({ name: 'cd-actions-header-route' });
+
+    const promote = await canary('caps', { action: 'promote' }, { manifests: false });
+    expect(promote.exitCode, promote.log).toBe(0);
+    expect(promote.outputs.phase).toBe('promoted');
+    expectPromoted('caps');
+    expect(http('caps')).toEqual([{ route: [{ destination: { host: 'caps' }, weight: 100 }] }]);
+    expect(routingFailures('caps', 'caps-canary')).toBe(0);
+    expect(stableErrors('caps', 'caps-canary')).toBe(0);
+  });
+
+  it('a paused canary aborted from another workflow: traffic back on stable, exit non-zero', async () => {
+    await seedStable('ties');
+    hostVirtualService('ties');
+    const paused = await canary('ties', {
+      route: 'istio',
+      steps: '10,50,100',
+      weight: '10',
+      'header-route': 'canary=true',
+    });
+    expect(paused.exitCode, paused.log).toBe(0);
+    const abort = await canary('ties', { action: 'abort' }, { manifests: false });
+    expect(abort.exitCode).toBe(1);
+    expect(abort.outputs.phase).toBe('aborted');
+    expect(abort.errors.join('\n')).toContain('Canary of ties aborted as asked');
+    expectStableOnly('ties');
+    expect(http('ties')).toEqual([{ route: [{ destination: { host: 'ties' }, weight: 100 }] }]);
+    // A second abort has nothing left to abort, and says so.
+    const again = await canary('ties', { action: 'abort' }, { manifests: false });
+    expect(again.exitCode).toBe(1);
+    expect(again.errors.join('\n')).toContain(
+      'No canary of ties is in progress in shop (the last one was aborted)',
+    );
+  });
+
+  it('routing inputs that contradict the canary in progress are refused before any write', async () => {
+    await seedStable('vests');
+    hostVirtualService('vests');
+    const paused = await canary('vests', { route: 'istio', steps: '10,50,100', weight: '10' });
+    expect(paused.exitCode, paused.log).toBe(0);
+    const routeVersion = live(sandbox, 'VirtualService', NS, 'vests')?.metadata.resourceVersion;
+    const wrong = await canary('vests', { route: 'replicas', steps: '10,50,100', weight: '50' });
+    expect(wrong.exitCode).toBe(1);
+    expect(wrong.errors.join('\n')).toContain(
+      'was started with route "istio"; this run says route "replicas"',
+    );
+    expect(live(sandbox, 'VirtualService', NS, 'vests')?.metadata.resourceVersion).toBe(routeVersion);
+  });
+});
+
+describe('canary-step first deploy', () => {
+  it('an app with no stable version goes straight to full size and says so', async () => {
+    const result = await canary('coats', { route: 'replicas' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs.phase).toBe('promoted');
+    expect(result.log).toContain('nothing stable to compare with, so it goes straight to full size');
+    expect(readyPodImages(sandbox, NS, 'coats')).toEqual([NEW('coats'), NEW('coats'), NEW('coats')]);
+    expect(live(sandbox, 'Deployment', NS, 'coats-canary')).toBeUndefined();
+  });
+});
