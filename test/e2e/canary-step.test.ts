@@ -64,6 +64,17 @@ async function seedStable(app: string, labels: Record<string, string> = {}): Pro
   }
 }
 
+/** Waits until the load generator has sent the app a second of traffic, so the first step has a baseline. */
+async function trafficOn(app: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  const seen = (): number =>
+    Object.values(sandbox.cluster.traffic.stats(NS, app)).reduce((n, s) => n + s.requests, 0);
+  while (seen() < 100) {
+    if (Date.now() > deadline) throw new Error(`no traffic on ${app}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function hostVirtualService(app: string, http: unknown[] = []): void {
   create('VirtualService', {
     apiVersion: 'networking.istio.io/v1',
@@ -98,8 +109,8 @@ async function canary(
       namespace: NS,
       ...(withManifests ? { manifests: 'k8s/app.yaml' } : { app }),
       'prometheus-url': sandbox.prometheus!,
-      'step-duration': '6s',
-      'check-interval': '500ms',
+      'step-duration': '10s',
+      'check-interval': '1s',
       'analysis-window': '10s',
       'scale-down-delay': '1s',
       timeout: '30s',
@@ -158,6 +169,7 @@ describe('canary-step through every router: a healthy canary ramps to promotion'
   it('Istio by host, 5 → 25 → 50 → 100 with a header route, then promoted', async () => {
     await seedStable('cart');
     hostVirtualService('cart');
+    await trafficOn('cart');
     sandbox.cluster.traffic.reset();
     const result = await canary('cart', {
       route: 'istio',
@@ -335,7 +347,7 @@ describe('canary-step aborts a bad canary and edits only what it owns', () => {
     expect(result.exitCode).toBe(1);
     expect(result.outputs.phase).toBe('aborted');
     expect(result.errors.join('\n')).toMatch(
-      /failed in phase step 10: the traffic does not show 10% on the canary: canary answered 0\.0% of \d+ requests/,
+      /failed in phase step 10: the traffic does not show 10% on the canary: canary answered [\d.]+% of \d+ requests/,
     );
     expectStableOnly('belts');
   });

@@ -1,15 +1,17 @@
 /**
  * Cancel and a lost runner, end to end. SIGINT (the runner's cancel) as each engine phase of
- * blue-green, rolling and both rollbacks opens its log group: the run stops, puts back what it changed, and exits
- * non-zero with traffic on the version that served before. SIGKILL mid-rollout or after the
- * switch (nothing runs after it: no undo, no release), then "Re-run jobs" (the same run, attempt
- * 2): the re-run takes the lock over at once and ends with the goal reached or traffic on a
- * known-good version, and no lease left.
+ * blue-green, rolling, both rollbacks and a canary opens its log group: the run stops, puts back
+ * what it changed, and exits non-zero with traffic on the version that served before. SIGKILL
+ * mid-rollout, after the switch or mid-step (nothing runs after it: no undo, no release), then
+ * "Re-run jobs" (the same run, attempt 2): the re-run takes the lock over at once and ends with
+ * the goal reached or traffic on a known-good version, and no lease left; a canary's re-run
+ * continues from the step it was killed in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { locate, recordHealthy } from './matrix.js';
+import { live } from '../fixtures.js';
+import { locate, PhaseTap, recordHealthy } from './matrix.js';
 import { scenario, type Scenario, type Traffic } from './scenarios.js';
-import { Stage, type RunOptions } from './stage.js';
+import { isWrite, NAMESPACE, Stage, type RunOptions } from './stage.js';
 
 /** Holds the first request of the phase being cancelled, so the SIGINT lands while the phase runs. */
 const HOLD_MS = 1500;
@@ -88,6 +90,15 @@ describeCancels(gatedBlueGreen, [
 ]);
 describeCancels(scenario('deploy-rolling'), ['prepare', 'apply', 'rollout']);
 describeCancels(scenario('rollback of a rolling app'), ['prepare', 'restore', 'rollout']);
+// The canary's ramp: every step and the promotion are undone by the abort (and promote by its template put back).
+describeCancels(scenario('canary-step (istio host'), [
+  'prepare',
+  'canary',
+  'step 50',
+  'step 100',
+  'promote',
+  'finish',
+]);
 describeCancels(scenario('rollback of a blue-green app'), [
   'prepare',
   'warm-up',
@@ -147,3 +158,60 @@ describeKills(scenario('deploy-blue-green (service)'), [
   // verify opens right after the switch write was stored: traffic moved, nothing confirmed it.
   { at: 'verify', hold: 'verify', leaves: ['new', 'stranded'] },
 ]);
+
+describe('SIGKILL mid-step, then status and a re-run of the same run: canary-step', () => {
+  const canary = scenario('canary-step (istio host');
+  let stage: Stage;
+  beforeAll(async () => {
+    stage = await Stage.open(canary);
+  }, 120_000);
+  afterAll(async () => stage?.close());
+
+  it('killed while step 100 is gated: status says progressing at 100; the re-run promotes without shifting a passed step again', async () => {
+    const attempt = (n: number): RunOptions['env'] => ({
+      GITHUB_RUN_ID: '7100',
+      GITHUB_RUN_ATTEMPT: String(n),
+    });
+    // Step 50 passed and was recorded; step 100's weight is written and its gate is running.
+    const killed = await stage.run({ killWhen: /^100%: checks /m, env: attempt(1), keepState: true });
+    expect(killed.result.signal, killed.result.log).toBe('SIGKILL');
+    expect(killed.verdict.traffic.on, killed.verdict.traffic.detail).toBe('stranded');
+    expect(killed.verdict.traffic.detail).toContain('"cart-canary":100');
+    expect(killed.verdict.problems).toContain('lease left behind');
+
+    const status = await stage.run({ inputs: { app: 'cart', action: 'status' }, keepState: true });
+    expect(status.result.exitCode, status.result.log).toBe(0);
+    expect(status.result.outputs).toMatchObject({ phase: 'progressing', weight: '100' });
+    expect(status.audit.filter(isWrite)).toEqual([]);
+
+    const tap = new PhaseTap(() => stage.sandbox.audit.entries.filter((e) => e.target === 'api').length);
+    const rerun = await stage.run({ env: attempt(2), onOutput: tap.onOutput, keepState: true });
+    try {
+      expect(rerun.result.log).toContain('held by attempt 1 of this run');
+      expect(rerun.verdict.problems, `${rerun.verdict.traffic.detail}\n${rerun.result.log}`).toEqual([]);
+      expect(rerun.result.exitCode).toBe(0);
+      expect(rerun.verdict.traffic.on).toBe('new');
+      // Step 50 passed in attempt 1: not run again. Step 100's weight and header route were in the
+      // route already: the resumed step reads them back and gates, without a write.
+      expect(tap.phases()).toEqual(['prepare', 'canary', 'step 100', 'promote', 'finish']);
+      const routeWrites = rerun.audit
+        .map((e, i) => ({ e, phase: tap.phaseOf(i, e) }))
+        .filter(({ e }) => isWrite(e) && e.path.includes('/virtualservices/'))
+        .map(({ phase }) => phase);
+      expect(routeWrites).toEqual(['promote', 'finish']);
+      // The record, on the stable since the promotion: each step once, each passed.
+      const record = JSON.parse(
+        live(stage.sandbox, 'Deployment', NAMESPACE, 'cart')?.metadata.annotations?.[
+          'cd-actions.dev/record'
+        ] ?? '{}',
+      ) as { canary?: { state: string; history: { weight: number; verdict?: string }[] } };
+      expect(record.canary?.state).toBe('promoted');
+      expect(record.canary?.history.map((h) => [h.weight, h.verdict])).toEqual([
+        [50, 'pass'],
+        [100, 'pass'],
+      ]);
+    } finally {
+      await stage.reset();
+    }
+  }, 180_000);
+});

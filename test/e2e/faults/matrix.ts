@@ -104,16 +104,17 @@ export class PhaseTap {
   }
 }
 
-/** Runs the scenario healthy and records its requests, each with its phase; throws unless the run is ok. */
+/** Runs the scenario healthy and records its requests, each with its phase; throws unless it ends as a healthy run does. */
 export async function recordHealthy(
   stage: Stage,
 ): Promise<{ requests: RecordedRequest[]; phases: string[] }> {
   const apiEntries = (): AuditEntry[] => stage.sandbox.audit.entries.filter((e) => e.target === 'api');
   const tap = new PhaseTap(() => apiEntries().length);
   const healthy = await stage.run({ onOutput: tap.onOutput });
-  if (healthy.verdict.outcome !== 'ok')
+  const expected = stage.scenario.healthy ?? 'ok';
+  if (healthy.verdict.outcome !== expected)
     throw new Error(
-      `${stage.scenario.name}: the healthy run is not ok (${healthy.verdict.problems.join(', ')}):\n${healthy.result.log}`,
+      `${stage.scenario.name}: the healthy run is not ${expected} (${healthy.verdict.problems.join(', ')}):\n${healthy.result.log}`,
     );
   const requests = healthy.audit.map((e, i) => ({
     verb: e.verb,

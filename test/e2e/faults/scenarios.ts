@@ -53,6 +53,11 @@ export interface Scenario {
    * route and the rollback (its own switch) have these cells.
    */
   hangAt?: string;
+  /**
+   * How a healthy run ends: ok (the default), or back for a run whose goal is the version that
+   * served before and that exits non-zero by design (canary-step `action: abort`).
+   */
+  healthy?: 'ok' | 'back';
   /** Cells already run, as the same test, by another scenario: left out here, and why. */
   prune?: { keep(request: RecordedRequest): boolean; why: string };
 }
@@ -293,6 +298,8 @@ export const SCENARIOS: Scenario[] = [
     },
     files: {},
     inputs: { app: CART, action: 'abort', 'scale-down-delay': '1s', timeout: '30s' },
+    // An abort exits non-zero, as asked or not, so that if: failure() notifications fire (README).
+    healthy: 'back',
     traffic: (sandbox) => {
       const route = cartRoute(sandbox);
       const paused = route.weights[CART] === 50 && route.weights[`${CART}-canary`] === 50 && route.header;

@@ -59,6 +59,8 @@ export interface Run {
 export interface RunOptions {
   /** One fault rule, on the API. */
   fault?: Omit<FaultRule, 'target' | 'name'>;
+  /** Inputs instead of the scenario's (another `action` on the same app, say). */
+  inputs?: Inputs;
   env?: Record<string, string>;
   cancelWhen?: RegExp;
   killWhen?: RegExp;
@@ -128,7 +130,7 @@ export class Stage {
       this.scenario.action,
       this.workspace,
       this.kubeconfig,
-      this.scenario.inputs,
+      options.inputs ?? this.scenario.inputs,
       {
         env: { GITHUB_RUN_ID: String(10_000 + this.runs), ...options.env },
         ...pick(options),

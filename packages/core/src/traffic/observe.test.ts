@@ -131,24 +131,26 @@ const split = { query: 'q', versionLabel: 'version', version: 'canary', toleranc
 
 describe('confirmSplit', () => {
   it('needs enough requests for the smaller side to be seen about 30 times', () => {
-    expect(splitRequestsNeeded(5)).toBe(600);
-    expect(splitRequestsNeeded(95)).toBe(600);
-    expect(splitRequestsNeeded(1)).toBe(3000);
-    expect(splitRequestsNeeded(25)).toBe(120);
-    expect(splitRequestsNeeded(50)).toBe(100);
+    // 3.29² · p(1−p) / band², band = a quarter of the smaller side within 2.5..5 points.
+    expect(splitRequestsNeeded(5)).toBe(823);
+    expect(splitRequestsNeeded(95)).toBe(823);
+    expect(splitRequestsNeeded(1)).toBe(172);
+    expect(splitRequestsNeeded(25)).toBe(812);
+    expect(splitRequestsNeeded(50)).toBe(1083);
     expect(splitRequestsNeeded(100)).toBe(100);
+    expect(splitRequestsNeeded(0)).toBe(100);
   });
 
   it('confirms a correct 5% split once enough requests came after the change', async () => {
     // Before the write, and in the first scrape after it, only stable answered: not counted.
     const client = advancing({ stable: 95, canary: 5 }, { stable: 10_000 });
     const result = await confirmSplit({ ...split, client, weight: 5, deadline: Date.now() + 5000 });
-    expect(result).toMatchObject({ ok: true, share: 5, requests: { stable: 570, canary: 30 } });
+    expect(result).toMatchObject({ ok: true, share: 5, requests: { stable: 855, canary: 45 } });
     expect(result.detail).toMatch(
-      /^canary answered 5\.0% of 600 requests after the change \(target 5%, allowed ±\d+\.\d\)$/,
+      /^canary answered 5\.0% of 900 requests after the change \(target 5%, allowed ±\d+\.\d\)$/,
     );
-    // The read before the write, the first scrape after it, then six of 100 requests: judged at 600.
-    expect(client.reads()).toBe(8);
+    // The read before the write, the first scrape after it, then nine of 100 requests: judged at 900 (823 needed).
+    expect(client.reads()).toBe(11);
   });
 
   it('confirms a split that is off by no more than chance', async () => {
@@ -217,10 +219,10 @@ describe('confirmSplit', () => {
     expect(result.ok).toBe(false);
     expect(result.share).toBeUndefined();
     expect(result.detail).toMatch(
-      /^Prometheus showed \d+ request\(s\) after the change in time, 600 are needed to judge a 5% share$/,
+      /^Prometheus showed \d+ request\(s\) after the change in time, 823 are needed to judge a 5% share$/,
     );
     const counted = Object.values(result.requests).reduce((a, b) => a + b, 0);
     expect(counted).toBeGreaterThan(0);
-    expect(counted).toBeLessThan(600);
+    expect(counted).toBeLessThan(823);
   });
 });

@@ -103,10 +103,16 @@ export interface SplitObserved extends Observed {
 /** Standard normal quantile for a two-sided 99.9%: a correct router fails one check in a thousand. */
 const Z_SPLIT = 3.29;
 
-/** How many requests a split needs before it can be told from its neighbours: the smaller side's expected count reaches 30. */
+/**
+ * How many requests a split needs before it is judged: enough that the sampling error (99.9%) is
+ * at most a quarter of the smaller side, within 2.5 to 5 points. So a 5% step is told from 0%
+ * and 10%, and a 50% step from 40% or 60% (about 800 to 1100 requests; 100 at 0% and 100%).
+ */
 export function splitRequestsNeeded(weight: number): number {
-  const smaller = Math.min(weight, 100 - weight) / 100;
-  return smaller > 0 ? Math.max(100, Math.ceil(30 / smaller)) : 100;
+  const p = weight / 100;
+  if (p <= 0 || p >= 1) return 100;
+  const band = Math.max(0.025, Math.min(0.05, Math.min(p, 1 - p) / 4));
+  return Math.max(100, Math.ceil(((Z_SPLIT * Math.sqrt(p * (1 - p))) / band) ** 2));
 }
 
 /**

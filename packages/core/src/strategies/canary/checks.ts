@@ -20,14 +20,18 @@ export function stepChecks(c: CanaryContext, step: Step): CheckSpec[] {
       maxRestarts: 0,
       rules: { critical: true },
     },
-    ...comparisons(c),
+    ...comparisons(c, step.weight),
   ];
   const taken = new Set(checks.map((c) => c.name));
   return [...builtIn.filter((c) => !taken.has(c.name)), ...checks];
 }
 
-/** Error rate and p95 latency of the canary's requests against the stable's, same window. */
-export function comparisons(c: CanaryContext): PrometheusCheck[] {
+/**
+ * Error rate and p95 latency of the canary's requests against the stable's, same window. At 100%
+ * the stable answers nothing: the error rate is then held to the allowed increase over zero, and
+ * latency has nothing to be compared with.
+ */
+export function comparisons(c: CanaryContext, weight: number): PrometheusCheck[] {
   const p = c.o.prometheus;
   if (!p) return [];
   const label = c.o.versionLabel.replace(/[^a-zA-Z0-9_]/g, '_');
@@ -50,38 +54,37 @@ export function comparisons(c: CanaryContext): PrometheusCheck[] {
     minRequests: c.o.minRequests,
     prometheusUrl: p.url,
   };
-  return [
-    {
-      ...common,
-      name: 'error-rate-vs-stable',
-      query: canary.errors,
-      requestsQuery: canary.requests,
-      condition: { op: '<=', value: c.o.maxErrorIncrease },
-      unit: 'ratio',
-      compare: {
-        measure: 'error-rate',
-        canary: { value: canary.errors, requests: canary.requests },
-        baseline: { value: stable.errors, requests: stable.requests },
-        baselineName: STABLE,
-      },
+  const errorRate: PrometheusCheck = {
+    ...common,
+    name: 'error-rate-vs-stable',
+    query: canary.errors,
+    requestsQuery: canary.requests,
+    condition: { op: '<=', value: c.o.maxErrorIncrease },
+    unit: 'ratio',
+    compare: {
+      measure: 'error-rate',
+      canary: { value: canary.errors, requests: canary.requests },
+      baseline: { value: stable.errors, requests: stable.requests },
+      baselineName: STABLE,
     },
-    {
-      ...common,
-      // A quantile is noisier than a count: three slow looks in a row, not one.
-      rules: { critical: false, consecutive: 3 },
-      name: 'latency-p95-vs-stable',
-      query: canary.p95,
-      requestsQuery: canary.requests,
-      condition: { op: '<=', value: c.o.maxLatencyIncrease },
-      unit: 'ratio',
-      compare: {
-        measure: 'latency',
-        canary: { value: canary.p95, requests: canary.requests },
-        baseline: { value: stable.p95, requests: stable.requests },
-        baselineName: STABLE,
-      },
+  };
+  const latency: PrometheusCheck = {
+    ...common,
+    // A quantile is noisier than a count: three slow looks in a row, not one.
+    rules: { critical: false, consecutive: 3 },
+    name: 'latency-p95-vs-stable',
+    query: canary.p95,
+    requestsQuery: canary.requests,
+    condition: { op: '<=', value: c.o.maxLatencyIncrease },
+    unit: 'ratio',
+    compare: {
+      measure: 'latency',
+      canary: { value: canary.p95, requests: canary.requests },
+      baseline: { value: stable.p95, requests: stable.requests },
+      baselineName: STABLE,
     },
-  ];
+  };
+  return weight < 100 ? [errorRate, latency] : [errorRate];
 }
 
 /** `${canary}`, `${version}` and `${stable}` in a checks document. */

@@ -36,7 +36,19 @@ export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, st
       throw error;
     });
   await Promise.all([
-    first(confirmTraffic(c, both, s, s.weight, header)).then(() => {
+    // The split may take as long as the step: a quiet service needs the whole pause for enough requests.
+    first(
+      confirmTraffic(
+        c,
+        {
+          signal: both.signal,
+          deadline: Date.now() + Math.max(SPLIT_MS, step.pauseMs ?? c.o.stepDurationMs),
+        },
+        s,
+        s.weight,
+        header,
+      ),
+    ).then(() => {
       if (s.split !== undefined) entry.observed = s.split;
     }),
     first(gateStep(c, both, s, step, entry)),
