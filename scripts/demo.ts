@@ -2,14 +2,18 @@
  * `npm run demo`: the bundled actions run as a pipeline would, against the sandbox with the
  * real Prometheus: Slack notice → deploy v1 → deploy v2 → health gate on v2's success rate →
  * deploy v3 whose pods crash (caught, rolled back) → Slack notice updated → manual rollback to
- * v1, with a readable timeline and each step's job summary.
+ * v1 → canary v4 behind an Istio VirtualService, 5 → 25 → 50 → 100%, promoted → Slack notice
+ * with its report → canary v5 answering 20% errors, aborted at 5% by the comparison with the
+ * stable → Slack notice with its report, with a readable timeline, each step's job summary and,
+ * for the canaries, what the sandbox saw: the traffic each version served and where it goes now.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runAction, type ActionResult } from '../packages/sandbox/src/harness.js';
-import { startSandbox } from '../packages/sandbox/src/sandbox.js';
+import { startSandbox, type Sandbox } from '../packages/sandbox/src/sandbox.js';
+import { imageOf, kind, live, readyPodImages } from '../test/e2e/fixtures.js';
 
 const root = resolve(import.meta.dirname, '..');
 const bold = (s: string): string => `\x1b[1m${s}\x1b[0m`;
@@ -17,7 +21,11 @@ const dim = (s: string): string => `\x1b[2m${s}\x1b[0m`;
 const started = Date.now();
 const clock = (): string => `+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
 
-function manifest(version: string, env: Record<string, string> = {}): string {
+const NAMESPACE = 'shop';
+const IMAGE = (version: string): string => `ghcr.io/acme/shop:${version}`;
+
+/** The app's Deployment alone: what canary-step takes as the new version. */
+function deploymentManifest(version: string, env: Record<string, string> = {}): string {
   const envLines = Object.entries(env)
     .map(([k, v]) => `            - { name: ${k}, value: "${v}" }`)
     .join('\n');
@@ -33,9 +41,14 @@ spec:
     spec:
       containers:
         - name: shop
-          image: ghcr.io/acme/shop:${version}
+          image: ${IMAGE(version)}
           ports: [{ containerPort: 8080 }]
-${envLines ? `          env:\n${envLines}\n` : ''}---
+${envLines ? `          env:\n${envLines}\n` : ''}`;
+}
+
+/** The Deployment and its Service: what deploy-rolling applies. */
+function manifest(version: string, env: Record<string, string> = {}): string {
+  return `${deploymentManifest(version, env)}---
 apiVersion: v1
 kind: Service
 metadata: { name: shop }

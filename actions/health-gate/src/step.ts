@@ -1,16 +1,14 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ActionContext } from '@cd-actions/core/runner/action';
 import { seconds } from '@cd-actions/core/inputs/duration';
 import { collectMonitoring, type MonitoringSnapshot } from '@cd-actions/core/gate/monitoring';
 import type { MonitoringSpec } from '@cd-actions/core/gate/monitoring-spec';
 import { preflightGate, runGate } from '@cd-actions/core/gate/gate';
 import { gateSummary } from '@cd-actions/core/gate/summary';
-import type { CheckSpec, GateDecision } from '@cd-actions/core/gate/types';
+import type { CheckSpec } from '@cd-actions/core/gate/types';
 import { InputError, type InputProblem } from '@cd-actions/core/inputs/inputs';
 import { createKube, KubeConfigError, type Kube } from '@cd-actions/core/kube/kube';
 import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';
+import { writeReportFile } from '@cd-actions/core/runner/report-file';
 import { createActionsRunner } from '@cd-actions/core/runner/runner';
 import { buildChecks, type GateInputs } from './inputs.js';
 
@@ -37,19 +35,6 @@ function monitoringTarget(spec: MonitoringSpec, checks: readonly CheckSpec[]): M
 
 function problem(input: string, message: string): InputProblem {
   return { input, value: '', accepted: '', message: `Input "${input}": ${message}` };
-}
-
-async function writeReport(
-  path: string,
-  decision: GateDecision,
-  monitoring: MonitoringSnapshot | undefined,
-): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const durationMs = Date.parse(decision.endedAt) - Date.parse(decision.startedAt);
-  await writeFile(
-    path,
-    `${JSON.stringify({ ...decision, durationMs, ...(monitoring ? { monitoring } : {}) }, null, 2)}\n`,
-  );
 }
 
 export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Promise<void> {
@@ -109,16 +94,12 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
     });
   }
 
-  const reportPath = settings.reportPath
-    ? isAbsolute(settings.reportPath)
-      ? settings.reportPath
-      : resolve(process.env.GITHUB_WORKSPACE ?? process.cwd(), settings.reportPath)
-    : join(
-        process.env.RUNNER_TEMP || tmpdir(),
-        `health-gate-${process.env.GITHUB_RUN_ID ?? 'local'}-${Date.now()}.json`,
-      );
-  await writeReport(reportPath, decision, monitoring);
   const durationMs = Date.parse(decision.endedAt) - Date.parse(decision.startedAt);
+  const reportPath = await writeReportFile('health-gate', settings.reportPath, {
+    ...decision,
+    durationMs,
+    ...(monitoring ? { monitoring } : {}),
+  });
   setOutputs({
     verdict: decision.verdict,
     'failed-checks': decision.checks

@@ -251,11 +251,28 @@ describe('readNotifySlackSettings: report', () => {
     expect(settings.report).toMatchObject({ verdict: 'pass' });
   });
 
+  it('reads a report an earlier step left in RUNNER_TEMP (health-gate and canary-step write there by default)', async () => {
+    const temp = await mkdtemp(join(tmpdir(), 'notify-runner-temp-'));
+    await writeFile(join(temp, 'canary-step-1.json'), JSON.stringify({ verdict: 'fail', checks: [] }));
+    vi.stubEnv('RUNNER_TEMP', temp);
+    vi.stubEnv('GITHUB_WORKSPACE', workspace);
+    try {
+      const settings = read(given(join(temp, 'canary-step-1.json')), { GITHUB_WORKSPACE: workspace }).run();
+      expect(settings.report).toMatchObject({ verdict: 'fail' });
+    } finally {
+      vi.unstubAllEnvs();
+      await rm(temp, { recursive: true, force: true });
+    }
+  });
+
   it.each([
     ['a path that leads out', '../../etc/passwd', 'the path leads out of the workspace'],
     ['an absolute path elsewhere', '/etc/passwd', 'the path is outside the workspace'],
   ])('refuses %s before reading it', (_title, report, reason) => {
-    const { run } = read(given(report), { GITHUB_WORKSPACE: workspace });
+    const { run } = read(given(report), {
+      GITHUB_WORKSPACE: workspace,
+      RUNNER_TEMP: join(workspace, 'temp'),
+    });
     expect(run).toThrow(InputError);
     expect(run).toThrow(`Input "report" has value ${JSON.stringify(report)}: ${reason}`);
   });

@@ -68,9 +68,12 @@ function webhookUrl(): InputSpec<string, false> {
 
 /** A report file inside the workspace (workspace-path.ts), read and summarised while validating. */
 function reportFile(): InputSpec<NonNullable<NotifySettings['report']>, false> {
+  // A report is a file an earlier step of the job wrote: inside the workspace, or RUNNER_TEMP,
+  // where health-gate and canary-step write it by default.
   const where = input.path({
     config: false,
-    what: 'a JSON report shaped { verdict, checks: [{ name, verdict }] } (health-gate or deploy output)',
+    output: true,
+    what: 'a JSON report shaped { verdict, checks: [{ name, verdict }] } (health-gate, canary-step or deploy output)',
   });
   return {
     ...where,
