@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runAction, type ActionResult } from '../packages/sandbox/src/harness.js';
 import { startSandbox, type Sandbox } from '../packages/sandbox/src/sandbox.js';
+import type { KubeObject } from '../packages/sandbox/src/store.js';
 import { imageOf, kind, live, readyPodImages } from '../test/e2e/fixtures.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -58,6 +59,13 @@ spec:
 `;
 }
 
+/** Something the demo reads after a step, from its outputs or the sandbox; one that does not hold fails the demo. */
+interface Fact {
+  text: string;
+  holds: boolean;
+}
+const fact = (text: string, holds: boolean): Fact => ({ text, holds });
+
 interface Step {
   title: string;
   action: string;
@@ -67,10 +75,122 @@ interface Step {
   /** Outputs of earlier steps this step takes as inputs, as `${{ steps.x.outputs.y }}` would give them. */
   from?: Record<string, [step: string, output: string]>;
   id?: string;
+  /** Steps naming the same workspace share one directory, as the steps of one job do (a report file). */
+  workspace?: string;
+  /** What happens around the pipeline just before the step (the platform team's mesh route...). */
+  before?: () => void;
+  /** What the step left behind, printed after it. */
+  facts?: (result: ActionResult) => Fact[];
+  timeoutMs?: number;
+}
+
+type HttpRoute = {
+  name?: string;
+  match?: unknown;
+  route: { destination: { host: string }; weight?: number }[];
+};
+
+/** The mesh route the platform team keeps for shop: every request to host shop goes to the Service shop. */
+function seedVirtualService(sandbox: Sandbox): void {
+  if (live(sandbox, 'VirtualService', NAMESPACE, 'shop')) return;
+  sandbox.store.create(kind('VirtualService'), {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'shop', namespace: NAMESPACE },
+    spec: { hosts: ['shop'], http: [{ route: [{ destination: { host: 'shop' }, weight: 100 }] }] },
+  });
+  console.log(dim('           (the mesh: VirtualService shop in the store, host shop → Service shop 100%)'));
+}
+
+/** Where requests to shop go now, as the VirtualService in the store says. */
+function routeNow(sandbox: Sandbox): Fact {
+  const http = (
+    live(sandbox, 'VirtualService', NAMESPACE, 'shop')?.spec as { http?: HttpRoute[] } | undefined
+  )?.http;
+  const rules = (http ?? []).map(
+    (rule) =>
+      `${rule.name ? `${rule.name}: ` : ''}${rule.match ? `${JSON.stringify(rule.match)} ` : ''}→ ${rule.route
+        .map((d) => `${d.destination.host} ${d.weight ?? 100}%`)
+        .join(', ')}`,
+  );
+  // A single rule without a match, every share on the stable Service: the canary and its header route are gone.
+  const allOnStable =
+    http?.length === 1 &&
+    !http[0]!.match &&
+    http[0]!.route.every((d) => (d.weight ?? 100) === (d.destination.host === 'shop' ? 100 : 0));
+  return fact(`traffic now (VirtualService shop in the store): ${rules.join(' | ')}`, allOnStable);
+}
+
+/** The stable Deployment and its ready pods, and the canary Deployment, as the store holds them. */
+function deploymentsNow(
+  sandbox: Sandbox,
+  stableVersion: string,
+  canaryGone: 'removed' | 'scaled to 0',
+): Fact {
+  const stableImage = imageOf(live(sandbox, 'Deployment', NAMESPACE, 'shop'));
+  const pods = readyPodImages(sandbox, NAMESPACE, 'shop');
+  const canary = live(sandbox, 'Deployment', NAMESPACE, 'shop-canary') as
+    (KubeObject & { spec: { replicas?: number } }) | undefined;
+  const canaryState = canary ? `shop-canary at ${canary.spec.replicas ?? 1} replicas` : 'shop-canary removed';
+  const canaryAsExpected = canaryGone === 'removed' ? !canary : canary?.spec.replicas === 0;
+  return fact(
+    `Deployment shop runs ${stableImage ?? 'nothing'} (ready pods: ${pods.join(', ') || 'none'}); ${canaryState}`,
+    stableImage === IMAGE(stableVersion) &&
+      pods.length === 3 &&
+      pods.every((image) => image === IMAGE(stableVersion)) &&
+      canaryAsExpected,
+  );
+}
+
+/** Requests the load generator sent since the canary started, by who answered them. */
+function servedDuringCanary(sandbox: Sandbox): {
+  text: string;
+  canary: number;
+  canaryErrors: number;
+  stableErrors: number;
+} {
+  const sum = (
+    stats: Record<string, { requests: number; errors: number }>,
+    pick: (version: string) => boolean,
+  ) =>
+    Object.entries(stats)
+      .filter(([version]) => pick(version))
+      .reduce((n, [, s]) => ({ requests: n.requests + s.requests, errors: n.errors + s.errors }), {
+        requests: 0,
+        errors: 0,
+      });
+  const all = [
+    sandbox.cluster.traffic.stats(NAMESPACE, 'shop'),
+    sandbox.cluster.traffic.stats(NAMESPACE, 'shop-canary'),
+  ];
+  const canary = sum(all[1]!, (v) => v === 'canary');
+  const stable = sum(all[0]!, (v) => v !== 'canary' && v !== 'none');
+  const unserved = all.reduce((n, stats) => n + (stats.none?.requests ?? 0), 0);
+  const total = canary.requests + stable.requests + unserved;
+  const share = total ? ((100 * canary.requests) / total).toFixed(1) : '0';
+  return {
+    text:
+      `the canary answered ${canary.requests} of ${total} requests (${share}%, header route included), ` +
+      `${canary.errors} failed; the stable answered ${stable.requests}, ${stable.errors} failed; ${unserved} found nothing ready`,
+    canary: canary.requests,
+    canaryErrors: canary.errors,
+    stableErrors: stable.errors,
+  };
+}
+
+/** The text of a Slack message's blocks, one line per text element. */
+function blockText(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(blockText);
+  if (typeof value !== 'object' || value === null) return [];
+  const { text, ...rest } = value as Record<string, unknown>;
+  return [
+    ...(typeof text === 'string' ? [text] : blockText(text)),
+    ...Object.values(rest).flatMap(blockText),
+  ];
 }
 
 async function main(): Promise<void> {
-  for (const name of ['deploy-rolling', 'rollback', 'health-gate', 'notify-slack']) {
+  for (const name of ['deploy-rolling', 'rollback', 'health-gate', 'notify-slack', 'canary-step']) {
     if (!existsSync(join(root, 'dist', name, 'index.js')))
       throw new Error(`dist/${name} is missing: run npm run build`);
   }
@@ -79,7 +199,8 @@ async function main(): Promise<void> {
       'cd-actions demo: starting the sandbox (Kubernetes API, workloads, traffic, real Prometheus, Slack, GitHub)',
     ),
   );
-  const sandbox = await startSandbox({ prometheus: true, rps: 20, namespaces: ['shop'] });
+  // 100 requests a second: enough for canary-step to confirm a 5% split within seconds.
+  const sandbox = await startSandbox({ prometheus: true, rps: 100, namespaces: [NAMESPACE] });
   console.log(
     dim(
       `  API server ${sandbox.apiServer}, Prometheus ${sandbox.prometheus}, kubeconfig ${sandbox.kubeconfig}`,
@@ -95,10 +216,36 @@ async function main(): Promise<void> {
   };
   const common = {
     kubeconfig,
-    namespace: 'shop',
+    namespace: NAMESPACE,
     environment: 'staging',
     'github-token': sandbox.github.token,
     app: 'shop',
+  };
+  const canary = {
+    ...common,
+    manifests: 'k8s/shop.yaml',
+    route: 'istio',
+    steps: '5,25,50,100',
+    'header-route': 'canary=true',
+    'prometheus-url': sandbox.prometheus!,
+    'step-duration': '8s',
+    'check-interval': '1s',
+    'analysis-window': '10s',
+    'scale-down-delay': '2s',
+    timeout: '1m',
+    'report-path': 'canary-report.json',
+  };
+  const canaryOutputs = (o: Record<string, string>): string =>
+    `outputs: phase ${o.phase}, weight ${o.weight}, verdict ${o.verdict}${o['failed-phase'] ? `, failed-phase ${o['failed-phase']}` : ''}`;
+  const slackWithReport = (result: ActionResult): Fact[] => {
+    const message = sandbox.slack.message(result.outputs['channel-id'] ?? '', result.outputs.ts ?? '');
+    const lines = blockText(message?.blocks ?? []);
+    return [
+      fact(
+        `Slack holds the message with the canary report:\n${lines.map((l) => `               ${l}`).join('\n')}`,
+        result.outputs.ok === 'true' && lines.some((l) => /canary/i.test(l)),
+      ),
+    ];
   };
   const steps: Step[] = [
     {
@@ -124,7 +271,7 @@ async function main(): Promise<void> {
       action: 'health-gate',
       inputs: {
         kubeconfig,
-        namespace: 'shop',
+        namespace: NAMESPACE,
         'prometheus-url': sandbox.prometheus!,
         duration: '6s',
         interval: '2s',
@@ -158,19 +305,107 @@ async function main(): Promise<void> {
       action: 'rollback',
       inputs: {
         kubeconfig,
-        namespace: 'shop',
+        namespace: NAMESPACE,
         app: 'shop',
         'to-revision': '1',
         reason: 'demo: back to the first release',
       },
     },
+    {
+      title:
+        'canary v4 behind the Istio VirtualService: 5 → 25 → 50 → 100%, judged against the stable, promoted',
+      action: 'canary-step',
+      workspace: 'canary-v4',
+      inputs: canary,
+      files: { 'k8s/shop.yaml': deploymentManifest('4.0.0') },
+      timeoutMs: 180_000,
+      before: () => {
+        seedVirtualService(sandbox);
+        sandbox.cluster.traffic.reset();
+      },
+      facts: (result) => {
+        const o = result.outputs;
+        const traffic = servedDuringCanary(sandbox);
+        return [
+          fact(canaryOutputs(o), o.phase === 'promoted' && o.weight === '0' && o.verdict === 'pass'),
+          fact(`observed split (output): ${o['observed-split'] ?? ''}`, Boolean(o['observed-split'])),
+          fact(
+            `the sandbox's load generator: ${traffic.text}`,
+            traffic.canary > 0 && traffic.stableErrors === 0,
+          ),
+          routeNow(sandbox),
+          deploymentsNow(sandbox, '4.0.0', 'removed'),
+        ];
+      },
+    },
+    {
+      title: 'Slack: canary v4 promoted, with its report',
+      action: 'notify-slack',
+      workspace: 'canary-v4',
+      inputs: {
+        ...slack,
+        status: 'success',
+        strategy: 'canary',
+        version: '4.0.0',
+        report: 'canary-report.json',
+      },
+      facts: slackWithReport,
+    },
+    {
+      title: 'canary v5 (answers 20% errors): aborted at 5% by the comparison with the stable',
+      action: 'canary-step',
+      workspace: 'canary-v5',
+      // A long step: the gate ends at its first failing sample, not at the end of the step.
+      inputs: { ...canary, 'step-duration': '30s' },
+      files: { 'k8s/shop.yaml': deploymentManifest('5.0.0', { SANDBOX_ERROR_RATE: '0.2' }) },
+      expectFailure: true,
+      timeoutMs: 180_000,
+      before: () => sandbox.cluster.traffic.reset(),
+      facts: (result) => {
+        const o = result.outputs;
+        const traffic = servedDuringCanary(sandbox);
+        return [
+          fact(
+            canaryOutputs(o),
+            o.phase === 'aborted' &&
+              o.weight === '0' &&
+              o.verdict === 'fail' &&
+              o['failed-phase'] === 'step 5',
+          ),
+          fact(`observed split (output): ${o['observed-split'] ?? ''}`, Boolean(o['observed-split'])),
+          fact(
+            `failed requests the canary served: ${traffic.canaryErrors} (${traffic.text})`,
+            traffic.canaryErrors > 0 && traffic.stableErrors === 0,
+          ),
+          routeNow(sandbox),
+          deploymentsNow(sandbox, '4.0.0', 'scaled to 0'),
+        ];
+      },
+    },
+    {
+      title: 'Slack: canary v5 rolled back, with its report',
+      action: 'notify-slack',
+      workspace: 'canary-v5',
+      inputs: {
+        ...slack,
+        status: 'rolled-back',
+        strategy: 'canary',
+        version: '5.0.0',
+        text: 'v5 failed its comparison with v4 at 5%; v4 serves everything',
+        report: 'canary-report.json',
+      },
+      facts: slackWithReport,
+    },
   ];
   let ok = true;
   const outputs = new Map<string, Record<string, string>>();
+  const workspaces = new Map<string, string>();
   try {
     for (const step of steps) {
       console.log(`\n${bold(`${clock()}  ▶ ${step.title}`)}  ${dim(`(dist/${step.action}/index.js)`)}`);
-      const cwd = await mkdtemp(join(tmpdir(), 'demo-'));
+      const cwd =
+        (step.workspace && workspaces.get(step.workspace)) || (await mkdtemp(join(tmpdir(), 'demo-')));
+      if (step.workspace) workspaces.set(step.workspace, cwd);
       for (const [file, text] of Object.entries(step.files ?? {})) {
         await import('node:fs/promises').then((fs) => fs.mkdir(join(cwd, file, '..'), { recursive: true }));
         await writeFile(join(cwd, file), text);
@@ -178,12 +413,13 @@ async function main(): Promise<void> {
       const inputs = { ...step.inputs };
       for (const [input, [id, output]] of Object.entries(step.from ?? {}))
         inputs[input] = outputs.get(id)?.[output] ?? '';
+      step.before?.();
       const result: ActionResult = await runAction({
         action: step.action,
         inputs,
         env,
         cwd,
-        timeoutMs: 120_000,
+        timeoutMs: step.timeoutMs ?? 120_000,
       });
       if (step.id) outputs.set(step.id, result.outputs);
       for (const line of result.log.split('\n').filter((l) => l && !l.startsWith('::')))
@@ -194,6 +430,12 @@ async function main(): Promise<void> {
       console.log(dim('  ── job summary ──'));
       console.log(result.summary.replace(/^/gm, '  '));
       if ((result.exitCode === 0) === Boolean(step.expectFailure)) ok = false;
+      const facts = step.facts?.(result) ?? [];
+      if (facts.length > 0) console.log(bold('  ── what the sandbox shows ──'));
+      for (const { text, holds } of facts) {
+        console.log(`  ${holds ? '✔' : '✖'} ${text}`);
+        if (!holds) ok = false;
+      }
     }
     const deployments = sandbox.github.deployments.map(
       (d) => `${d.environment}#${d.id}: ${d.statuses.map((s) => s.state).join(' → ')}`,
