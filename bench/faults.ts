@@ -1,7 +1,8 @@
 /**
  * The fault matrix (test/e2e/faults): every write and confirmation read of deploy-rolling,
- * deploy-blue-green (each route kind) and rollback, failed once per run, each run judged against
- * the invariant. Prints each matrix, phase × fault → outcome, and the counts of broken promises.
+ * deploy-blue-green (each route kind), rollback and canary-step, failed once per run, each run
+ * judged against the invariant. Prints each matrix, phase × fault → outcome, and the counts of
+ * broken promises.
  */
 import { countOf, formatCounts, formatMatrix, LEGEND, runAll } from '../test/e2e/faults/matrix.js';
 import { SCENARIOS } from '../test/e2e/faults/scenarios.js';

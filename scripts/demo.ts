@@ -8,7 +8,7 @@
  * for the canaries, what the sandbox saw: the traffic each version served and where it goes now.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runAction, type ActionResult } from '../packages/sandbox/src/harness.js';
@@ -80,7 +80,7 @@ interface Step {
   /** What happens around the pipeline just before the step (the platform team's mesh route...). */
   before?: () => void;
   /** What the step left behind, printed after it. */
-  facts?: (result: ActionResult) => Fact[];
+  facts?: (result: ActionResult) => Fact[] | Promise<Fact[]>;
   timeoutMs?: number;
 }
 
@@ -109,7 +109,7 @@ function routeNow(sandbox: Sandbox): Fact {
   )?.http;
   const rules = (http ?? []).map(
     (rule) =>
-      `${rule.name ? `${rule.name}: ` : ''}${rule.match ? `${JSON.stringify(rule.match)} ` : ''}→ ${rule.route
+      `${rule.name ?? (rule.match ? '' : 'default route')}${rule.match ? ` ${JSON.stringify(rule.match)}` : ''} → ${rule.route
         .map((d) => `${d.destination.host} ${d.weight ?? 100}%`)
         .join(', ')}`,
   );
@@ -178,7 +178,27 @@ function servedDuringCanary(sandbox: Sandbox): {
   };
 }
 
-/** The text of a Slack message's blocks, one line per text element. */
+/**
+ * The steps the canary's report records, each with its gate verdict and the share of the traffic
+ * the canary answered once the weight was written; holds when the verdicts are `expected`.
+ */
+async function reportedSteps(result: ActionResult, expected: string): Promise<Fact> {
+  const report = JSON.parse(await readFile(result.outputs.report ?? '', 'utf8').catch(() => '{}')) as {
+    steps?: { weight: number; verdict?: string; observed?: number }[];
+  };
+  const steps = report.steps ?? [];
+  const verdicts = steps.map((s) => `${s.weight}% ${s.verdict ?? 'not judged'}`).join(' → ');
+  const observed = steps.map(
+    (s) =>
+      `${s.weight}% ${s.verdict ?? 'not judged'} (${s.observed === undefined ? 'split not confirmed' : `canary answered ${s.observed}%`})`,
+  );
+  return fact(
+    `steps in the report (${result.outputs.report}): ${observed.join(' → ')}`,
+    verdicts === expected,
+  );
+}
+
+/** The text of a Slack message's blocks and attachments, one line per text element. */
 function blockText(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(blockText);
   if (typeof value !== 'object' || value === null) return [];
@@ -237,16 +257,21 @@ async function main(): Promise<void> {
   };
   const canaryOutputs = (o: Record<string, string>): string =>
     `outputs: phase ${o.phase}, weight ${o.weight}, verdict ${o.verdict}${o['failed-phase'] ? `, failed-phase ${o['failed-phase']}` : ''}`;
-  const slackWithReport = (result: ActionResult): Fact[] => {
-    const message = sandbox.slack.message(result.outputs['channel-id'] ?? '', result.outputs.ts ?? '');
-    const lines = blockText(message?.blocks ?? []);
-    return [
-      fact(
-        `Slack holds the message with the canary report:\n${lines.map((l) => `               ${l}`).join('\n')}`,
-        result.outputs.ok === 'true' && lines.some((l) => /canary/i.test(l)),
-      ),
-    ];
-  };
+  /** The message as the Slack stand-in holds it; holds when it carries the canary's report (`summary`). */
+  const slackWithReport =
+    (summary: string) =>
+    (result: ActionResult): Fact[] => {
+      const message = sandbox.slack.message(result.outputs['channel-id'] ?? '', result.outputs.ts ?? '');
+      const lines = blockText([message?.blocks, message?.attachments])
+        .flatMap((text) => text.split('\n'))
+        .filter(Boolean);
+      return [
+        fact(
+          `Slack holds the message with the canary report:\n${lines.map((l) => `               ${l}`).join('\n')}`,
+          result.outputs.ok === 'true' && lines.some((l) => l.includes(summary)),
+        ),
+      ];
+    };
   const steps: Step[] = [
     {
       title: 'Slack: deploy started',
@@ -323,12 +348,13 @@ async function main(): Promise<void> {
         seedVirtualService(sandbox);
         sandbox.cluster.traffic.reset();
       },
-      facts: (result) => {
+      facts: async (result) => {
         const o = result.outputs;
         const traffic = servedDuringCanary(sandbox);
         return [
           fact(canaryOutputs(o), o.phase === 'promoted' && o.weight === '0' && o.verdict === 'pass'),
           fact(`observed split (output): ${o['observed-split'] ?? ''}`, Boolean(o['observed-split'])),
+          await reportedSteps(result, '5% pass → 25% pass → 50% pass → 100% pass'),
           fact(
             `the sandbox's load generator: ${traffic.text}`,
             traffic.canary > 0 && traffic.stableErrors === 0,
@@ -349,7 +375,7 @@ async function main(): Promise<void> {
         version: '4.0.0',
         report: 'canary-report.json',
       },
-      facts: slackWithReport,
+      facts: slackWithReport('Canary promoted: 5% ✓ · 25% ✓ · 50% ✓ · 100% ✓'),
     },
     {
       title: 'canary v5 (answers 20% errors): aborted at 5% by the comparison with the stable',
@@ -361,7 +387,7 @@ async function main(): Promise<void> {
       expectFailure: true,
       timeoutMs: 180_000,
       before: () => sandbox.cluster.traffic.reset(),
-      facts: (result) => {
+      facts: async (result) => {
         const o = result.outputs;
         const traffic = servedDuringCanary(sandbox);
         return [
@@ -373,6 +399,7 @@ async function main(): Promise<void> {
               o['failed-phase'] === 'step 5',
           ),
           fact(`observed split (output): ${o['observed-split'] ?? ''}`, Boolean(o['observed-split'])),
+          await reportedSteps(result, '5% fail'),
           fact(
             `failed requests the canary served: ${traffic.canaryErrors} (${traffic.text})`,
             traffic.canaryErrors > 0 && traffic.stableErrors === 0,
@@ -394,7 +421,7 @@ async function main(): Promise<void> {
         text: 'v5 failed its comparison with v4 at 5%; v4 serves everything',
         report: 'canary-report.json',
       },
-      facts: slackWithReport,
+      facts: slackWithReport('Canary aborted at 5%: 5% ✗ fail'),
     },
   ];
   let ok = true;
@@ -430,7 +457,7 @@ async function main(): Promise<void> {
       console.log(dim('  ── job summary ──'));
       console.log(result.summary.replace(/^/gm, '  '));
       if ((result.exitCode === 0) === Boolean(step.expectFailure)) ok = false;
-      const facts = step.facts?.(result) ?? [];
+      const facts = (await step.facts?.(result)) ?? [];
       if (facts.length > 0) console.log(bold('  ── what the sandbox shows ──'));
       for (const { text, holds } of facts) {
         console.log(`  ${holds ? '✔' : '✖'} ${text}`);

@@ -1,9 +1,10 @@
 /**
  * The fault matrix, end to end: for deploy-rolling, deploy-blue-green through each route kind,
- * and rollback of a rolling and of a blue-green app, every write and every confirmation read
- * the action makes is failed once (500, 403, connection dropped before / after the server
- * stored it, a slow answer, and targeted hangs), each in its own run from the same starting
- * state (matrix.ts). Prints each matrix, phase × fault → outcome; fails on any broken promise.
+ * rollback of a rolling and of a blue-green app, and canary-step (a ramp to promotion, and an
+ * abort), every write and every confirmation read the action makes is failed once (500, 403,
+ * connection dropped before / after the server stored it, a slow answer, and targeted hangs),
+ * each in its own run from the same starting state (matrix.ts). Prints each matrix, phase ×
+ * fault → outcome; fails on any broken promise.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -150,7 +150,7 @@ export class Stage {
   }
 
   judge(result: ActionResult, audit: AuditEntry[]): Verdict {
-    const traffic = this.scenario.traffic(this.sandbox);
+    const traffic = this.scenario.traffic(this.sandbox, result);
     const exit0 = result.exitCode === 0;
     const problems: Problem[] = [];
     if (result.timedOut) problems.push('hung');

@@ -4,13 +4,17 @@ import { SCENARIOS } from './scenarios.js';
 
 const only = process.env.ZZ_ONLY ?? 'canary-step';
 for (const s of SCENARIOS.filter((x) => x.name.startsWith(only))) {
-  it(s.name, async () => {
-    const m = await runMatrix(s, {
-      onCell: (r) =>
-        console.log(
-          `${r.cell.row} × ${r.cell.fault}: ${r.hit ? r.verdict.outcome : 'miss'} ${r.verdict.problems.join('+')} ${r.ms}ms ${r.verdict.outcome === 'broken' || !r.hit ? `— ${r.verdict.traffic.detail}; said: ${r.verdict.said}` : ''}`,
-        ),
-    });
-    console.log(formatMatrix(m));
-  }, 3_600_000);
+  it(
+    s.name,
+    async () => {
+      const m = await runMatrix(s, {
+        onCell: (r) =>
+          console.log(
+            `${r.cell.row} × ${r.cell.fault}: ${r.hit ? r.verdict.outcome : 'miss'} ${r.verdict.problems.join('+')} ${r.ms}ms — ${r.verdict.traffic.detail}`,
+          ),
+      });
+      console.log(formatMatrix(m));
+    },
+    3_600_000,
+  );
 }

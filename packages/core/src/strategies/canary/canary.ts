@@ -8,7 +8,7 @@
  * the stable and the canary goes. The state lives in the record on the canary Deployment, so
  * another job, or a re-run, continues where the last one stopped.
  */
-import { DEPLOYMENTS, KubeObjects, SERVICES, VIRTUALSERVICES, DESTINATIONRULES } from '../../kube/objects.js';
+import { DEPLOYMENTS, KubeObjects, SERVICES } from '../../kube/objects.js';
 import { currentRevision, imagesOf, listRevisions } from '../../kube/revisions.js';
 import { type Deployment } from '../../kube/rollout.js';
 import { runDeploy } from '../../engine/deploy.js';
@@ -16,22 +16,8 @@ import { errorText, type Phase } from '../../engine/phases.js';
 import { undoApply } from '../../engine/undo-apply.js';
 import { applyImageOverrides, type KubeObject } from '../../manifests/manifests.js';
 import { appendHistory, newRecord, readRecord, writeRecord, type CanaryState } from '../../record/record.js';
-import {
-  createRouter,
-  describeHeaderRoute,
-  describeWeights,
-  type HeaderRoute,
-  type TrafficRouter,
-} from '../../traffic/index.js';
-import {
-  CANARY,
-  canaryDeployment,
-  canaryName,
-  canaryService,
-  replicasFor,
-  STABLE,
-  type CanaryLabels,
-} from './plan.js';
+import { describeHeaderRoute, describeWeights, type HeaderRoute } from '../../traffic/index.js';
+import { CANARY, canaryDeployment, canaryName, canaryService, replicasFor } from './plan.js';
 
 import {
   digestOf,
@@ -42,12 +28,11 @@ import {
   type CanaryOptions,
   type CanaryOutcome,
   type CanaryPhase,
-  type CanaryRoute,
   type Live,
-  type Routing,
   type Shared,
 } from './model.js';
 import { runStep } from './step.js';
+import { canaryContext, resolveRouting } from './routing.js';
 import { finishPhase, promotePhase } from './promote.js';
 import { abortPhase, abortUndo } from './abort.js';
 import { describeSuccess, keepBooks, whereTrafficIs } from './books.js';
@@ -66,18 +51,11 @@ export class CanaryDeploy {
   /** What the phase functions get, once the router is known. */
   private c!: CanaryContext;
   private readonly objects: KubeObjects;
-  private router!: TrafficRouter;
-  private labels!: CanaryLabels;
-  /** Labels the stable keeps on promotion (an Istio stable subset's). */
-  private keepLabels: Record<string, string> = {};
   private readonly timeline: CanaryOutcome['timeline'] = [];
   private readonly gates: CanaryOutcome['gates'] = [];
   private readonly canaryDeploymentName: string;
-  private canaryServiceName = '';
   /** The options with the routing resolved (given, else the canary's record, else defaults). */
   private o!: CanaryOptions;
-  /** Whether the router sends to a canary Service of its own (so the canary's pods must stay out of the stable's). */
-  private separate = false;
 
   constructor(private readonly given: CanaryInputs) {
     this.objects = new KubeObjects(given.kube);
@@ -91,8 +69,7 @@ export class CanaryDeploy {
 
   async run(): Promise<CanaryOutcome> {
     const live = await this.inspect();
-    this.o = this.resolveRouting(live);
-    this.canaryServiceName = canaryName(this.o.service);
+    this.o = resolveRouting(this.given, live);
     const service = await this.objects.get<KubeObject>(SERVICES, this.o.namespace, this.o.service);
     if (service) live.stableService = service;
     if (this.o.headerRoute && this.o.route === 'replicas')
@@ -104,7 +81,7 @@ export class CanaryDeploy {
         // The weight as the route holds it now; the record alone says what the last step wrote.
         await this.makeRouter(live)
           .then(async () => {
-            live.route = await this.router.getWeights();
+            live.route = await this.c.router.getWeights();
           })
           .catch((error: unknown) => this.note(`the route could not be read: ${errorText(error)}`));
       }
@@ -124,9 +101,9 @@ export class CanaryDeploy {
       );
     }
     await this.makeRouter(live);
-    live.route = await this.router.getWeights();
+    live.route = await this.c.router.getWeights();
     if (!live.route)
-      throw new Error(`${this.router.describe()} does not exist: create it before the first canary`);
+      throw new Error(`${this.c.router.describe()} does not exist: create it before the first canary`);
     if (this.o.action === 'run') {
       const idle = await this.validateRun(live);
       if (idle) return idle;
@@ -152,118 +129,11 @@ export class CanaryDeploy {
     };
   }
 
-  /**
-   * The canary in progress keeps the routing it started with: a later job (a step, promote, abort)
-   * need not repeat it, and one that says something else is refused before anything is written.
-   */
-  private resolveRouting(live: Live): CanaryOptions {
-    const kept = live.state?.route;
-    const routing: Routing = {
-      route: (this.given.route ?? kept?.kind ?? 'replicas') as CanaryRoute,
-      service: this.given.service ?? kept?.service ?? this.given.app,
-      versionLabel: this.given.versionLabel ?? kept?.versionLabel ?? 'version',
-      ...((this.given.routeName ?? kept?.name) ? { routeName: this.given.routeName ?? kept?.name } : {}),
-      ...((this.given.ruleName ?? kept?.rule) ? { ruleName: this.given.ruleName ?? kept?.rule } : {}),
-    };
-    if (kept) {
-      const differs = (
-        [
-          ['route', this.given.route, kept.kind],
-          ['service', this.given.service, kept.service],
-          ['route-name', this.given.routeName, kept.name],
-          ['route-rule', this.given.ruleName, kept.rule],
-          ['version-label', this.given.versionLabel, kept.versionLabel],
-        ] as const
-      ).filter(([, given, was]) => given !== undefined && given !== was);
-      if (differs.length > 0)
-        throw new Error(
-          `The canary of ${this.given.app} in progress was started with ${differs.map(([name, , was]) => `${name} "${was ?? '(none)'}"`).join(', ')}; this run says ${differs.map(([name, given]) => `${name} "${given}"`).join(', ')}. Leave them out to continue it, or abort it first; nothing was changed`,
-        );
-    }
-    return { ...this.given, ...routing };
-  }
-
-  /** The router for the route kind; Istio's subset or host form is read from the VirtualService. */
   private async makeRouter(live: Live): Promise<void> {
-    const { namespace, service } = this.o;
-    const selected = {
-      ...((live.stableService?.spec as { selector?: Record<string, string> } | undefined)?.selector ?? {}),
-      ...(live.stable?.spec.selector.matchLabels ?? {}),
-    };
-    let backends: Record<string, string> | undefined = {
-      [service]: STABLE,
-      [this.canaryServiceName]: CANARY,
-    };
-    let extra: Record<string, string> = {};
-    this.separate = this.o.route !== 'replicas';
-    if (this.o.route === 'istio' && (await this.istioBySubset())) {
-      this.separate = false;
-      backends = undefined;
-      const subsets = await this.destinationSubsets();
-      extra = subsets[CANARY]!;
-      this.keepLabels = subsets[STABLE]!;
-    }
-    if (this.separate && !live.stableService)
-      throw new Error(
-        `Input "service": there is no Service ${namespace}/${service}; the ${this.o.route} router sends the stable's share to it`,
-      );
-    this.labels = { versionLabel: this.o.versionLabel, separate: this.separate, selected, extra };
-    this.router = createRouter(
-      this.o.route,
-      {
-        objects: this.objects,
-        namespace,
-        service,
-        colorLabel: this.o.versionLabel,
-        ...(this.o.routeName ? { routeName: this.o.routeName } : {}),
-        ...(this.o.ruleName ? { ruleName: this.o.ruleName } : {}),
-        ...(backends ? { backends } : {}),
-        deployments: { [STABLE]: this.o.app, [CANARY]: this.canaryDeploymentName },
-      },
-      this.o.kube,
-    );
-    this.c = {
-      o: this.o,
-      objects: this.objects,
-      router: this.router,
-      labels: this.labels,
-      keepLabels: this.keepLabels,
-      separate: this.separate,
-      names: { deployment: this.canaryDeploymentName, service: this.canaryServiceName },
+    this.c = await canaryContext(this.o, this.objects, live, {
       note: (text) => this.note(text),
       gates: this.gates,
-    };
-  }
-
-  private async istioBySubset(): Promise<boolean> {
-    const vs = await this.objects.get<KubeObject>(
-      VIRTUALSERVICES,
-      this.o.namespace,
-      this.o.routeName ?? this.o.service,
-    );
-    const http =
-      (vs?.spec as { http?: { route?: { destination?: { subset?: string } }[] }[] } | undefined)?.http ?? [];
-    return http.some((r) => (r.route ?? []).some((d) => d.destination?.subset));
-  }
-
-  /** Subset-level Istio: the DestinationRule of the host must name a stable and a canary subset. */
-  private async destinationSubsets(): Promise<Record<string, Record<string, string>>> {
-    const rules = await this.objects.list<KubeObject>(DESTINATIONRULES, this.o.namespace);
-    const rule = rules.items.find(
-      (r) => ((r.spec as { host?: string } | undefined)?.host ?? '').split('.')[0] === this.o.service,
-    );
-    const subsets = Object.fromEntries(
-      (
-        (rule?.spec as { subsets?: { name: string; labels?: Record<string, string> }[] } | undefined)
-          ?.subsets ?? []
-      ).map((s) => [s.name, s.labels ?? {}]),
-    );
-    if (!subsets[STABLE] || !subsets[CANARY]) {
-      throw new Error(
-        `the VirtualService routes by subset, so the DestinationRule of host ${this.o.service} needs subsets "${STABLE}" and "${CANARY}"${rule ? ` (DestinationRule ${rule.metadata.name} has ${Object.keys(subsets).join(', ') || 'none'})` : ' (there is none)'}; for example subset canary with labels ${this.o.versionLabel}: canary, and subset stable with a label only the stable's pods carry`,
-      );
-    }
-    return subsets;
+    });
   }
 
   /** The canary Deployment this run would apply, and its digest. */
@@ -273,7 +143,7 @@ export class CanaryDeploy {
       template = structuredClone(live.stable!) as unknown as KubeObject;
     }
     const object = canaryDeployment(template, {
-      ...this.labels,
+      ...this.c.labels,
       name: this.canaryDeploymentName,
       namespace: this.o.namespace,
       replicas: this.canaryReplicas(live, this.firstWeight(live)),
@@ -468,7 +338,7 @@ export class CanaryDeploy {
         this.note(
           s.live.state
             ? `continuing the canary of ${this.o.app}: ${describeWeights(s.live.route?.weights ?? {})}${s.header ? `, header route ${describeHeaderRoute(s.header)}` : ''}`
-            : `starting a canary of ${this.o.app} beside the stable ${versionText(s.stableImages)} through ${this.router.describe()}`,
+            : `starting a canary of ${this.o.app} beside the stable ${versionText(s.stableImages)} through ${this.c.router.describe()}`,
         );
         return Promise.resolve();
       },
@@ -494,12 +364,12 @@ export class CanaryDeploy {
           await this.objects.apply(m.object);
           this.note(`${m.object.kind} ${m.object.metadata.name} applied (${m.source})`);
         }
-        if (this.separate) {
+        if (this.c.separate) {
           ctx.wrote();
           await this.objects.apply(
             canaryService(s.live.stableService!, {
-              ...this.labels,
-              name: this.canaryServiceName,
+              ...this.c.labels,
+              name: this.c.names.service,
               namespace,
               app: this.o.app,
             }),
@@ -692,7 +562,7 @@ export class CanaryDeploy {
       firstDeploy: false,
       ...o,
       action: this.o.action,
-      route: this.router ? this.router.describe() : this.o.route,
+      route: this.c ? this.c.router.describe() : this.o.route,
       approximated: this.o.route === 'replicas',
       gates: [...this.gates],
       timeline: [...this.timeline],
