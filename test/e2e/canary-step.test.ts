@@ -116,6 +116,7 @@ async function canary(
       timeout: '30s',
       ...inputs,
     },
+    env: { GITHUB_API_URL: sandbox.github.url },
     timeoutMs: 180_000,
   });
 }
@@ -175,8 +176,15 @@ describe('canary-step through every router: a healthy canary ramps to promotion'
       route: 'istio',
       steps: '5,25,50,100',
       'header-route': 'canary=true',
+      environment: 'production',
+      'github-token': sandbox.github.token,
     });
     expect(result.exitCode, result.log).toBe(0);
+    expect(sandbox.github.deployments.at(-1)?.statuses.map((s) => s.state)).toEqual([
+      'in_progress',
+      'success',
+    ]);
+    expect(result.log).not.toContain(sandbox.github.token);
     expect(result.outputs).toMatchObject({ phase: 'promoted', weight: '0', verdict: 'pass' });
     // Every step written, read back and confirmed from Prometheus; the header route adds to the canary's share.
     for (const weight of [5, 25, 50])
@@ -309,10 +317,21 @@ describe('canary-step aborts a bad canary and edits only what it owns', () => {
     sandbox.cluster.traffic.reset();
     const result = await canary(
       'bags',
-      { route: 'istio', steps: '5,25,50,100', 'header-route': 'canary=true', 'step-duration': '1m' },
+      {
+        route: 'istio',
+        steps: '5,25,50,100',
+        'header-route': 'canary=true',
+        'step-duration': '1m',
+        environment: 'production',
+        'github-token': sandbox.github.token,
+      },
       { env: { SANDBOX_ERROR_RATE: '0.2' } },
     );
     expect(result.exitCode).toBe(1);
+    expect(sandbox.github.deployments.at(-1)?.statuses.map((s) => s.state)).toEqual([
+      'in_progress',
+      'failure',
+    ]);
     expect(result.outputs).toMatchObject({
       phase: 'aborted',
       weight: '0',

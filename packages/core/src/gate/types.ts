@@ -93,6 +93,11 @@ export interface Comparison {
   baseline: ComparedSide;
   /** What the baseline is, for the table: "stable". */
   baselineName: string;
+  /**
+   * The range of the queries, written `$window` in them: at most `maxMs`, and never reaching back
+   * before `since` (epoch ms), so requests of an earlier canary under the same labels never count.
+   */
+  window: { maxMs: number; since?: number };
 }
 
 export interface PodsCheck extends CheckBase {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QueryRejectedError, type PrometheusClient } from '../prometheus-client.js';
 import type { Comparison, PrometheusCheck } from '../types.js';
-import { sampleComparison, wilson } from './compare.js';
+import { sampleComparison, wilson, windowNow } from './compare.js';
 
 /**
  * Prometheus answering each query string with one value: a number is one series, NaN a series
@@ -42,6 +42,7 @@ function comparison(measure: Comparison['measure'], bound: number, minRequests =
       canary: { value: Q.canaryValue, requests: Q.canaryRequests },
       baseline: { value: Q.stableValue, requests: Q.stableRequests },
       baselineName: 'stable',
+      window: { maxMs: 60_000 },
     },
   };
 }
@@ -54,6 +55,36 @@ const errors = (canary: [number, number], stable: [number, number]): Record<stri
 });
 
 const ctx = { deadlineMs: 1000 };
+
+describe('windowNow', () => {
+  it('is the window, shortened to what came after the canary began, in whole seconds of at least 2', () => {
+    const now = 1_000_000;
+    expect(windowNow({ maxMs: 60_000 }, now)).toBe('60s');
+    expect(windowNow({ maxMs: 60_000, since: now - 12_300 }, now)).toBe('13s');
+    expect(windowNow({ maxMs: 60_000, since: now - 600_000 }, now)).toBe('60s');
+    expect(windowNow({ maxMs: 60_000, since: now - 100 }, now)).toBe('2s');
+  });
+
+  it('fills $window in every query of the sample', async () => {
+    const asked: string[] = [];
+    const client = {
+      query: (q: string) => {
+        asked.push(q);
+        return Promise.resolve([{ labels: {}, value: q.startsWith('canary_requests') ? 100 : 0 }]);
+      },
+    } as unknown as PrometheusClient;
+    const check = comparison('error-rate', 0.01);
+    check.compare = {
+      ...check.compare!,
+      canary: { value: 'canary_value[$window]', requests: 'canary_requests[$window]' },
+      baseline: { value: 'stable_value[$window]', requests: 'stable_requests[$window]' },
+      window: { maxMs: 60_000, since: Date.now() - 5_000 },
+    };
+    await sampleComparison(check, client, ctx);
+    expect(asked).toHaveLength(4);
+    for (const q of asked) expect(q).toMatch(/\[[5-6]s\]$/);
+  });
+});
 
 describe('wilson', () => {
   // Newcombe (1998), "Two-sided confidence intervals for the single proportion", table I (95%).

@@ -7,7 +7,7 @@
  */
 import { describeCondition, holds } from '../condition.js';
 import { QueryRejectedError, type PrometheusClient } from '../prometheus-client.js';
-import type { PrometheusCheck, Sample } from '../types.js';
+import type { Comparison, PrometheusCheck, Sample } from '../types.js';
 import type { PrometheusSampleContext } from './prometheus.js';
 
 /** Two-sided 99%. */
@@ -33,6 +33,12 @@ function percent(ratio: number): string {
   return `${(ratio * 100).toFixed(ratio < 0.01 ? 2 : 1)}%`;
 }
 
+/** The `$window` of the queries now: the window, shortened to what came after `since`; whole seconds, at least 2. */
+export function windowNow(window: Comparison['window'], now = Date.now()): string {
+  const ms = window.since === undefined ? window.maxMs : Math.min(window.maxMs, now - window.since);
+  return `${Math.max(2, Math.ceil(ms / 1000))}s`;
+}
+
 async function scalar(
   client: PrometheusClient,
   query: string,
@@ -53,11 +59,12 @@ export async function sampleComparison(
   ctx: PrometheusSampleContext,
 ): Promise<Sample> {
   const c = check.compare!;
+  const range = windowNow(c.window);
   let values: number[];
   try {
     values = await Promise.all(
       [c.canary.value, c.canary.requests, c.baseline.value, c.baseline.requests].map((q) =>
-        scalar(client, q, ctx),
+        scalar(client, q.replaceAll('$window', range), ctx),
       ),
     );
   } catch (error) {
@@ -102,11 +109,17 @@ export async function sampleComparison(
     return { outcome: 'no-data', detail: 'no latency for one of the versions yet', sampleSize: n };
   }
   const increase = canaryValue / baselineValue - 1;
-  const worse = !holds(check.condition, increase) && canaryValue - baselineValue > LATENCY_FLOOR_S;
+  const beyond = !holds(check.condition, increase);
+  const worse = beyond && canaryValue - baselineValue > LATENCY_FLOOR_S;
+  const verdict = worse
+    ? `fails ${bound}`
+    : beyond
+      ? `within ${LATENCY_FLOOR_S * 1000} ms, below what is judged`
+      : `meets ${bound}`;
   return {
     outcome: worse ? 'fail' : 'ok',
     value: increase,
     sampleSize: n,
-    detail: `${(canaryValue * 1000).toFixed(1)} ms vs ${c.baselineName} ${(baselineValue * 1000).toFixed(1)} ms (${increase >= 0 ? '+' : ''}${(increase * 100).toFixed(0)}%, ${n} requests): ${worse ? 'fails' : 'meets'} ${bound}`,
+    detail: `${(canaryValue * 1000).toFixed(1)} ms vs ${c.baselineName} ${(baselineValue * 1000).toFixed(1)} ms (${increase >= 0 ? '+' : ''}${(increase * 100).toFixed(0)}%, ${n} requests): ${verdict}`,
   };
 }

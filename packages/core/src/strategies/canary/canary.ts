@@ -102,8 +102,14 @@ export class CanaryDeploy {
     }
     await this.makeRouter(live);
     live.route = await this.c.router.getWeights();
-    if (!live.route)
-      throw new Error(`${this.c.router.describe()} does not exist: create it before the first canary`);
+    if (!live.route) {
+      // NGINX: the weights live in the canary Ingress cd-actions makes, but the user's primary one is missing.
+      const missing =
+        this.o.route === 'nginx'
+          ? `Ingress ${this.o.namespace}/${this.o.routeName ?? this.o.service}`
+          : this.c.router.describe();
+      throw new Error(`${missing} does not exist: create it before the first canary; nothing was changed`);
+    }
     if (this.o.action === 'run') {
       const idle = await this.validateRun(live);
       if (idle) return idle;

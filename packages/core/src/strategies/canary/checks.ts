@@ -5,7 +5,7 @@ import { CANARY, STABLE, type Step } from './plan.js';
 
 import { type CanaryContext } from './model.js';
 /** The checks of a step: the canary's pods always; against the stable when Prometheus is given; the user's. */
-export function stepChecks(c: CanaryContext, step: Step): CheckSpec[] {
+export function stepChecks(c: CanaryContext, step: Step, since?: number): CheckSpec[] {
   const defaults = { namespace: c.o.namespace, ...c.o.checkDefaults };
   const doc = step.checks ?? c.o.checks;
   const filled = fill(doc, { canary: c.names.deployment, version: CANARY, stable: c.o.app });
@@ -20,7 +20,7 @@ export function stepChecks(c: CanaryContext, step: Step): CheckSpec[] {
       maxRestarts: 0,
       rules: { critical: true },
     },
-    ...comparisons(c, step.weight),
+    ...comparisons(c, step.weight, since),
   ];
   const taken = new Set(checks.map((c) => c.name));
   return [...builtIn.filter((c) => !taken.has(c.name)), ...checks];
@@ -31,12 +31,15 @@ export function stepChecks(c: CanaryContext, step: Step): CheckSpec[] {
  * the stable answers nothing: the error rate is then held to the allowed increase over zero, and
  * latency has nothing to be compared with.
  */
-export function comparisons(c: CanaryContext, weight: number): PrometheusCheck[] {
+export function comparisons(c: CanaryContext, weight: number, since?: number): PrometheusCheck[] {
   const p = c.o.prometheus;
   if (!p) return [];
   const label = c.o.versionLabel.replace(/[^a-zA-Z0-9_]/g, '_');
   const services = (c.separate ? [c.o.service, c.names.service] : [c.o.service]).join('|');
-  const window = `${Math.max(1, Math.round(p.windowMs / 1000))}s`;
+  // `$window` is filled in at every sample (gate/checks/compare.ts): never before this canary began.
+  const window = '$window';
+  const shown = (query: string): string =>
+    query.replaceAll(window, `${Math.max(1, Math.round(p.windowMs / 1000))}s`);
   const base = `namespace="${c.o.namespace}",service=~"${services}"`;
   const side = (version: string): { errors: string; requests: string; p95: string } => {
     const sel = `${base},${version}`;
@@ -57,8 +60,8 @@ export function comparisons(c: CanaryContext, weight: number): PrometheusCheck[]
   const errorRate: PrometheusCheck = {
     ...common,
     name: 'error-rate-vs-stable',
-    query: canary.errors,
-    requestsQuery: canary.requests,
+    query: shown(canary.errors),
+    requestsQuery: shown(canary.requests),
     condition: { op: '<=', value: c.o.maxErrorIncrease },
     unit: 'ratio',
     compare: {
@@ -66,6 +69,7 @@ export function comparisons(c: CanaryContext, weight: number): PrometheusCheck[]
       canary: { value: canary.errors, requests: canary.requests },
       baseline: { value: stable.errors, requests: stable.requests },
       baselineName: STABLE,
+      window: { maxMs: p.windowMs, ...(since !== undefined ? { since } : {}) },
     },
   };
   const latency: PrometheusCheck = {
@@ -73,8 +77,8 @@ export function comparisons(c: CanaryContext, weight: number): PrometheusCheck[]
     // A quantile is noisier than a count: three slow looks in a row, not one.
     rules: { critical: false, consecutive: 3 },
     name: 'latency-p95-vs-stable',
-    query: canary.p95,
-    requestsQuery: canary.requests,
+    query: shown(canary.p95),
+    requestsQuery: shown(canary.requests),
     condition: { op: '<=', value: c.o.maxLatencyIncrease },
     unit: 'ratio',
     compare: {
@@ -82,6 +86,7 @@ export function comparisons(c: CanaryContext, weight: number): PrometheusCheck[]
       canary: { value: canary.p95, requests: canary.requests },
       baseline: { value: stable.p95, requests: stable.requests },
       baselineName: STABLE,
+      window: { maxMs: p.windowMs, ...(since !== undefined ? { since } : {}) },
     },
   };
   return weight < 100 ? [errorRate, latency] : [errorRate];

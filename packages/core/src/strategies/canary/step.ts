@@ -145,7 +145,9 @@ export async function gateStep(
   step: Step,
   entry: CanaryState['history'][number],
 ): Promise<void> {
-  const checks = stepChecks(c, step);
+  // The canary began taking traffic at its first step: what came before under its labels was another canary.
+  const began = s.state.history[0]?.at;
+  const checks = stepChecks(c, step, began ? Date.parse(began) : undefined);
   const durationMs = step.pauseMs ?? c.o.stepDurationMs;
   c.note(`${step.weight}%: checks ${checks.map((c) => c.name).join(', ')} for ${durationMs / 1000}s`);
   const decision = await runGate({
