@@ -52,8 +52,9 @@ export interface Scenario {
   /**
    * The phase whose first write hangs (stored, no answer) until the client's own deadline cuts
    * the call, and the first read after it hangs too. Through Istio and the Gateway API the switch
-   * is the same client call and the same read-back as through a Service, so only the Service
-   * route and the rollback (its own switch) have these cells.
+   * of blue-green is the same client call and the same read-back as through a Service, so only
+   * the Service route, the rollback (its own switch) and the canary (a step's weight, and the
+   * abort: the put-back itself hung) have these cells.
    */
   hangAt?: string;
   /**
@@ -329,18 +330,7 @@ export const SCENARIOS: Scenario[] = [
       keep: (r) => !engineOwn(r),
       why: "the engine's lock and books (Lease, record, history): the same requests with the same handling in every scenario",
     },
-    traffic: (sandbox, result) => {
-      const route = cartRoute(sandbox);
-      const paused = route.weights[CART] === 50 && route.weights[`${CART}-canary`] === 50 && route.header;
-      // An abort that stopped before its first write leaves the canary where it was: that is
-      // the traffic that served before the run, put back by never being changed.
-      if (paused && serves(sandbox, CART, cartImage('1.0.0')).ok)
-        return {
-          on: 'old',
-          detail: `untouched: ${route.detail}, the canary paused at 50% as before the run`,
-        };
-      return canaryTraffic(sandbox, result);
-    },
+    traffic: canaryTraffic,
   },
   {
     name: 'deploy-blue-green (service) v1 → v2',

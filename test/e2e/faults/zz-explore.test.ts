@@ -8,6 +8,7 @@ for (const s of SCENARIOS.filter((x) => x.name.startsWith(only))) {
     s.name,
     async () => {
       const m = await runMatrix(s, {
+      ...(process.env.ZZ_FAULT ? { only: (c) => c.fault === process.env.ZZ_FAULT } : {}),
         onCell: (r) =>
           console.log(
             `${r.cell.row} × ${r.cell.fault}: ${r.hit ? r.verdict.outcome : 'miss'} ${r.verdict.problems.join('+')} ${r.ms}ms — ${r.verdict.traffic.detail}`,
