@@ -77,6 +77,18 @@ const cases: Case[] = [
     'header-route',
     'cannot',
   ],
+  [
+    'both a header route and a cookie route',
+    { ...good, route: 'istio', 'header-route': 'canary=true', 'cookie-route': 'canary=always' },
+    'cookie-route',
+    'give one of them',
+  ],
+  [
+    'a cookie route that is no cookie',
+    { ...good, route: 'istio', 'cookie-route': 'canary=a;b' },
+    'cookie-route',
+    'such as "canary=always"',
+  ],
   ['two Deployments in the manifests', { manifests: 'k8s/two.yaml' }, 'manifests', 'exactly one Deployment'],
   ['an app too long for <app>-canary', { ...good, app: `web-${'x'.repeat(54)}` }, 'app', '<name>-canary'],
   ['checks that are a mapping', { ...good, checks: 'kind: http' }, 'checks', 'list'],

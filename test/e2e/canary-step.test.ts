@@ -265,7 +265,12 @@ describe('canary-step through every router: a healthy canary ramps to promotion'
     const loaded = { 'max-latency-increase': '1' };
     const results = await Promise.all([
       canary('hats', { ...loaded, route: 'istio', steps: '10,50,100', 'header-route': 'canary=true' }),
-      canary('shoes', { ...loaded, route: 'gateway-api', steps: '10,50,100', 'header-route': 'x-beta^=yes' }),
+      canary('shoes', {
+        ...loaded,
+        route: 'gateway-api',
+        steps: '10,50,100',
+        'cookie-route': 'canary=always',
+      }),
       canary('socks', { ...loaded, route: 'nginx', steps: '10,50,100', 'header-route': 'canary=always' }),
       canary('gloves', { ...loaded, route: 'replicas', steps: '25,50,100' }),
     ]);

@@ -12,6 +12,8 @@ import { CANARY_ROUTES } from '@cd-actions/core/traffic/router';
 import { pathRoots } from '@cd-actions/core/inputs/workspace-path';
 import {
   HEADER_ROUTE_FORM,
+  COOKIE_ROUTE_FORM,
+  parseCookieRoute,
   parseHeaderRoute,
   parseSteps,
   STEPS_FORM,
@@ -48,6 +50,7 @@ export const spec = {
   steps: input.document({ default: '5,25,50,100', config: false, description: STEPS_FORM }),
   weight: input.integer({ min: 1, max: 100, config: false }),
   'header-route': input.string({ config: false, patternDescription: HEADER_ROUTE_FORM }),
+  'cookie-route': input.string({ config: false, patternDescription: COOKIE_ROUTE_FORM }),
   checks: input.document({
     shape: 'list',
     description:
@@ -145,11 +148,34 @@ const rules = [
         accepted: HEADER_ROUTE_FORM,
         message: `Input "header-route" has value "${s.headerRoute}": expected ${HEADER_ROUTE_FORM}`,
       };
+    if (s.cookieRoute !== undefined)
+      return {
+        input: 'cookie-route',
+        accepted: 'header-route or cookie-route, not both',
+        message:
+          'Inputs "header-route" and "cookie-route" are both given: a canary has one route that bypasses the weights; give one of them',
+      };
     return s.route === 'replicas'
       ? {
           input: 'header-route',
           accepted: 'a route of istio, gateway-api or nginx',
           message: `Input "header-route" needs a router that matches headers: route "replicas" (a Service alone) cannot; use istio, gateway-api or nginx`,
+        }
+      : undefined;
+  },
+  (s: CanarySettings): RuleProblem | undefined => {
+    if (s.cookieRoute === undefined) return undefined;
+    if (!parseCookieRoute(s.cookieRoute))
+      return {
+        input: 'cookie-route',
+        accepted: COOKIE_ROUTE_FORM,
+        message: `Input "cookie-route" has value "${s.cookieRoute}": expected ${COOKIE_ROUTE_FORM}`,
+      };
+    return s.route === 'replicas'
+      ? {
+          input: 'cookie-route',
+          accepted: 'a route of istio, gateway-api or nginx',
+          message: `Input "cookie-route" needs a router that matches headers: route "replicas" (a Service alone) cannot; use istio, gateway-api or nginx`,
         }
       : undefined;
   },

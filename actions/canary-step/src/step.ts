@@ -2,7 +2,7 @@ import type { ActionContext } from '@cd-actions/core/runner/action';
 import { seconds } from '@cd-actions/core/inputs/duration';
 import { CanaryDeploy } from '@cd-actions/core/strategies/canary/canary';
 import { canarySummary, canaryReport } from '@cd-actions/core/strategies/canary/summary';
-import { parseHeaderRoute } from '@cd-actions/core/strategies/canary/plan';
+import { parseCookieRoute, parseHeaderRoute } from '@cd-actions/core/strategies/canary/plan';
 import { runContext } from '@cd-actions/core/github/github';
 import { createActionsRunner } from '@cd-actions/core/runner/runner';
 import { createKube } from '@cd-actions/core/kube/kube';
@@ -22,7 +22,11 @@ export async function canaryStep(
     namespace: plan.namespace ?? settings.namespace,
   });
   const namespace = plan.namespace ?? kube.namespace;
-  const header = settings.headerRoute ? parseHeaderRoute(settings.headerRoute) : undefined;
+  const header = settings.headerRoute
+    ? parseHeaderRoute(settings.headerRoute)
+    : settings.cookieRoute
+      ? parseCookieRoute(settings.cookieRoute)
+      : undefined;
   const canary = new CanaryDeploy({
     kube,
     namespace,

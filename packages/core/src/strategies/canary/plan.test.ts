@@ -7,6 +7,7 @@ import {
   canaryDeployment,
   canaryPodLabels,
   canaryService,
+  parseCookieRoute,
   parseHeaderRoute,
   parseSteps,
   promotedTemplate,
@@ -337,5 +338,22 @@ describe('replicasFor', () => {
     [50, 0, 1],
   ])('a weight of %i over %i stable replicas gives %i canary replica(s)', (weight, stable, replicas) => {
     expect(replicasFor(weight, stable)).toBe(replicas);
+  });
+});
+
+describe('parseCookieRoute', () => {
+  it('is a regular expression on the Cookie header that finds the cookie among others', () => {
+    const route = parseCookieRoute('canary=always')!;
+    expect(route).toMatchObject({ header: 'cookie', match: 'regex', to: 'canary' });
+    const re = new RegExp(route.value);
+    expect(re.test('canary=always')).toBe(true);
+    expect(re.test('session=abc; canary=always; theme=dark')).toBe(true);
+    expect(re.test('notcanary=always')).toBe(false);
+    expect(re.test('canary=alwaysx')).toBe(false);
+    expect(re.test('canary=never')).toBe(false);
+  });
+
+  it.each(['canary', 'can ary=1', 'canary=a;b', 'canary=a,b', '=always'])('refuses %j', (text) => {
+    expect(parseCookieRoute(text)).toBeUndefined();
   });
 });

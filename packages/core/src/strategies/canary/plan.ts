@@ -101,6 +101,27 @@ export function parseHeaderRoute(text: string): HeaderRoute | undefined {
   return { header: m[1]!.toLowerCase(), match, value: m[3]!, to: CANARY };
 }
 
+export const COOKIE_ROUTE_FORM = 'a cookie and its value, such as "canary=always"';
+
+const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]+$/;
+
+/**
+ * `canary=always`: requests whose Cookie header carries that cookie reach the canary. Every router
+ * that matches headers matches it as a regular expression on the Cookie header, so it is a header
+ * route; undefined when the name or value is not a cookie's.
+ */
+export function parseCookieRoute(text: string): HeaderRoute | undefined {
+  const m = /^\s*([^=\s]+)=([^\s]+)\s*$/.exec(text);
+  if (!m || !HEADER_NAME.test(m[1]!) || !COOKIE_VALUE.test(m[2]!)) return undefined;
+  const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return {
+    header: 'cookie',
+    match: 'regex',
+    value: `^(.*;\\s*)?${escape(m[1]!)}=${escape(m[2]!)}(;.*)?$`,
+    to: CANARY,
+  };
+}
+
 export function canaryName(name: string): string {
   return `${name}-canary`;
 }
