@@ -256,8 +256,10 @@ function cartRoute(sandbox: Sandbox): { weights: Record<string, number>; header:
 
 /**
  * Canary: new when the stable serves the new version on every pod, the route sends 100 to it with
- * no header rule, and the canary is gone: its Deployment, and its destination from the route (a
- * weight-0 destination the run warned it could not remove is accepted: the README keeps it).
+ * no header rule, and the canary is gone: its Deployment, and its destination from the route. A
+ * weight-0 destination the run warned it could not remove is accepted (it carries nothing, and
+ * promotion's clean-up failures are warnings, README); a canary Deployment left is not: its record
+ * still says progressing, so status reports a canary in progress and the next version is refused.
  * Old when the stable is untouched and the route sends everything to it (the canary at weight 0
  * may stay). A canary share or header rule left in the route is stranded traffic.
  */
@@ -271,8 +273,15 @@ function canaryTraffic(sandbox: Sandbox, result: ActionResult): Traffic {
   const now = serves(sandbox, CART, cartImage('2.0.0'));
   const canary = live(sandbox, 'Deployment', NS, `${CART}-canary`);
   const warned = result.warnings.some((w) => /VirtualService .* could not be removed/.test(w));
+  // A canary Deployment the run could not delete is acceptable only if it said so, stopped it, and
+  // its record no longer reads as a canary in progress (the next release would be refused).
+  const stopped =
+    canary &&
+    result.warnings.some((w) => new RegExp(`Deployment ${CART}-canary could not be removed`).test(w)) &&
+    (canary.spec as { replicas?: number } | undefined)?.replicas === 0 &&
+    canaryState(canary) === 'promoted';
   const left = [
-    ...(canary ? [`${CART}-canary left, its record says ${canaryState(canary)}`] : []),
+    ...(canary && !stopped ? [`${CART}-canary left, its record says ${canaryState(canary)}`] : []),
     ...(canaryWeight !== undefined && !warned ? ['the canary destination left without a warning'] : []),
   ];
   const detail = `${route.detail}; ${now.detail}${left.length ? `; ${left.join('; ')}` : ''}`;

@@ -7,7 +7,7 @@ import { CANARY, STABLE } from './plan.js';
 import { confirmTraffic } from './step.js';
 import { errorText } from '../../engine/phases.js';
 
-import { SPLIT_MS, VERIFY_MS, type CanaryContext, type Shared } from './model.js';
+import { SPLIT_MS, VERIFY_MS, type CanaryContext, type Shared, writeWeight } from './model.js';
 /** `action: abort`: the same put-back a failure runs, as the one phase. */
 export function abortPhase(c: CanaryContext, s: Shared): Phase {
   return {
@@ -37,10 +37,12 @@ export function abortUndo(c: CanaryContext, s: Shared): Undo {
       const back = { [STABLE]: 100, [CANARY]: 0 };
       if (s.promoted) return;
       if ((current.weights[CANARY] ?? 0) > 0 || current.header) {
-        const routed = await c.router.setWeights(
-          back,
+        const routed = await writeWeight(
+          c,
+          0,
           current.resourceVersion,
           c.o.route === 'replicas' ? undefined : null,
+          s.live.stable?.spec.replicas ?? 1,
         );
         s.weight = routed.weights[CANARY] ?? 0;
         delete s.header;

@@ -19,6 +19,9 @@ export async function keepBooks(c: CanaryContext, s: Shared, outcome: EngineOutc
     };
     delete s.record.candidate;
     await writeRecord(c.objects, DEPLOYMENTS, namespace, app, s.record);
+    // A canary Deployment that could not be removed must not read as a canary still in progress.
+    if (await c.objects.get(DEPLOYMENTS, namespace, c.names.deployment))
+      await writeRecord(c.objects, DEPLOYMENTS, namespace, c.names.deployment, s.record);
   } else {
     if (!outcome.ok) {
       s.record.phase = s.aborted ? 'rolled-back' : outcome.reason === 'cancelled' ? 'cancelled' : 'failed';

@@ -126,7 +126,12 @@ export class CanaryDeploy {
     ]);
     const record = readRecord(canary) ?? readRecord(stable);
     const state = readRecord(canary)?.canary;
-    const inProgress = state && (state.state === 'progressing' || state.state === 'paused');
+    // The stable's record saying this very canary was promoted wins over a canary left behind.
+    const promoted = readRecord(stable)?.canary;
+    const inProgress =
+      state &&
+      (state.state === 'progressing' || state.state === 'paused') &&
+      !(promoted?.state === 'promoted' && promoted.templateDigest === state.templateDigest);
     return {
       ...(stable ? { stable } : {}),
       ...(canary ? { canary } : {}),

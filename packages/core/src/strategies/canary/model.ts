@@ -9,12 +9,20 @@ import type { RunContext } from '../../github/github.js';
 import type { Kube } from '../../kube/kube.js';
 import { KubeObjects } from '../../kube/objects.js';
 import { waitForRollout, type Deployment } from '../../kube/rollout.js';
-import { PhaseFailed, type PhaseContext } from '../../engine/phases.js';
+import { errorText, PhaseFailed, type PhaseContext } from '../../engine/phases.js';
 import { type ImageOverride, type KubeObject } from '../../manifests/manifests.js';
 import { type CanaryState, type DeploymentRecord } from '../../record/record.js';
 import type { Runner } from '../../runner/runner.js';
-import { type HeaderRoute, type RouteState, type TrafficRouter, CANARY_ROUTES } from '../../traffic/index.js';
-import { type CanaryLabels, type Step } from './plan.js';
+import {
+  describeWeights,
+  sameHeaderRoute,
+  type HeaderRoute,
+  type RouteState,
+  type TrafficRouter,
+  CANARY_ROUTES,
+} from '../../traffic/index.js';
+import { canaryReplicas, shareOf } from '../../traffic/replicas.js';
+import { CANARY, STABLE, type CanaryLabels, type Step } from './plan.js';
 
 export type CanaryAction = 'run' | 'status' | 'promote' | 'abort';
 export type CanaryRoute = (typeof CANARY_ROUTES)[number];
@@ -206,4 +214,36 @@ export async function waitReady(
     ...(rollout.revision ? { revision: rollout.revision } : {}),
     ...(rollout.templateHash ? { templateHash: rollout.templateHash } : {}),
   };
+}
+
+/**
+ * The canary's weight (and the header route: null removes it, undefined leaves it) in one write.
+ * When the answer is lost (the connection dropped after the server stored it, or a retry then
+ * conflicted with its own write), the route is read back: holding what was asked is success.
+ */
+export async function writeWeight(
+  c: CanaryContext,
+  weight: number,
+  resourceVersion: string,
+  header: HeaderRoute | null | undefined,
+  stableReplicas: number,
+): Promise<RouteState> {
+  try {
+    return await c.router.setWeights({ [STABLE]: 100 - weight, [CANARY]: weight }, resourceVersion, header);
+  } catch (error) {
+    const now = await c.router.getWeights().catch(() => undefined);
+    // The replicas router reads back the share its pod counts give, not the weight asked.
+    const expected =
+      c.o.route === 'replicas' ? shareOf(canaryReplicas(weight, stableReplicas), stableReplicas) : weight;
+    const held =
+      now !== undefined &&
+      now.resourceVersion !== resourceVersion &&
+      (now.weights[CANARY] ?? 0) === expected &&
+      (header === undefined || sameHeaderRoute(now.header, header ?? undefined));
+    if (!held) throw error;
+    c.note(
+      `the weight write failed (${errorText(error)}), but ${c.router.describe()} holds ${describeWeights(now.weights)}`,
+    );
+    return now;
+  }
 }

@@ -11,7 +11,15 @@ import { forReplace } from '../../traffic/index.js';
 import { selectorText } from '../../traffic/service.js';
 import { CANARY, promotedTemplate, STABLE } from './plan.js';
 
-import { type CanaryContext, type Shared, digestOf, versionText, waitReady, VERIFY_MS } from './model.js';
+import {
+  type CanaryContext,
+  type Shared,
+  digestOf,
+  versionText,
+  waitReady,
+  VERIFY_MS,
+  writeWeight,
+} from './model.js';
 import { confirmTraffic } from './step.js';
 /**
  * The stable takes the canary's template by a rolling update while the canary still serves its
@@ -48,10 +56,12 @@ export function promotePhase(c: CanaryContext, s: Shared): Phase {
       if (!current) throw new PhaseFailed(`${c.router.describe()} is gone`);
       const back = { [STABLE]: 100, [CANARY]: 0 };
       if ((current.weights[CANARY] ?? 0) !== 0 || current.header) {
-        const routed = await c.router.setWeights(
-          back,
+        const routed = await writeWeight(
+          c,
+          0,
           current.resourceVersion,
           c.o.route === 'replicas' ? undefined : null,
+          s.live.stable!.spec.replicas ?? 1,
         );
         s.weight = routed.weights[CANARY] ?? 0;
         delete s.header;
@@ -126,14 +136,31 @@ export function finishPhase(c: CanaryContext, s: Shared): Phase {
         );
       };
       await tidy(`${c.router.describe()}`, async () => c.router.release?.(CANARY));
-      await tidy(`Deployment ${c.names.deployment}`, () =>
-        c.objects.delete(DEPLOYMENTS, c.o.namespace, c.names.deployment),
+      // A canary that cannot be deleted at least stops running; its record says promoted (books.ts).
+      const removed = await c.objects.delete(DEPLOYMENTS, c.o.namespace, c.names.deployment).then(
+        () => true,
+        async (error: unknown) => {
+          const scaled = await c.objects
+            .patch(DEPLOYMENTS, c.o.namespace, c.names.deployment, { spec: { replicas: 0 } }, 'merge', {
+              idempotent: true,
+            })
+            .then(
+              () => 'scaled to 0 instead',
+              () => 'and could not be scaled to 0 either',
+            );
+          c.o.runner.warn(
+            `Deployment ${c.names.deployment} could not be removed (${errorText(error)}); ${scaled}`,
+          );
+          return false;
+        },
       );
       if (c.separate)
         await tidy(`Service ${c.names.service}`, () =>
           c.objects.delete(SERVICES, c.o.namespace, c.names.service),
         );
-      c.note(`promoted: ${c.o.app} serves ${versionText(s.canaryImages)}; the canary is removed`);
+      c.note(
+        `promoted: ${c.o.app} serves ${versionText(s.canaryImages)}${removed ? '; the canary is removed' : ''}`,
+      );
     },
   };
 }

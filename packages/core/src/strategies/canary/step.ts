@@ -7,9 +7,9 @@ import { PhaseFailed, type PhaseContext } from '../../engine/phases.js';
 import { writeRecord, type CanaryState } from '../../record/record.js';
 import { confirmSplit, trafficQuery } from '../../traffic/observe.js';
 import { describeHeaderRoute, describeWeights, sameHeaderRoute } from '../../traffic/index.js';
-import { CANARY, replicasFor, STABLE, type Step } from './plan.js';
+import { CANARY, replicasFor, type Step } from './plan.js';
 import { stepChecks } from './checks.js';
-import { SPLIT_MS, VERIFY_MS, waitReady, type CanaryContext, type Shared } from './model.js';
+import { SPLIT_MS, VERIFY_MS, waitReady, type CanaryContext, type Shared, writeWeight } from './model.js';
 
 export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step): Promise<void> {
   delete s.split;
@@ -70,7 +70,10 @@ async function route(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step)
     const live = await c.objects.mustGet<Deployment>(DEPLOYMENTS, c.o.namespace, c.names.deployment);
     if ((live.spec.replicas ?? 1) < replicas) {
       ctx.wrote();
-      await c.objects.patch(DEPLOYMENTS, c.o.namespace, c.names.deployment, { spec: { replicas } }, 'merge');
+      // Setting a count, not adding to it: safe to repeat after a lost answer.
+      await c.objects.patch(DEPLOYMENTS, c.o.namespace, c.names.deployment, { spec: { replicas } }, 'merge', {
+        idempotent: true,
+      });
       c.note(
         `${c.names.deployment} scaled to ${replicas} for ${step.weight}% of ${stableReplicas} stable replicas`,
       );
@@ -87,10 +90,12 @@ async function route(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step)
     !sameHeaderRoute(current.header, header ?? undefined)
   ) {
     ctx.wrote();
-    routed = await c.router.setWeights(
-      { [STABLE]: 100 - step.weight, [CANARY]: step.weight },
+    routed = await writeWeight(
+      c,
+      step.weight,
       current.resourceVersion,
       header,
+      s.live.stable!.spec.replicas ?? 1,
     );
     c.note(
       `${c.router.describe()}: ${describeWeights(routed.weights)}${routed.header ? `, header route ${describeHeaderRoute(routed.header)}` : ''} in one write`,
