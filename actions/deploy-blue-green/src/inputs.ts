@@ -7,8 +7,7 @@ import { deployInputs, resolveSettings } from '@cd-actions/core/config/config';
 import { input, InputError, type RuleProblem, type Settings } from '@cd-actions/core/inputs/inputs';
 import { IMAGES_FORM, parseImageOverrides, type KubeObject } from '@cd-actions/core/manifests/manifests';
 import { PlanError, planRolling } from '@cd-actions/core/strategies/rolling/plan';
-import { parseChecks } from '@cd-actions/core/gate/parse';
-import { fillChecks } from '@cd-actions/core/strategies/blue-green/plan';
+import { fillChecks, parseChecks } from '@cd-actions/core/gate/parse';
 import { SWITCH_ROUTES } from '@cd-actions/core/traffic/router';
 import { pathRoots } from '@cd-actions/core/inputs/workspace-path';
 

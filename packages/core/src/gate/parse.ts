@@ -531,3 +531,13 @@ export function parseChecks(
   });
   return { checks, problems };
 }
+
+/** Replaces `${name}` with its value, for every name given, in every string of a checks document. */
+export function fillChecks(doc: unknown, values: Record<string, string>): unknown {
+  if (typeof doc === 'string')
+    return Object.entries(values).reduce((text, [k, v]) => text.replaceAll(`\${${k}}`, v), doc);
+  if (Array.isArray(doc)) return doc.map((d) => fillChecks(d, values));
+  if (doc && typeof doc === 'object')
+    return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, fillChecks(v, values)]));
+  return doc;
+}

@@ -5,18 +5,11 @@
  * switches back (the engine unwinds the switch's undo).
  */
 import { findAutoscaled, retargetAutoscaler, type Autoscaled } from '../../kube/autoscalers.js';
-import {
-  COLORS,
-  colorDeployment,
-  colorDeploymentName,
-  fillChecks,
-  isColor,
-  otherColor,
-  type Color,
-} from './plan.js';
+import { COLORS, colorDeployment, colorDeploymentName, isColor, otherColor, type Color } from './plan.js';
 import { createPrometheusClient } from '../../gate/prometheus-client.js';
 import { confirmObservedTraffic, trafficQuery, type Observed } from '../../traffic/observe.js';
 import { parseChecks, runGate, type CheckDefaults, type GateDecision } from '../../gate/index.js';
+import { fillChecks } from '../../gate/parse.js';
 import type { RunContext } from '../../github/github.js';
 import type { Kube } from '../../kube/kube.js';
 import { DEPLOYMENTS, KubeObjects, SERVICES } from '../../kube/objects.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { colorDeployment, fillChecks, otherColor } from './plan.js';
+import { fillChecks } from '../../gate/parse.js';
+import { colorDeployment, otherColor } from './plan.js';
 import type { KubeObject } from '../../manifests/manifests.js';
 
 describe('blue-green plan', () => {

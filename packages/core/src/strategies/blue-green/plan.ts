@@ -59,13 +59,3 @@ export function colorDeployment(
     },
   };
 }
-
-/** Replaces `${color}` and `${deployment}` in every string of a checks document. */
-export function fillChecks(doc: unknown, values: { color: string; deployment: string }): unknown {
-  if (typeof doc === 'string')
-    return doc.replaceAll('${color}', values.color).replaceAll('${deployment}', values.deployment);
-  if (Array.isArray(doc)) return doc.map((d) => fillChecks(d, values));
-  if (doc && typeof doc === 'object')
-    return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, fillChecks(v, values)]));
-  return doc;
-}

@@ -18,6 +18,7 @@ import { applyImageOverrides, type KubeObject } from '../../manifests/manifests.
 import { appendHistory, newRecord, readRecord, writeRecord, type CanaryState } from '../../record/record.js';
 import { describeHeaderRoute, describeWeights, type HeaderRoute } from '../../traffic/index.js';
 import { CANARY, canaryDeployment, canaryName, canaryService, replicasFor } from './plan.js';
+import { canaryReplicas } from '../../traffic/replicas.js';
 
 import {
   digestOf,
@@ -157,7 +158,7 @@ export class CanaryDeploy {
       ...this.c.labels,
       name: this.canaryDeploymentName,
       namespace: this.o.namespace,
-      replicas: this.canaryReplicas(live, this.firstWeight(live)),
+      replicas: this.startReplicas(live, this.firstWeight(live)),
     });
     if (!this.o.deployment) {
       const problems = applyImageOverrides([object], this.o.images);
@@ -171,10 +172,9 @@ export class CanaryDeploy {
     return this.o.steps.find((s) => s.weight > passed)?.weight ?? this.o.steps[0]!.weight;
   }
 
-  private canaryReplicas(live: Live, weight: number): number {
+  private startReplicas(live: Live, weight: number): number {
     const stable = live.stable?.spec.replicas ?? 1;
-    if (this.o.route === 'replicas')
-      return weight >= 100 ? stable : Math.max(1, Math.ceil((weight * stable) / (100 - weight)));
+    if (this.o.route === 'replicas') return weight >= 100 ? stable : canaryReplicas(weight, stable);
     return replicasFor(weight, stable);
   }
 

@@ -1,5 +1,5 @@
 /** The checks of a step: the canary's pods always, the canary against the stable when Prometheus is given, and the user's. */
-import { parseChecks } from '../../gate/index.js';
+import { fillChecks, parseChecks } from '../../gate/parse.js';
 import type { CheckSpec, PrometheusCheck } from '../../gate/types.js';
 import { CANARY, STABLE, type Step } from './plan.js';
 
@@ -8,7 +8,7 @@ import { type CanaryContext } from './model.js';
 export function stepChecks(c: CanaryContext, step: Step, since?: number): CheckSpec[] {
   const defaults = { namespace: c.o.namespace, ...c.o.checkDefaults };
   const doc = step.checks ?? c.o.checks;
-  const filled = fill(doc, { canary: c.names.deployment, version: CANARY, stable: c.o.app });
+  const filled = fillChecks(doc, { canary: c.names.deployment, version: CANARY, stable: c.o.app });
   const { checks, problems } = parseChecks(filled, defaults);
   if (problems.length > 0) throw new Error(`Input "checks": ${problems.join('; ')}`);
   const builtIn: CheckSpec[] = [
@@ -90,14 +90,4 @@ export function comparisons(c: CanaryContext, weight: number, since?: number): P
     },
   };
   return weight < 100 ? [errorRate, latency] : [errorRate];
-}
-
-/** `${canary}`, `${version}` and `${stable}` in a checks document. */
-function fill(doc: unknown, values: Record<string, string>): unknown {
-  if (typeof doc === 'string')
-    return Object.entries(values).reduce((text, [k, v]) => text.replaceAll(`\${${k}}`, v), doc);
-  if (Array.isArray(doc)) return doc.map((d) => fill(d, values));
-  if (doc && typeof doc === 'object')
-    return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, fill(v, values)]));
-  return doc;
 }
