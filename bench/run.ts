@@ -3,6 +3,7 @@ import { blueGreen } from './blue-green.js';
 import { canary } from './canary.js';
 import { coldStart } from './cold-start.js';
 import { faults } from './faults.js';
+import { gate } from './gate.js';
 import { gateDetection } from './gate-detection.js';
 import { sandboxStart } from './sandbox-start.js';
 import { waitOverhead } from './wait-overhead.js';
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<void>> = {
   'sandbox-start': sandboxStart,
   'wait-overhead': waitOverhead,
   'gate-detection': gateDetection,
+  gate,
 };
 /** Run only when named (`npm run bench -- faults`): the fault matrix takes minutes. */
 const onRequest: Record<string, () => Promise<void>> = { faults };

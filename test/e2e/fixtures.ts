@@ -87,7 +87,12 @@ export async function workspace(files: Record<string, string>): Promise<string> 
   return dir;
 }
 
-/** What every deploy and rollback touches: the app's objects, its history and its lock. */
+/**
+ * What every deploy and rollback touches: the app's objects, its history, its config-files
+ * ConfigMaps (listed and deleted once unused; ReplicaSets and pods listed to see what refers to
+ * them) and its lock. A sandbox token has one verb list for all its resources, so it grants
+ * every verb the README Roles give any of them.
+ */
 const APP_RESOURCES = [
   'deployments.apps',
   'replicasets.apps',
@@ -213,4 +218,48 @@ export function autoscaled(sandbox: Sandbox, name: string, target: string, repli
     spec: { ...(deployment.spec as object), replicas },
   });
   return () => sandbox.store.delete(kind('HorizontalPodAutoscaler'), 'shop', name);
+}
+
+/**
+ * Two or more versions of an app side by side behind one Service `app` (selecting `app` only),
+ * one Deployment `<app>-<version>` each with two pods labelled `version: <version>`, each with
+ * its own environment (SANDBOX_ERROR_RATE for its share of 500s): a canary beside its stable.
+ */
+export function createVersions(
+  sandbox: Sandbox,
+  app: string,
+  versions: Record<string, Record<string, string>>,
+  namespace = 'shop',
+): void {
+  for (const [version, env] of Object.entries(versions)) {
+    const labels = { app, version };
+    sandbox.store.create(kind('Deployment'), {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: `${app}-${version}`, namespace, labels },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: app,
+                image: `ghcr.io/acme/${app}:${version}`,
+                ports: [{ containerPort: 8080 }],
+                env: Object.entries(env).map(([name, value]) => ({ name, value })),
+              },
+            ],
+          },
+        },
+      },
+    });
+  }
+  sandbox.store.create(kind('Service'), {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: app, namespace },
+    spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] },
+  });
 }

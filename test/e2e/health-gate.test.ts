@@ -152,8 +152,19 @@ describe('health-gate', () => {
     ).toBe(true);
     expect(result.summary).toContain('Health gate: ✅ pass');
     expect(result.summary).toContain('### Deploy monitoring');
-    expect(result.summary).toMatch(/\| Health \(ready \/ desired\) \| 2 \/ 2 \|/);
-    expect(result.summary).toMatch(/\| Error rate \| 0\.00% \|/);
+    // The whole report, through the real Prometheus: replicas from the API server, the rest
+    // from the sandbox's request, cAdvisor-style and kube-state metrics.
+    expect(result.summary).toContain('| Health (ready / desired) | 100.00% (2 / 2) | 🟢 ok |');
+    expect(result.summary).toContain('| Replicas desired / available / ready | 2 / 2 / 2 |');
+    expect(result.summary).toMatch(/\| Error rate \| 0\.00% \| 🟢 ok \|/);
+    expect(result.summary).toMatch(/\| Errors \| 0\.00 errors\/s \|/);
+    expect(result.summary).toMatch(/\| Throughput \| [1-9]\d*\.\d\d requests\/s \|/);
+    for (const metric of ['Latency avg', 'Latency p50', 'Latency p95', 'Latency p99'])
+      expect(result.summary).toMatch(new RegExp(`\\| ${metric} \\| \\d+\\.\\d ms \\| `));
+    expect(result.summary).toMatch(/\| CPU \| \d\.\d{3} cores \|/);
+    expect(result.summary).toMatch(/\| Memory \| \d+\.\d MiB \|/);
+    expect(result.summary).toMatch(/\| Disk \| \d+\.\d MiB \|/);
+    expect(result.summary).not.toContain('Metrics that could not be read');
     expect(result.summary).toContain('```mermaid');
   });
 
@@ -224,6 +235,78 @@ describe('health-gate', () => {
       clearInterval(timer);
       remove?.();
     }
+  });
+
+  it('says why an error ratio reads as no data on a healthy service, and how to fix the query', async () => {
+    const web = 'namespace="shop",service="web",version="v1"';
+    const query = `sum(rate(http_requests_total{${web},code=~"5.."}[5s])) / sum(rate(http_requests_total{${web}}[5s]))`;
+    const fixed = `(sum(rate(http_requests_total{${web},code=~"5.."}[5s])) or vector(0)) / sum(rate(http_requests_total{${web}}[5s]))`;
+    // The trap is real: Prometheus answers nothing for the query as written, 0 for the fixed one.
+    expect(await promValue(query)).toBeUndefined();
+    expect(await promValue(fixed)).toBe(0);
+    const result = await gate({
+      checks: `- kind: prometheus\n  name: errors\n  query: '${query}'\n  condition: "< 0.05"\n`,
+      duration: '2s',
+      interval: '1s',
+      'report-path': join(reports, 'no-data-hint.json'),
+    });
+    expect(result.outputs.verdict).toBe('inconclusive');
+    expect(result.exitCode).toBe(1);
+    const report = JSON.parse(await readFile(result.outputs.report!, 'utf8')) as {
+      checks: { samples: { outcome: string; detail: string }[] }[];
+    };
+    const samples = report.checks[0]!.samples;
+    expect(samples.length).toBeGreaterThanOrEqual(2);
+    for (const sample of samples) {
+      expect(sample.outcome).toBe('no-data');
+      expect(sample.detail).toContain('the query returned no series; hint: the numerator');
+      expect(sample.detail).toContain(`fall back to 0 in the numerator: ${fixed}`);
+    }
+    expect(result.summary).toContain(`fall back to 0 in the numerator: ${fixed}`);
+  });
+
+  it("puts the monitoring alerts of a failing version in notify-slack's message", async () => {
+    const report = join(reports, 'flaky-monitoring.json');
+    const gated = await gate({
+      checks: successRate('flaky'),
+      // Memory always exceeds 1 MiB: a warning the sandbox gives every time.
+      monitoring: 'deployment: flaky\nthresholds:\n  memory: { warning: 1Mi }\n',
+      duration: '30s',
+      interval: '1s',
+      'report-path': report,
+    });
+    expect(gated.outputs.verdict).toBe('fail');
+    // Replicas come from kube-state metrics here: no check needs the Kubernetes API.
+    expect(gated.summary).toContain('| Replicas desired / available / ready | 2 / 2 / 2 |');
+    expect(gated.summary).toMatch(/\| Error rate \| \d+\.\d\d% \| 🔴 critical \|/);
+    expect(gated.summary).toMatch(/\| Memory \| \d+\.\d MiB \| 🟠 warning \| warning > 1\.0 MiB \|/);
+
+    const before = sandbox.slack.messages.length;
+    const notified = await runAction({
+      action: 'notify-slack',
+      inputs: { 'webhook-url': sandbox.slack.webhookUrl, status: 'failure', app: 'flaky', report },
+      cwd: reports,
+      timeoutMs: 20_000,
+    });
+    expect(notified.errors).toEqual([]);
+    expect(notified.exitCode).toBe(0);
+    expect(sandbox.slack.messages).toHaveLength(before + 1);
+    const message = sandbox.slack.messages.at(-1)!;
+    const attachment = (message.attachments as { blocks: { text?: { text: string } }[] }[])[0]!;
+    const lines = attachment.blocks.flatMap((b) => b.text?.text.split('\n') ?? []);
+    expect(lines).toContain(':red_circle: *Gate verdict: fail* (1 of 1 check not passing)');
+    expect(lines.find((l) => l.startsWith('*Monitoring alerts: '))).toMatch(
+      /^\*Monitoring alerts: 1 critical, [1-9]\d* warning\*$/,
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^• :red_circle: \*critical\* `error-rate` \d+\.\d\d% \(threshold > 5\.00%\)$/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^• :large_orange_circle: \*warning\* `memory` \d+\.\d MiB \(threshold > 1\.0 MiB\)$/,
+      ),
+    );
+    expect(notified.summary).toMatch(/\| Monitoring alerts \| 1 critical, [1-9]\d* warning \|/);
   });
 
   it('probes a Service through the API server proxy, with no direct route', async () => {

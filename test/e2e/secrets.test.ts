@@ -279,7 +279,7 @@ describe('deploy-blue-green', () => {
         manifests: 'k8s/app.yaml',
         'prometheus-url': prometheusUrl,
         'pre-switch-checks': promCheck,
-        'pre-switch-duration': '2s',
+        'pre-switch-duration': '5s',
         'verify-duration': '1s',
         'check-interval': '500ms',
         timeout: '45s',

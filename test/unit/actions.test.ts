@@ -37,31 +37,3 @@ describe.each(actions)('actions/%s', (name) => {
     expect(existsSync(join(root, 'actions', name, 'README.md'))).toBe(true);
   });
 });
-
-describe('workflows-examples', () => {
-  const dir = join(root, 'workflows-examples');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.yml'));
-  interface Workflow {
-    jobs: Record<string, { steps?: { uses?: string; with?: Record<string, unknown> }[] }>;
-  }
-
-  it.each(files)('%s uses only inputs the actions declare, and gives the required ones', (file) => {
-    const workflow = parse(readFileSync(join(dir, file), 'utf8')) as Workflow;
-    const uses = Object.values(workflow.jobs)
-      .flatMap((job) => job.steps ?? [])
-      .filter((step) => step.uses?.includes('/cd-actions/actions/'));
-    for (const step of uses) {
-      const name = /\/cd-actions\/actions\/([^@]+)@/.exec(step.uses!)![1]!;
-      const yml = parse(readFileSync(join(root, 'actions', name, 'action.yml'), 'utf8')) as {
-        inputs?: Record<string, { required?: boolean }>;
-      };
-      const declared = Object.keys(yml.inputs ?? {});
-      for (const input of Object.keys(step.with ?? {}))
-        expect(declared, `${file}: ${name} input ${input}`).toContain(input);
-      for (const [input, spec] of Object.entries(yml.inputs ?? {})) {
-        if (spec.required)
-          expect(Object.keys(step.with ?? {}), `${file}: ${name} needs ${input}`).toContain(input);
-      }
-    }
-  });
-});

@@ -8,8 +8,11 @@ import { input, InputError, type RuleProblem, type Settings } from '@cd-actions/
 import { IMAGES_FORM, parseImageOverrides, type KubeObject } from '@cd-actions/core/manifests/manifests';
 import { PlanError, planRolling } from '@cd-actions/core/strategies/rolling/plan';
 import { parseChecks } from '@cd-actions/core/gate/parse';
+import { prometheusAccessInputs, prometheusAccessRules } from '@cd-actions/core/inputs/prometheus';
 import { CANARY_ROUTES } from '@cd-actions/core/traffic/router';
 import { pathRoots } from '@cd-actions/core/inputs/workspace-path';
+import { configFilesInputs } from '@cd-actions/core/inputs/config-files';
+import { configMapOf, readConfigFiles, type ConfigMount } from '@cd-actions/core/manifests/config-files';
 import {
   HEADER_ROUTE_FORM,
   COOKIE_ROUTE_FORM,
@@ -43,6 +46,7 @@ export const spec = {
     itemDescription: IMAGES_FORM,
     item: (line) => (parseImageOverrides([line]).problems.length > 0 ? IMAGES_FORM : undefined),
   }),
+  ...configFilesInputs,
   // No defaults here: a canary in progress keeps the routing in its record (see resolveRouting).
   route: input.enum(CANARY_ROUTES),
   'route-name': input.string({ pattern: KUBE_NAME, patternDescription: KUBE_NAME_FORM }),
@@ -58,7 +62,7 @@ export const spec = {
   }),
   'step-duration': input.duration({ default: '1m', min: '1s', max: '24h' }),
   'check-interval': input.duration({ default: '5s', min: '100ms', max: '10m' }),
-  'prometheus-url': input.url(),
+  ...prometheusAccessInputs,
   'traffic-metric': input.string({
     default: 'http_requests_total',
     pattern: METRIC,
@@ -110,13 +114,14 @@ function checkDefaults(s: CanarySettings): { namespace: string; prometheusUrl?: 
 }
 
 const rules = [
+  ...prometheusAccessRules,
   (s: CanarySettings): RuleProblem | undefined =>
-    s.action === 'run' && s.manifests === undefined && s.images === undefined
+    s.action === 'run' && s.manifests === undefined && s.images === undefined && s.configFiles === undefined
       ? {
           input: 'manifests',
-          accepted: 'manifest files or globs, or images',
+          accepted: 'manifest files or globs, images, or config-files',
           message:
-            'Input "manifests" is required with action run: give manifests, images, or both; there is nothing to deploy',
+            'Input "manifests" is required with action run: give manifests, images or config-files; there is nothing to deploy',
         }
       : undefined,
   (s: CanarySettings): RuleProblem | undefined => {
@@ -219,10 +224,29 @@ export interface CanaryPlan {
   steps: Step[];
   deployment?: KubeObject;
   others: { object: KubeObject; source: string }[];
+  /** The config the canary mounts (config-files); its ConfigMap is among `others`. */
+  config?: ConfigMount;
 }
 
-/** Manifests parsed and checked offline: at most one Deployment (the app), one namespace. */
+/**
+ * Manifests and config files read and checked offline: at most one Deployment (the app), one
+ * namespace. Only a run deploys a version; promote, abort and status leave config-files unread.
+ */
 export async function getPlan(settings: CanarySettings): Promise<CanaryPlan> {
+  const files =
+    settings.action === 'run' && settings.configFiles
+      ? await readConfigFiles(settings.configFiles, pathRoots().workspace)
+      : undefined;
+  const plan = await manifestsPlan(settings);
+  if (files) {
+    const configMap = configMapOf(plan.app, files, plan.namespace);
+    plan.others.push({ object: configMap, source: 'config-files' });
+    plan.config = { configMap: configMap.metadata.name, mountPath: settings.configMountPath };
+  }
+  return plan;
+}
+
+async function manifestsPlan(settings: CanarySettings): Promise<CanaryPlan> {
   const steps = parseSteps(settings.steps).steps;
   if (!settings.manifests) {
     if (!settings.app)

@@ -6,6 +6,7 @@ import { parseCookieRoute, parseHeaderRoute } from '@cd-actions/core/strategies/
 import { runContext } from '@cd-actions/core/github/github';
 import { createActionsRunner } from '@cd-actions/core/runner/runner';
 import { createKube } from '@cd-actions/core/kube/kube';
+import { prometheusAccess } from '@cd-actions/core/inputs/prometheus';
 import { parseImageOverrides } from '@cd-actions/core/manifests/manifests';
 import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';
 import { writeReportFile } from '@cd-actions/core/runner/report-file';
@@ -38,6 +39,7 @@ export async function canaryStep(
     ...(settings.versionLabel ? { versionLabel: settings.versionLabel } : {}),
     ...(plan.deployment ? { deployment: plan.deployment } : {}),
     others: plan.others,
+    ...(plan.config ? { config: plan.config } : {}),
     // With manifests the overrides were applied while planning.
     images: plan.deployment ? [] : parseImageOverrides([...(settings.images ?? [])]).overrides,
     action: settings.action,
@@ -53,6 +55,7 @@ export async function canaryStep(
       ? {
           prometheus: {
             url: settings.prometheusUrl,
+            access: prometheusAccess(settings, kube),
             metric: settings.trafficMetric,
             durationMetric: settings.latencyMetric,
             statusLabel: settings.statusLabel,

@@ -8,8 +8,11 @@ import { input, InputError, type RuleProblem, type Settings } from '@cd-actions/
 import { IMAGES_FORM, parseImageOverrides, type KubeObject } from '@cd-actions/core/manifests/manifests';
 import { PlanError, planRolling } from '@cd-actions/core/strategies/rolling/plan';
 import { fillChecks, parseChecks } from '@cd-actions/core/gate/parse';
+import { prometheusAccessInputs, prometheusAccessRules } from '@cd-actions/core/inputs/prometheus';
 import { SWITCH_ROUTES } from '@cd-actions/core/traffic/router';
 import { pathRoots } from '@cd-actions/core/inputs/workspace-path';
+import { configFilesInputs } from '@cd-actions/core/inputs/config-files';
+import { configMapOf, readConfigFiles, type ConfigMount } from '@cd-actions/core/manifests/config-files';
 
 /** The app names the colour Deployments `<app>-blue` and `<app>-green`; a Gateway API route, the colour Services. */
 const COLOR_NAMES = namePrefixRule(['-blue', '-green']);
@@ -29,6 +32,7 @@ export const spec = {
     itemDescription: IMAGES_FORM,
     item: (line) => (parseImageOverrides([line]).problems.length > 0 ? IMAGES_FORM : undefined),
   }),
+  ...configFilesInputs,
   'color-label': input.string({
     default: 'version',
     pattern: LABEL,
@@ -46,7 +50,7 @@ export const spec = {
     description:
       'a YAML list of health-gate checks, each a mapping with "kind" (http, prometheus, pods or command)',
   }),
-  'prometheus-url': input.url(),
+  ...prometheusAccessInputs,
   'confirm-traffic': input.boolean({ default: true }),
   'traffic-metric': input.string({
     default: 'http_requests_total',
@@ -85,13 +89,14 @@ function checksRule(name: 'pre-switch-checks' | 'post-switch-checks') {
 }
 
 const rules = [
+  ...prometheusAccessRules,
   (s: BlueGreenSettings): RuleProblem | undefined =>
-    s.manifests === undefined && s.images === undefined
+    s.manifests === undefined && s.images === undefined && s.configFiles === undefined
       ? {
           input: 'manifests',
-          accepted: 'manifest files or globs, or images',
+          accepted: 'manifest files or globs, images, or config-files',
           message:
-            'Input "manifests" is required: give manifests, images, or both; there is nothing to deploy',
+            'Input "manifests" is required: give manifests, images or config-files; there is nothing to deploy',
         }
       : undefined,
   (s: BlueGreenSettings): RuleProblem | undefined =>
@@ -113,11 +118,21 @@ export interface BlueGreenPlan {
   app: string;
   deployment?: KubeObject;
   others: { object: KubeObject; source: string }[];
+  /** The config the new colour mounts (config-files); its ConfigMap is among `others`. */
+  config?: ConfigMount;
 }
 
-/** Manifests parsed and checked offline: at most one Deployment, the one namespace. */
+/** Manifests and config files read and checked offline: at most one Deployment, the one namespace. */
 export async function getPlan(settings: BlueGreenSettings): Promise<BlueGreenPlan> {
+  const files = settings.configFiles
+    ? await readConfigFiles(settings.configFiles, pathRoots().workspace)
+    : undefined;
   const plan = await planOf(settings);
+  if (files) {
+    const configMap = configMapOf(plan.app, files, plan.namespace);
+    plan.others.push({ object: configMap, source: 'config-files' });
+    plan.config = { configMap: configMap.metadata.name, mountPath: settings.configMountPath };
+  }
   const service = settings.service ?? plan.app;
   if (settings.previewService !== undefined && settings.previewService === service) {
     throw new InputError([

@@ -5,6 +5,7 @@ import { blueGreenSummary } from '@cd-actions/core/strategies/blue-green/summary
 import { runContext } from '@cd-actions/core/github/github';
 import { createActionsRunner } from '@cd-actions/core/runner/runner';
 import { createKube } from '@cd-actions/core/kube/kube';
+import { prometheusAccess } from '@cd-actions/core/inputs/prometheus';
 import { parseImageOverrides } from '@cd-actions/core/manifests/manifests';
 import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';
 import type { BlueGreenPlan, BlueGreenSettings } from './inputs.js';
@@ -31,11 +32,13 @@ export async function deployBlueGreenStep(
     ...(settings.routeName ? { routeName: settings.routeName } : {}),
     ...(plan.deployment ? { deployment: plan.deployment } : {}),
     others: plan.others,
+    ...(plan.config ? { config: plan.config } : {}),
     // With manifests the overrides were applied while planning.
     images: plan.deployment ? [] : parseImageOverrides([...(settings.images ?? [])]).overrides,
     ...(settings.prometheusUrl && settings.confirmTraffic
       ? { observe: { prometheusUrl: settings.prometheusUrl, metric: settings.trafficMetric } }
       : {}),
+    prometheus: prometheusAccess(settings, kube),
     preSwitchChecks: settings.preSwitchChecks,
     postSwitchChecks: settings.postSwitchChecks,
     checkDefaults: {

@@ -1,8 +1,9 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '@cd-actions/core/inputs/inputs';
+import { verifyGateOf } from '@cd-actions/core/strategies/rolling/gate-inputs';
 import { getInputs } from './inputs.js';
 
 const workspace = await mkdtemp(join(tmpdir(), 'rolling-inputs-'));
@@ -65,5 +66,58 @@ describe('deploy-rolling inputs: manifests', () => {
     expect(error.message).toBe(
       `Input "manifests" has value "k8s/app.yaml\\n../../etc/*.yaml": item "../../etc/*.yaml": the path leads out of the workspace (${workspace}) through ".."; expected a list separated by commas or newlines of manifest files or globs, relative to the workspace and inside it`,
     );
+  });
+});
+
+describe('deploy-rolling inputs: checks after the rollout', () => {
+  it('parses every check before connecting: a bad one names the input, the check, the field and the accepted form', () => {
+    const error = errorOf({
+      checks:
+        '- { kind: prometheus, query: "sum(up)", condition: "above 1" }\n- { kind: pods, max-restarts: -1 }',
+      'prometheus-url': 'http://prometheus:9090',
+    });
+    expect(error.problems.map((p) => p.input)).toEqual(['checks']);
+    expect(error.message).toMatch(/^Input "checks": check 1.*condition.*"above 1"/m);
+    expect(error.message).toMatch(/^Input "checks": check 2.*max-restarts/m);
+  });
+
+  it('refuses a prometheus check without a Prometheus URL', () => {
+    const error = errorOf({ checks: '- { kind: prometheus, query: "sum(up)", condition: "> 0" }' });
+    expect(error.message).toContain('no Prometheus URL');
+  });
+
+  it('refuses checks that are not a list', () => {
+    expect(errorOf({ checks: 'kind: pods' }).problems[0]!.input).toBe('checks');
+  });
+
+  it('takes blue-green’s defaults, and the environment’s gate settings from the deploy config', async () => {
+    const defaults = getInputs({ read: () => '', workspace });
+    expect(defaults).toMatchObject({ verifyDuration: 60_000, checkInterval: 5_000, onInconclusive: 'fail' });
+    expect(verifyGateOf(defaults, 'shop')).toBeUndefined();
+
+    const dir = await mkdtemp(join(tmpdir(), 'rolling-config-'));
+    await mkdir(join(dir, '.github'));
+    await writeFile(
+      join(dir, '.github/deploy.yml'),
+      'environments:\n  production:\n    gate:\n      duration: 2m\n      interval: 10s\n      prometheus-url: http://prometheus:9090\n      checks:\n        - { kind: prometheus, template: success-rate, service: web }\n',
+    );
+    const settings = getInputs({
+      read: (name) => (name === 'environment' ? 'production' : ''),
+      workspace: dir,
+    });
+    const gate = verifyGateOf(settings, 'shop');
+    expect(gate).toMatchObject({
+      durationMs: 120_000,
+      intervalMs: 10_000,
+      prometheusUrl: 'http://prometheus:9090',
+    });
+    expect(gate?.checks.map((c) => c.name)).toEqual(['success-rate']);
+    expect(gate?.checks[0]).toMatchObject({ target: { namespace: 'shop', service: 'web' } });
+  });
+
+  it('an empty list is no gate', () => {
+    expect(
+      verifyGateOf(getInputs({ read: (n) => (n === 'checks' ? '[]' : ''), workspace }), 'shop'),
+    ).toBeUndefined();
   });
 });

@@ -12,6 +12,9 @@ import { InputError } from '@cd-actions/core/inputs/errors';
 import { IMAGES_FORM, parseImageOverrides } from '@cd-actions/core/manifests/manifests';
 import { PlanError, planRolling, type RollingPlan } from '@cd-actions/core/strategies/rolling/plan';
 import { pathRoots } from '@cd-actions/core/inputs/workspace-path';
+import { deployGateInputs, gateRules } from '@cd-actions/core/strategies/rolling/gate-inputs';
+import { configFilesInputs } from '@cd-actions/core/inputs/config-files';
+import { readConfigFiles } from '@cd-actions/core/manifests/config-files';
 
 const ANNOTATION_LINES = `key=value lines such as team=payments, each key ${ANNOTATION_KEY_FORM}`;
 const ANNOTATIONS_TOTAL = `key=value lines whose keys and values add up to at most ${ANNOTATIONS_MAX_BYTES / 1024} KiB (the API server's limit for all of an object's annotations)`;
@@ -41,6 +44,7 @@ export const spec = {
     itemDescription: 'Deployment names',
     item: (n) => (KUBE_NAME.test(n) ? undefined : KUBE_NAME_FORM),
   }),
+  ...configFilesInputs,
   timeout: input.duration({ default: '10m', min: '1s', max: '6h' }),
   'auto-rollback': input.boolean({ default: true }),
   'on-cancel': input.enum(['rollback', 'leave'], { default: 'rollback' }),
@@ -56,28 +60,40 @@ export const spec = {
         : undefined;
     },
   }),
+  ...deployGateInputs,
   'dry-run': input.boolean({ default: false, config: false }),
   'github-token': input.secret({ config: false }),
 } as const;
 
-/** Reads and validates every input; `read` and `workspace` are seams for tests. */
+/** Reads and validates every input (every check parsed); `read` and `workspace` are seams for tests. */
 export function getInputs(
   options: { read?: (name: string) => string; workspace?: string } = {},
 ): ReturnType<typeof resolveSettings<typeof spec>> {
-  return resolveSettings(spec, options);
+  return resolveSettings(spec, { rules: [...gateRules], ...options });
 }
 
 export type Settings = ReturnType<typeof getInputs>;
 
 /** The manifests and image overrides checked offline, so bad ones fail before anything heavy loads. */
 export async function getPlan(settings: Settings): Promise<RollingPlan> {
+  const workspace = pathRoots().workspace;
+  const files = settings.configFiles ? await readConfigFiles(settings.configFiles, workspace) : undefined;
   try {
     return await planRolling({
       namespace: settings.namespace,
       manifests: settings.manifests ?? [],
       images: parseImageOverrides([...(settings.images ?? [])]).overrides,
       deployments: settings.deployment ?? [],
-      workspace: pathRoots().workspace,
+      workspace,
+      ...(files
+        ? {
+            config: {
+              files,
+              mountPath: settings.configMountPath,
+              ...(settings.app ? { app: settings.app } : {}),
+            },
+          }
+        : {}),
     });
   } catch (error) {
     if (error instanceof PlanError) {

@@ -6,6 +6,8 @@ import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';
 import type { RollingPlan } from '@cd-actions/core/strategies/rolling/plan';
 import { deployRolling } from '@cd-actions/core/strategies/rolling/rolling';
 import { rollingSummary } from '@cd-actions/core/strategies/rolling/summary';
+import { verifyGateOf } from '@cd-actions/core/strategies/rolling/gate-inputs';
+import { writeVerifyReport } from '@cd-actions/core/strategies/rolling/gate';
 import { createActionsRunner } from '@cd-actions/core/runner/runner';
 import type { Settings } from './inputs.js';
 
@@ -29,6 +31,7 @@ export async function deployRollingStep(
   });
   const namespace = plan.namespace ?? kube.namespace;
   const app = settings.app ?? plan.deployments[0]!;
+  const gate = verifyGateOf(settings, namespace, kube);
   const outcome = await deployRolling({
     kube,
     plan,
@@ -39,6 +42,7 @@ export async function deployRollingStep(
     onCancel: settings.onCancel,
     lockWaitMs: settings.lockWait,
     annotations,
+    ...(gate ? { gate } : {}),
     dryRun: settings.dryRun,
     githubToken: settings.githubToken,
     environment: settings.environment,
@@ -57,6 +61,10 @@ export async function deployRollingStep(
       ? (first?.images ?? {})
       : Object.fromEntries(outcome.deployments.map((d) => [d.name, d.images])),
     'rolled-back': outcome.rolledBack,
+    verdict: outcome.gate?.verdict,
+    report: outcome.gate
+      ? await writeVerifyReport('deploy-rolling', settings.reportPath, outcome.gate)
+      : undefined,
     duration: seconds(Date.now() - ctx.startedAt),
   });
   await writeSummary(rollingSummary({ app, namespace, outcome, durationMs: Date.now() - ctx.startedAt }));

@@ -9,6 +9,7 @@ import { input, type RuleProblem, type Settings } from '@cd-actions/core/inputs/
 import { CONDITION_FORM, parseCondition } from '@cd-actions/core/gate/condition';
 import { parseMonitoring, type MonitoringSpec } from '@cd-actions/core/gate/monitoring-spec';
 import { parseChecks } from '@cd-actions/core/gate/parse';
+import { prometheusAccessInputs, prometheusAccessRules } from '@cd-actions/core/inputs/prometheus';
 import type { CheckDefaults, CheckSpec } from '@cd-actions/core/gate/types';
 
 export const spec = {
@@ -19,7 +20,7 @@ export const spec = {
     description: 'a YAML list of checks, each a mapping with "kind" (http, prometheus, pods or command)',
   }),
   url: input.url({ config: false }),
-  'prometheus-url': input.url(),
+  ...prometheusAccessInputs,
   query: input.string({ config: false }),
   threshold: input.string({
     config: false,
@@ -98,6 +99,7 @@ export function buildChecks(settings: GateSettings, namespace = settings.namespa
 const CHECKS_FORM = '"checks", or "url", or "prometheus-url" with "query" and "threshold", or "deployment"';
 
 const rules: ((settings: GateSettings) => RuleProblem | undefined)[] = [
+  ...prometheusAccessRules,
   (s) =>
     s.checks === undefined && s.url === undefined && s.query === undefined && s.deployment === undefined
       ? {

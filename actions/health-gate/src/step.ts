@@ -3,6 +3,8 @@ import { seconds } from '@cd-actions/core/inputs/duration';
 import { collectMonitoring, type MonitoringSnapshot } from '@cd-actions/core/gate/monitoring';
 import type { MonitoringSpec } from '@cd-actions/core/gate/monitoring-spec';
 import { preflightGate, runGate } from '@cd-actions/core/gate/gate';
+import { createPrometheusClient } from '@cd-actions/core/gate/prometheus-client';
+import { prometheusAccess } from '@cd-actions/core/inputs/prometheus';
 import { gateSummary } from '@cd-actions/core/gate/summary';
 import type { CheckSpec } from '@cd-actions/core/gate/types';
 import { InputError, type InputProblem } from '@cd-actions/core/inputs/inputs';
@@ -12,8 +14,11 @@ import { writeReportFile } from '@cd-actions/core/runner/report-file';
 import { createActionsRunner } from '@cd-actions/core/runner/runner';
 import { buildChecks, type GateInputs } from './inputs.js';
 
-function needsKube(checks: readonly CheckSpec[]): boolean {
-  return checks.some((c) => c.kind === 'pods' || (c.kind === 'http' && c.via === 'service-proxy'));
+function needsKube(inputs: GateInputs): boolean {
+  return (
+    inputs.settings.prometheusVia === 'kubernetes' ||
+    inputs.checks.some((c) => c.kind === 'pods' || (c.kind === 'http' && c.via === 'service-proxy'))
+  );
 }
 
 /** Fills the monitoring target from the checks when the `monitoring` input does not name one. */
@@ -40,7 +45,7 @@ function problem(input: string, message: string): InputProblem {
 export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Promise<void> {
   const { settings } = inputs;
   let kube: Kube | undefined;
-  if (needsKube(inputs.checks)) {
+  if (needsKube(inputs)) {
     try {
       kube = await createKube({
         kubeconfig: settings.kubeconfig,
@@ -52,6 +57,8 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
       throw error;
     }
   }
+  // Masks every header value before anything is logged.
+  const access = prometheusAccess(settings, kube);
   const runner = await createActionsRunner();
   const namespace = settings.namespace ?? kube?.namespace ?? 'default';
   // The context's namespace is only known now: templates and checks default to it.
@@ -64,7 +71,7 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
     initialDelayMs: settings.initialDelay,
     onNoData: settings.onNoData,
     onInconclusive: settings.onInconclusive,
-    ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl } : {}),
+    ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl, prometheus: access } : {}),
     namespace,
     ...(kube ? { kube } : {}),
     signal: ctx.signal,
@@ -89,7 +96,12 @@ export async function healthGateStep(inputs: GateInputs, ctx: ActionContext): Pr
       spec: watch,
       namespace,
       windowMs: Math.min(settings.window, Math.max(settings.duration, 1000)),
-      ...(settings.prometheusUrl ? { prometheusUrl: settings.prometheusUrl } : {}),
+      ...(settings.prometheusUrl
+        ? {
+            prometheusUrl: settings.prometheusUrl,
+            client: createPrometheusClient(settings.prometheusUrl, access),
+          }
+        : {}),
       ...(kube ? { kube } : {}),
     });
   }

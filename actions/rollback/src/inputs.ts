@@ -2,6 +2,7 @@ import { KUBE_NAME, KUBE_NAME_FORM } from '@cd-actions/core/inputs/names';
 import { clusterInputs } from '@cd-actions/core/inputs/cluster';
 import { deployInputs, resolveSettings } from '@cd-actions/core/config/config';
 import { exactlyOneOf, input } from '@cd-actions/core/inputs/inputs';
+import { gateRules, rollbackGateInputs } from '@cd-actions/core/strategies/rolling/gate-inputs';
 
 export const spec = {
   ...deployInputs,
@@ -16,10 +17,11 @@ export const spec = {
   }),
   reason: input.string({ config: false }),
   timeout: input.duration({ default: '5m', min: '1s', max: '6h' }),
+  ...rollbackGateInputs,
   'dry-run': input.boolean({ default: false, config: false }),
   'github-token': input.secret({ config: false }),
 } as const;
 
 export function getInputs(): ReturnType<typeof resolveSettings<typeof spec>> {
-  return resolveSettings(spec, { rules: [exactlyOneOf('app', 'deployment')] });
+  return resolveSettings(spec, { rules: [exactlyOneOf('app', 'deployment'), ...gateRules] });
 }

@@ -7,6 +7,8 @@ import { setOutputs, writeSummary } from '@cd-actions/core/runner/report';
 import { rollback, RollbackInputError } from '@cd-actions/core/rollback/rollback';
 import { rollbackSummary } from '@cd-actions/core/rollback/summary';
 import { createActionsRunner } from '@cd-actions/core/runner/runner';
+import { verifyGateOf } from '@cd-actions/core/strategies/rolling/gate-inputs';
+import { writeVerifyReport } from '@cd-actions/core/strategies/rolling/gate';
 import type { getInputs } from './inputs.js';
 
 type Settings = ReturnType<typeof getInputs>;
@@ -17,6 +19,7 @@ export async function rollbackStep(settings: Settings, ctx: ActionContext): Prom
     { kubeconfig: settings.kubeconfig, context: settings.context, namespace: settings.namespace },
     { warn: (text) => runner.warn(text) },
   );
+  const gate = verifyGateOf(settings, kube.namespace, kube);
   const outcome = await rollback({
     kube,
     namespace: kube.namespace,
@@ -24,6 +27,7 @@ export async function rollbackStep(settings: Settings, ctx: ActionContext): Prom
     deployment: settings.deployment,
     toRevision: settings.toRevision,
     reason: settings.reason,
+    ...(gate ? { gate } : {}),
     dryRun: settings.dryRun,
     timeoutMs: settings.timeout,
     githubToken: settings.githubToken,
@@ -40,8 +44,10 @@ export async function rollbackStep(settings: Settings, ctx: ActionContext): Prom
   setOutputs({
     'from-revision': outcome.fromRevision,
     'to-revision': outcome.dryRun ? undefined : outcome.toRevision,
-    images: outcome.ok ? outcome.images : undefined,
+    images: outcome.ok || outcome.restored ? outcome.images : undefined,
     'active-color': outcome.activeColor,
+    verdict: outcome.gate?.verdict,
+    report: outcome.gate ? await writeVerifyReport('rollback', settings.reportPath, outcome.gate) : undefined,
     duration: seconds(Date.now() - ctx.startedAt),
   });
   await writeSummary(rollbackSummary(outcome, kube.namespace));

@@ -1,6 +1,6 @@
 /**
  * Cancel and a lost runner, end to end. SIGINT (the runner's cancel) as each engine phase of
- * blue-green, rolling, both rollbacks and a canary opens its log group: the run stops, puts back
+ * blue-green, rolling (with and without checks), both rollbacks and a canary opens its log group: the run stops, puts back
  * what it changed, and exits non-zero with traffic on the version that served before. SIGKILL
  * mid-rollout, after the switch or mid-step (nothing runs after it: no undo, no release), then
  * "Re-run jobs" (the same run, attempt 2): the re-run takes the lock over at once and ends with
@@ -24,6 +24,18 @@ const gatedBlueGreen: Scenario = {
     'pre-switch-checks': '- { kind: pods, deployment: "${deployment}" }',
     'pre-switch-duration': '2s',
     'post-switch-checks': '- { kind: pods, deployment: "${deployment}" }',
+    'verify-duration': '2s',
+    'check-interval': '250ms',
+  },
+};
+
+/** deploy-rolling with checks, so verify is a phase that takes time and makes requests. */
+const gatedRolling: Scenario = {
+  ...scenario('deploy-rolling'),
+  name: 'deploy-rolling v1 → v2 with checks',
+  inputs: {
+    ...scenario('deploy-rolling').inputs,
+    checks: '- { kind: pods, deployment: web }',
     'verify-duration': '2s',
     'check-interval': '250ms',
   },
@@ -89,6 +101,7 @@ describeCancels(gatedBlueGreen, [
   'finish',
 ]);
 describeCancels(scenario('deploy-rolling'), ['prepare', 'apply', 'rollout']);
+describeCancels(gatedRolling, ['prepare', 'apply', 'rollout', 'verify']);
 describeCancels(scenario('rollback of a rolling app'), ['prepare', 'restore', 'rollout']);
 // The canary's ramp: every step and the promotion are undone by the abort (and promote by its template put back).
 describeCancels(scenario('canary-step (istio host'), [

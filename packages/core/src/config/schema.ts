@@ -10,6 +10,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounte
 import { redactUrl } from '../net/redact.js';
 import { duration, oneOf, string, url, type InputSpec } from '../inputs/kinds.js';
 import { KUBE_NAME as KUBE_NAME_RULE, KUBE_NAME_FORM } from '../inputs/names.js';
+import { CONFIG_MOUNT_PATH, CONFIG_MOUNT_PATH_FORM } from '../inputs/config-files.js';
 
 export type Field =
   /** A scalar string, checked by an input spec. */
@@ -45,6 +46,13 @@ export const ENVIRONMENT_FIELDS: Readonly<Record<string, Field>> = {
       'on-no-data': scalar(oneOf(['hold', 'pass', 'fail'])),
       'on-inconclusive': scalar(oneOf(['fail', 'pass'])),
       'prometheus-url': scalar(url()),
+      // How prometheus-url is reached; credentials (token, username, password) are inputs only,
+      // from the workflow's secrets (inputs/prometheus.ts). Headers here are for tenant headers.
+      'prometheus-headers': { type: 'entries', what: 'header', value: scalar(string()) },
+      'prometheus-ca': scalar(
+        string({ patternDescription: 'the path of a PEM CA bundle in the repository' }),
+      ),
+      'prometheus-via': scalar(oneOf(['direct', 'kubernetes'])),
     },
   },
   slack: {
@@ -59,6 +67,15 @@ export const ENVIRONMENT_FIELDS: Readonly<Record<string, Field>> = {
       },
     },
   },
+  // The app's own config for this environment (deploy actions' config-files): files that roll
+  // out and back with the revision that mounts them.
+  'config-files': {
+    type: 'strings',
+    accepted: 'a config file path or glob in the repository (or name=path), or a list of them',
+  },
+  'config-mount-path': scalar(
+    string({ pattern: CONFIG_MOUNT_PATH, patternDescription: CONFIG_MOUNT_PATH_FORM }),
+  ),
 };
 
 export const FILE_FIELD: Field = {

@@ -36,6 +36,11 @@ export interface DeployRun {
   /** auto-rollback: undo after a failure; on-cancel rollback: undo after a cancel. */
   undoOnFailure: boolean;
   undoOnCancel: boolean;
+  /**
+   * Why a skipped undo left the changes, when the strategy, not an input, chose it (a rollback
+   * whose restored version failed its checks: there is nothing further to go back to).
+   */
+  readonly keptBecause?: string | undefined;
   /** How long undoing after a failure may take (a cancel gets CANCEL_GRACE_MS). */
   undoBudgetMs: number;
   /** Writes the record and history for this outcome; throwing makes it a warning, never a changed outcome. */
@@ -143,11 +148,13 @@ function failureMessage(d: DeployRun, o: EngineOutcome, traffic: string): string
       : o.compensation === 'done'
         ? 'every change was put back'
         : o.compensation === 'skipped'
-          ? o.reason === 'lock-lost' && d.undoOnFailure
-            ? 'nothing was put back: another run holds the lock now and decides'
-            : o.reason === 'cancelled'
-              ? 'the changes were left in place, as asked for a cancelled run'
-              : 'the changes were left in place, as asked for a failed run (no automatic rollback)'
+          ? d.keptBecause
+            ? d.keptBecause
+            : o.reason === 'lock-lost' && d.undoOnFailure
+              ? 'nothing was put back: another run holds the lock now and decides'
+              : o.reason === 'cancelled'
+                ? 'the changes were left in place, as asked for a cancelled run'
+                : 'the changes were left in place, as asked for a failed run (no automatic rollback)'
           : `putting back was incomplete: ${o.problems.join('; ')}`;
   return `${d.what} failed in phase ${o.failedPhase ?? 'start'}: ${o.cause}. ${capitalize(undone)}. Traffic: ${traffic}`;
 }

@@ -152,6 +152,89 @@ describe('runGate', () => {
   });
 });
 
+describe('runGate with a sequential comparison', () => {
+  /** Counts that grow with time, 1 request per ms on each side: errors at each side's rate. */
+  function counting(canaryRate: number, baselineRate: number): (query: string) => Answer {
+    const began = Date.now();
+    return (query) => {
+      const requests = Date.now() - began;
+      const canary = query.includes('version="v2"');
+      const errors = query.includes('5..');
+      return vector(errors ? requests * (canary ? canaryRate : baselineRate) : requests);
+    };
+  }
+  const compared =
+    '- { kind: prometheus, name: errors, template: success-rate, service: web, version: v2, compare: v1, window: 5s }';
+
+  it('passes as soon as the canary is surely not worse, before the duration is up', async () => {
+    answer = counting(0.05, 0.05);
+    const decision = await runGate(options(compared, { durationMs: 20_000, intervalMs: 100 }));
+    expect(decision).toMatchObject({ verdict: 'pass', passed: true });
+    expect(decision.reason).toMatch(/the sequential check\(s\) decided at [\d.]+s of the 20.0s allowed/);
+    const [record] = decision.checks;
+    expect(record!.test).toMatch(
+      /^sequential: mixture SPRT .* false-alarm rate 5%, not worse below 2× the baseline or under 0.1%$/,
+    );
+    expect(record!.reason).toMatch(
+      /^not worse after \d+ looks?: the canary's error rate is below 2× the baseline's/,
+    );
+    expect(Date.parse(decision.endedAt) - Date.parse(decision.startedAt)).toBeLessThan(10_000);
+    // Every look is in the record with its evidence; the last one decided.
+    expect(record!.samples.every((s) => s.evidence !== undefined && s.counts !== undefined)).toBe(true);
+    expect(record!.samples.at(-1)!.evidence!.decision).toBe('not-worse');
+    // Never on one look: a look whose counts miss a series would weigh a split that is not there.
+    expect(record!.samples.length).toBeGreaterThanOrEqual(3);
+    expect(record!.samples.at(-1)!.evidence!.notWorse).toBeGreaterThanOrEqual(40);
+    // Both sides read the same $window: the check's window at first, then the time since the gate began.
+    const windows = queries.filter((q) => q.includes('increase')).map((q) => /\[(\d+)s\]/.exec(q)?.[1]);
+    expect(new Set(windows.slice(0, 4))).toEqual(new Set(['5']));
+  });
+
+  it('fails as soon as the canary is surely worse, naming the evidence', async () => {
+    answer = counting(0.1, 0.02);
+    const decision = await runGate(options(compared, { durationMs: 20_000, intervalMs: 100 }));
+    expect(decision).toMatchObject({ verdict: 'fail', passed: false });
+    expect(decision.reason).toMatch(
+      /^check "errors" failed: worse after \d+ looks?: the canary's error rate is above the baseline's \(e-values [\d.e+]+ for worse/,
+    );
+    expect(decision.checks[0]!.samples.at(-1)!.evidence!.worse).toBeGreaterThanOrEqual(20);
+  });
+
+  it('waits for the other checks: a threshold check still needs its evidence', async () => {
+    const sequential = counting(0.05, 0.05);
+    answer = (query) => (query === 'up_ratio' ? vector(1) : sequential(query));
+    const decision = await runGate(
+      options(
+        `${compared}\n- { kind: prometheus, name: up, query: up_ratio, condition: "> 0", min-samples: 40 }`,
+        {
+          durationMs: 20_000,
+          intervalMs: 100,
+        },
+      ),
+    );
+    expect(decision.verdict).toBe('pass');
+    expect(decision.checks[1]!.samples.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('ends inconclusive when the maximum duration is up undecided', async () => {
+    answer = counting(0.05, 0.05);
+    const decision = await runGate(options(compared, { durationMs: 300, intervalMs: 100 }));
+    expect(decision.verdict).toBe('inconclusive');
+    expect(decision.reason).toMatch(
+      /not enough evidence after 0.3s: check "errors": not decided yet: e-values/,
+    );
+  });
+
+  it("preflights the baseline's queries too", async () => {
+    answer = (query) =>
+      query.includes('version="v1"')
+        ? { status: 400, body: { status: 'error', errorType: 'bad_data', error: 'no' } }
+        : vector(1);
+    const problems = await preflightGate(options(compared));
+    expect(problems.join('\n')).toMatch(/check "errors": Prometheus rejected the query ".*version=\\"v1\\"/);
+  });
+});
+
 describe('preflightGate', () => {
   it('reports a query Prometheus rejects, naming the check', async () => {
     answer = (query) =>
@@ -164,6 +247,19 @@ describe('preflightGate', () => {
     expect(problems).toEqual([
       'check "broken": Prometheus rejected the query "rate(x[": bad_data: unclosed left bracket',
     ]);
+  });
+
+  it('says before the gate why an error ratio reads as no data, and how to fix it', async () => {
+    answer = () => empty;
+    const logs: string[] = [];
+    const query = 'sum(rate(http_requests_total{code=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))';
+    const problems = await preflightGate(
+      options(`- { kind: prometheus, name: errors, query: '${query}', condition: "< 0.01" }`, {
+        log: (t) => logs.push(t),
+      }),
+    );
+    expect(problems).toEqual([]);
+    expect(logs.join('\n')).toMatch(/^check "errors": .*or vector\(0\)/m);
   });
 
   it('logs, but does not refuse, a Prometheus it cannot reach', async () => {

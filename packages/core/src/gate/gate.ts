@@ -2,7 +2,8 @@
  * The gate: samples every check on a schedule, judges each after every round and decides as soon
  * as the evidence allows — a failure rule met (or a fatal finding such as a crash loop) ends it
  * at once with fail; a pass is only given after the whole duration, when every check has enough
- * evidence; anything else is inconclusive. Never a false pass: no data holds, an unreadable source
+ * evidence, or sooner once every sequential comparison decided "not worse" (the duration is then
+ * their maximum); anything else is inconclusive. Never a false pass: no data holds, an unreadable source
  * is never evidence of health, and a cancelled gate does not pass.
  */
 import { seconds } from '../inputs/duration.js';
@@ -11,11 +12,14 @@ import { describeCondition } from './condition.js';
 import { sampleCommand } from './checks/command.js';
 import { sampleHttp } from './checks/http.js';
 import { createPodsSampler, type PodsSampler } from './checks/pods.js';
+import { windowNow } from './checks/compare.js';
 import { prometheusClientFor, samplePrometheus } from './checks/prometheus.js';
 import { judgeCheck, type CheckState } from './judge.js';
+import { noDataHint } from './no-data-hint.js';
 import { QueryRejectedError, type PrometheusClient } from './prometheus-client.js';
 import { sleep } from '../net/retry.js';
 import { defaultMinSamples, schedule } from './schedule.js';
+import type { SequentialOptions } from './stats/sequential.js';
 import type { CheckRecord, CheckSpec, GateDecision, GateOptions, Sample, Verdict } from './types.js';
 
 const SERVICES: ResourceRef = { group: '', version: 'v1', plural: 'services', kind: 'Service' };
@@ -23,6 +27,8 @@ const SERVICES: ResourceRef = { group: '', version: 'v1', plural: 'services', ki
 export function thresholdText(check: CheckSpec): string {
   switch (check.kind) {
     case 'prometheus':
+      if (check.compare?.sequential)
+        return `error rate not worse than ${1 + check.compare.sequential.maxIncrease}× ${check.compare.baselineName}'s`;
       if (check.compare)
         return `${check.compare.measure} increase over ${check.compare.baselineName} ${describeCondition(check.condition)}${check.minRequests > 0 ? `, min-requests ${check.minRequests}` : ''}`;
       return `${describeCondition(check.condition)}${check.minRequests > 0 ? `, min-requests ${check.minRequests}` : ''}`;
@@ -68,15 +74,23 @@ export async function preflightGate(options: GateOptions): Promise<string[]> {
           const client = prometheusClientFor(
             { ...check, prometheusUrl: check.prometheusUrl ?? options.prometheusUrl },
             clients,
+            options,
           );
-          for (const query of [check.query, check.requestsQuery]) {
+          const baseline = check.compare
+            ? [check.compare.baseline.value, check.compare.baseline.requests].map((q) =>
+                q.replaceAll('$window', windowNow({ maxMs: Math.min(check.compare!.window.maxMs, 60_000) })),
+              )
+            : [];
+          for (const query of [check.query, check.requestsQuery, ...baseline]) {
             if (query === undefined) continue;
             try {
               // A Prometheus that is down is not the user's error: wait for it no longer than a sample would.
-              await client.query(query, {
+              const series = await client.query(query, {
                 deadlineMs: Math.min(10_000, Math.max(1000, options.intervalMs)),
                 ...(options.signal ? { signal: options.signal } : {}),
               });
+              const hint = series.length === 0 ? noDataHint(query) : undefined;
+              if (hint) log(`${where}: ${hint.text}`);
             } catch (error) {
               if (error instanceof QueryRejectedError) problems.push(`${where}: ${error.message}`);
               else
@@ -124,7 +138,7 @@ function createSampler(
   switch (check.kind) {
     case 'prometheus': {
       const resolved = { ...check, prometheusUrl: check.prometheusUrl ?? options.prometheusUrl };
-      const client = prometheusClientFor(resolved, clients);
+      const client = prometheusClientFor(resolved, clients, options);
       return {
         check,
         sample: (signal, deadlineMs) =>
@@ -158,12 +172,25 @@ function createSampler(
   }
 }
 
+function sequentialOf(check: CheckSpec): SequentialOptions | undefined {
+  return check.kind === 'prometheus' ? check.compare?.sequential : undefined;
+}
+
+/** How a check is judged, in words for the decision record. */
+export function testText(check: CheckSpec): string {
+  const sequential = sequentialOf(check);
+  if (!sequential) return 'fixed window';
+  const pct = (x: number): string => `${Number((x * 100).toPrecision(3))}%`;
+  return `sequential: mixture SPRT on how errors split between the versions, and a confidence sequence of the canary's error rate; false-alarm rate ${pct(sequential.alpha)}, not worse below ${1 + sequential.maxIncrease}× the baseline or under ${pct(sequential.floor)}`;
+}
+
 function newRecord(check: CheckSpec): CheckRecord {
   return {
     name: check.name,
     kind: check.kind,
     threshold: thresholdText(check),
     ...(check.kind === 'prometheus' ? { query: check.query } : {}),
+    test: testText(check),
     verdict: 'inconclusive',
     reason: 'not sampled',
     critical: check.rules.critical,
@@ -178,13 +205,40 @@ const VERDICT_OF: Record<CheckState['state'], Verdict> = {
   passing: 'pass',
 };
 
+/**
+ * A sequential comparison counts from the moment the gate begins observing: its `$window` grows
+ * from there, reaching back before it only the check's `window` the first looks need for every
+ * series to have its scrapes, so the test weighs this gate's requests, not the versions' history.
+ */
+function countedFrom(check: CheckSpec, start: number): CheckSpec {
+  if (check.kind !== 'prometheus' || !check.compare?.sequential || check.compare.window.since !== undefined)
+    return check;
+  return { ...check, compare: { ...check.compare, window: { ...check.compare.window, since: start } } };
+}
+
+/**
+ * With sequential checks the duration is a maximum: the gate passes as soon as every sequential
+ * check decided "not worse" and every other check passes with the evidence it needs.
+ */
+function decidedEarly(checks: readonly CheckSpec[], states: readonly CheckState[]): boolean {
+  const sequential = checks.filter((check) => sequentialOf(check) !== undefined);
+  return (
+    sequential.length > 0 &&
+    states.every(
+      (state, i) =>
+        state.state === 'passing' && (sequentialOf(checks[i]!) === undefined || state.final === true),
+    )
+  );
+}
+
 export async function runGate(options: GateOptions): Promise<GateDecision> {
   const log = options.log ?? (() => undefined);
   const onNoData = options.onNoData ?? 'hold';
   const plan = schedule(options.durationMs, options.intervalMs);
   const minSamples = defaultMinSamples(options.durationMs, options.intervalMs);
   const clients = new Map<string, PrometheusClient>();
-  const samplers = options.checks.map((check) => createSampler(check, options, clients));
+  // Made when observing begins: a sequential comparison counts from that moment.
+  let samplers: Sampler[];
   const records = options.checks.map(newRecord);
   const states: CheckState[] = options.checks.map(() => ({ state: 'holding', reason: 'not sampled yet' }));
   const startedAt = new Date();
@@ -210,8 +264,10 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
       await sleep(options.initialDelayMs ?? 0, options.signal);
     }
     const start = Date.now();
+    samplers = options.checks.map((check) => createSampler(countedFrom(check, start), options, clients));
+    const upTo = options.checks.some((check) => sequentialOf(check)) ? 'up to ' : '';
     log(
-      `Observing ${options.checks.length} check(s) for ${seconds(options.durationMs)}s, every ${seconds(options.intervalMs)}s (${plan.offsets.length} samples each)`,
+      `Observing ${options.checks.length} check(s) for ${upTo}${seconds(options.durationMs)}s, every ${seconds(options.intervalMs)}s (${upTo}${plan.offsets.length} samples each)`,
     );
     for (const [round, offset] of plan.offsets.entries()) {
       await sleep(start + offset - Date.now(), options.signal);
@@ -239,8 +295,15 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
         if (sample.outcome === 'ok') record.counts.ok += 1;
         else if (sample.outcome === 'fail') record.counts.fail += 1;
         else record.counts.noData += 1;
-        const state = judgeCheck(check.rules, record.samples, check.onNoData ?? onNoData, minSamples);
+        const state = judgeCheck(
+          check.rules,
+          record.samples,
+          check.onNoData ?? onNoData,
+          minSamples,
+          sequentialOf(check),
+        );
         states[i] = state;
+        if (state.evidence) record.samples.at(-1)!.evidence = state.evidence;
         log(
           `[${seconds(at.getTime() - start)}s] ${check.name}: ${sample.outcome} — ${sample.detail} → ${state.state}`,
         );
@@ -257,6 +320,16 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
         return finish(
           'fail',
           `${reasons.join('; ')} — decided at ${seconds(Date.now() - start)}s, ${remaining} scheduled round(s) left`,
+        );
+      }
+      if (decidedEarly(options.checks, states)) {
+        for (const [i, record] of records.entries()) {
+          record.verdict = 'pass';
+          record.reason = states[i]!.reason;
+        }
+        return finish(
+          'pass',
+          `all ${records.length} check(s) passed: the sequential check(s) decided at ${seconds(Date.now() - start)}s of the ${seconds(options.durationMs)}s allowed`,
         );
       }
     }

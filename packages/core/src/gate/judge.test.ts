@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeCheck } from './judge.js';
+import { judgeCheck, judgeCounts } from './judge.js';
 import type { FailureRules, Sample } from './types.js';
 
 const ok: Sample = { outcome: 'ok', value: 1, detail: 'ok' };
@@ -85,5 +85,40 @@ describe('judgeCheck', () => {
 
   it('uses the check min-samples over the gate default', () => {
     expect(judgeCheck(rules({ minSamples: 1 }), [ok], 'hold', 5).state).toBe('passing');
+  });
+});
+
+describe('judgeCounts', () => {
+  const options = { alpha: 0.05, maxIncrease: 1, floor: 0.001 };
+  const look = (canaryErrors: number, baselineErrors: number, requests: number): Sample => ({
+    outcome: 'ok',
+    detail: '',
+    counts: {
+      canary: { errors: canaryErrors, requests },
+      baseline: { errors: baselineErrors, requests },
+    },
+  });
+
+  it('does not pass on a first look that shows no canary errors at all, however clear it reads', () => {
+    // What a canary error series missing from one look would show: every error the baseline's.
+    const state = judgeCounts([look(0, 40, 1000)], options);
+    expect(state.state).toBe('holding');
+    expect(state.reason).toMatch(/^not worse after 1 look \(a pass needs 3 looks\)/);
+    expect(state.evidence?.decision).toBe('not-worse');
+  });
+
+  it('fails on the first look that is clear, and passes once three looks agree', () => {
+    expect(judgeCounts([look(60, 5, 1000)], options).state).toBe('failed');
+    const passing = judgeCounts([look(10, 12, 500), look(20, 25, 1000), look(30, 37, 1500)], options);
+    expect(passing).toMatchObject({ state: 'passing', final: true });
+  });
+
+  it('holds on a look without counts (Prometheus unreadable), whatever came before', () => {
+    const unreadable: Sample = { outcome: 'no-data', error: true, detail: 'Prometheus unreadable' };
+    const state = judgeCounts([look(10, 12, 500), unreadable], options);
+    expect(state).toMatchObject({
+      state: 'holding',
+      reason: 'the latest sample has no data (Prometheus unreadable)',
+    });
   });
 });

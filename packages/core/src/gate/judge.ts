@@ -2,13 +2,16 @@
  * Judges one check from its samples so far: failed (a failure rule is met), holding (not enough
  * evidence: too few samples with data, or the latest has none) or passing. No data never
  * counts as a pass unless on-no-data says so, and an unreadable source (error) never does.
+ * A sequential comparison is judged by its test over the counts instead of by failure rules,
+ * and its pass is final: it may end the gate before its duration.
  */
-import type { FailureRules, OnNoData, Sample } from './types.js';
+import { judgeSequential, type Look, type SequentialOptions } from './stats/sequential.js';
+import type { FailureRules, LookEvidence, OnNoData, Sample } from './types.js';
 
 export type CheckState =
-  | { state: 'failed'; reason: string }
-  | { state: 'holding'; reason: string }
-  | { state: 'passing'; reason: string };
+  | { state: 'failed'; reason: string; evidence?: LookEvidence }
+  | { state: 'holding'; reason: string; evidence?: LookEvidence }
+  | { state: 'passing'; reason: string; evidence?: LookEvidence; final?: true };
 
 type Effective = 'good' | 'bad' | 'neutral';
 
@@ -25,13 +28,43 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** `samples` in order; `minSamples` is the evidence the check needs to pass (at least 1). */
+const MIN_LOOKS_TO_PASS = 3;
+
+/** The sequential test over every look that read the counts; looks without them add nothing. */
+export function judgeCounts(samples: readonly Sample[], options: SequentialOptions): CheckState {
+  const looks = samples.map((s) => s.counts).filter((c): c is Look => c !== undefined);
+  const { decision, worse, notWorse, canaryRate, reason } = judgeSequential(looks, options);
+  const evidence: LookEvidence = { decision, worse, notWorse, canaryRate };
+  const at = `after ${plural(looks.length, 'look')}`;
+  if (decision === 'worse') return { state: 'failed', reason: `worse ${at}: ${reason}`, evidence };
+  // A pass needs a few looks: one look whose counts lack a series (a late scrape) would weigh a
+  // split that is not there, and the next looks, cumulative, put it right.
+  if (decision === 'not-worse' && looks.length >= MIN_LOOKS_TO_PASS)
+    return { state: 'passing', reason: `not worse ${at}: ${reason}`, evidence, final: true };
+  const last = samples.at(-1);
+  if (decision === 'not-worse')
+    return {
+      state: 'holding',
+      reason: `not worse ${at} (a pass needs ${MIN_LOOKS_TO_PASS} looks): ${reason}`,
+      evidence,
+    };
+  if (last && last.counts === undefined)
+    return { state: 'holding', reason: `the latest sample has no data (${last.detail})`, evidence };
+  return { state: 'holding', reason: `${reason} (${at})`, evidence };
+}
+
+/**
+ * `samples` in order; `minSamples` is the evidence the check needs to pass (at least 1);
+ * `sequential`: judged by the sequential test instead of the failure rules.
+ */
 export function judgeCheck(
   rules: FailureRules,
   samples: readonly Sample[],
   onNoData: OnNoData,
   minSamples: number,
+  sequential?: SequentialOptions,
 ): CheckState {
+  if (sequential) return judgeCounts(samples, sequential);
   const effective = samples.map((sample) => effectiveOutcome(sample, onNoData));
   const fatal = samples.findIndex((sample) => sample.fatal === true);
   if (fatal >= 0) return { state: 'failed', reason: `sample ${fatal + 1}: ${samples[fatal]?.detail ?? ''}` };

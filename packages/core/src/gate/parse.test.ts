@@ -228,6 +228,106 @@ describe('parseChecks', () => {
   });
 });
 
+describe('comparison checks', () => {
+  it('compares a template against the baseline version, sequentially by default', () => {
+    const {
+      checks: [check],
+      problems,
+    } = checks(
+      '- { kind: prometheus, name: errors, template: success-rate, service: web, version: v2, compare: v1 }',
+    );
+    expect(problems).toEqual([]);
+    if (check?.kind !== 'prometheus' || !check.compare) throw new Error('no comparison');
+    expect(check.compare.sequential).toEqual({ alpha: 0.05, maxIncrease: 1, floor: 0.001 });
+    expect(check.compare.measure).toBe('error-rate');
+    expect(check.compare.baselineName).toBe('v1');
+    expect(check.compare.canary.value).toBe(
+      'sum(increase(http_requests_total{namespace="shop",service="web",version="v2",code=~"5.."}[$window])) or vector(0)',
+    );
+    expect(check.compare.baseline.requests).toBe(
+      'sum(increase(http_requests_total{namespace="shop",service="web",version="v1"}[$window]))',
+    );
+    // The table and preflight see the canary's query over the template's window.
+    expect(check.query).toContain('[1m]');
+  });
+
+  it('reads the sequential settings as shares, and latency as a fixed comparison', () => {
+    const { checks: parsed, problems } = checks(`
+- { kind: prometheus, name: e, template: success-rate, service: web, version: v2, compare: v1, max-increase: 50%, false-alarm-rate: 0.01, error-rate-floor: 0.5% }
+- { kind: prometheus, name: l, template: latency-p95, service: web, version: v2, compare: v1 }
+`);
+    expect(problems).toEqual([]);
+    const [e, l] = parsed as unknown as [{ compare: unknown }, { compare: unknown; condition: unknown }];
+    expect(e.compare).toMatchObject({ sequential: { maxIncrease: 0.5, alpha: 0.01, floor: 0.005 } });
+    expect(l.compare).toMatchObject({ measure: 'latency', window: { maxMs: 60_000 } });
+    expect(l.compare).not.toHaveProperty('sequential');
+    expect(l.condition).toEqual({ op: '<=', value: 0.2 });
+  });
+
+  it('takes explicit queries for both sides, over $window', () => {
+    const {
+      checks: [check],
+      problems,
+    } = checks(`
+- kind: prometheus
+  name: errors
+  query: sum(increase(errors_total{v="2"}[$window]))
+  requests-query: sum(increase(requests_total{v="2"}[$window]))
+  compare:
+    query: sum(increase(errors_total{v="1"}[$window]))
+    requests-query: sum(increase(requests_total{v="1"}[$window]))
+  test: fixed
+  condition: "<= 0.02"
+`);
+    expect(problems).toEqual([]);
+    expect(check).toMatchObject({
+      query: 'sum(increase(errors_total{v="2"}[1m]))',
+      condition: { op: '<=', value: 0.02 },
+      compare: { measure: 'error-rate', baseline: { value: 'sum(increase(errors_total{v="1"}[$window]))' } },
+    });
+  });
+
+  it.each([
+    [
+      'a template without a baseline to compare',
+      '{ kind: prometheus, template: throughput, service: web, version: v2, compare: v1 }',
+      /"compare" has value "v1" \(template throughput\): expected a template that can be compared: success-rate, error-rate, latency-p95, latency-p99/,
+    ],
+    [
+      'no canary version',
+      '{ kind: prometheus, template: success-rate, service: web, compare: v1 }',
+      /"version" is missing: expected the canary's version label value, since "compare" is given/,
+    ],
+    [
+      'a sequential latency test',
+      '{ kind: prometheus, template: latency-p95, service: web, version: v2, compare: v1, test: sequential }',
+      /"test" has value "sequential": expected fixed for a latency comparison/,
+    ],
+    [
+      'a condition on a sequential test',
+      '{ kind: prometheus, template: success-rate, service: web, version: v2, compare: v1, condition: "<= 0.01" }',
+      /"condition" has value "<= 0.01": expected no "condition" with test: sequential/,
+    ],
+    [
+      'a false-alarm rate out of range',
+      '{ kind: prometheus, template: success-rate, service: web, version: v2, compare: v1, false-alarm-rate: 50% }',
+      /"false-alarm-rate" has value "50%": expected a share from 0.1% to 20%, written as 5% or 0.05/,
+    ],
+    [
+      'sequential settings without compare',
+      '{ kind: prometheus, template: success-rate, service: web, max-increase: 50% }',
+      /"max-increase" has value "50%": expected no "max-increase" without "compare"/,
+    ],
+    [
+      'explicit queries without $window',
+      '{ kind: prometheus, query: "sum(errors)", requests-query: "sum(requests)", compare: { query: "sum(e)", requests-query: "sum(r)" } }',
+      /"compare" has value .* \(every query of a comparison reads its range as \$window/,
+    ],
+  ])('refuses %s, naming the field and the accepted form', (_, yaml, message) => {
+    expect(checks(`- ${yaml}`).problems.join('\n')).toMatch(message);
+  });
+});
+
 describe('expected statuses', () => {
   it('matches codes, classes, ranges and lists', () => {
     const matcher = parseStatusMatcher('200, 3xx, 401-403')!;

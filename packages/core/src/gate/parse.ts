@@ -8,8 +8,16 @@ import { redactUrl } from '../net/redact.js';
 import { parseDuration } from '../inputs/duration.js';
 import { CONDITION_FORM, parseCondition, type Condition } from './condition.js';
 import { DEFAULT_STATUS, parseStatusMatcher, STATUS_FORM } from './http-expect.js';
-import { promDuration, TEMPLATE_NAMES, templateQuery } from './templates.js';
-import type { CheckDefaults, CheckKind, CheckSpec, FailureRules, OnNoData } from './types.js';
+import { COMPARED_TEMPLATES, comparedSide } from './comparison.js';
+import {
+  promDuration,
+  TEMPLATE_NAMES,
+  templateQuery,
+  type TemplateName,
+  type TemplateParams,
+} from './templates.js';
+import type { SequentialOptions } from './stats/sequential.js';
+import type { CheckDefaults, CheckKind, CheckSpec, Comparison, FailureRules, OnNoData } from './types.js';
 
 export const CHECK_KINDS: readonly CheckKind[] = ['http', 'prometheus', 'pods', 'command'];
 
@@ -67,6 +75,12 @@ const KEYS: Record<CheckKind, readonly string[]> = {
     'requests-metric',
     'duration-metric',
     'status-label',
+    'compare',
+    'measure',
+    'test',
+    'max-increase',
+    'false-alarm-rate',
+    'error-rate-floor',
   ],
   pods: ['deployment', 'selector', 'namespace', 'max-restarts'],
   command: ['command', 'timeout', 'cwd', 'env'],
@@ -161,6 +175,18 @@ class FieldReader {
     if (parsed.ms === 0 && !options.allowZero)
       return this.problem(key, DURATION_FORM, 'a zero duration is not allowed');
     return parsed.ms;
+  }
+
+  /** A share written `5%` or `0.05`, within [min, max]. */
+  fraction(key: string, min: number, max: number): number | undefined {
+    if (!this.has(key)) return undefined;
+    const value = this.fields[key];
+    const accepted = `a share from ${min * 100}% to ${max * 100}%, written as 5% or 0.05`;
+    const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+    const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(text);
+    const share = match ? Number(match[1]) / (match[2] ? 100 : 1) : Number.NaN;
+    if (!(share >= min && share <= max)) return this.problem(key, accepted);
+    return share;
   }
 
   stringMap(key: string, accepted: string): Record<string, string> | undefined {
@@ -323,6 +349,11 @@ function parsePrometheus(
   let condition: Condition | undefined;
   let unit: 'ratio' | 'seconds' | 'rps' | 'number' = 'number';
   let target: { namespace: string; service: string; version?: string } | undefined;
+  let compare: Comparison | undefined;
+  if (!reader.has('compare'))
+    for (const key of COMPARISON_KEYS)
+      if (reader.has(key))
+        reader.problem(key, `no "${key}" without "compare" (the baseline to compare with)`);
   if (template !== undefined) {
     if (reader.has('query')) reader.problem('query', 'either "query" or "template", not both');
     const service = reader.string('service', {
@@ -348,7 +379,7 @@ function parsePrometheus(
     const statusLabel =
       reader.string('status-label', { pattern: LABEL_NAME, accepted: 'a label name' }) ?? 'code';
     if (service !== undefined) {
-      const built = templateQuery(template, {
+      const params: TemplateParams = {
         namespace,
         service,
         ...(version !== undefined ? { version } : {}),
@@ -356,12 +387,22 @@ function parsePrometheus(
         requestsMetric,
         durationMetric,
         statusLabel,
-      });
+      };
+      const built = templateQuery(template, params);
       query = built.query;
       target = { namespace, service, ...(version !== undefined ? { version } : {}) };
       requestsQuery ??= built.requestsQuery;
       unit = built.unit;
-      condition = reader.condition('condition', built.defaultCondition);
+      if (reader.has('compare')) {
+        const compared = templateComparison(reader, template, params, windowMs);
+        compare = compared?.compare;
+        condition = compared?.condition;
+        if (compare) {
+          query = compare.canary.value.replaceAll('$window', params.window);
+          requestsQuery = compare.canary.requests.replaceAll('$window', params.window);
+          unit = 'ratio';
+        }
+      } else condition = reader.condition('condition', built.defaultCondition);
     }
   } else {
     for (const key of ['service', 'version', 'window', 'requests-metric', 'duration-metric', 'status-label'])
@@ -371,7 +412,15 @@ function parsePrometheus(
       accepted: `a PromQL query, or a "template" (one of ${TEMPLATE_NAMES.join(', ')})`,
       required: true,
     });
-    condition = reader.condition('condition');
+    if (reader.has('compare')) {
+      const compared = queryComparison(reader, query, requestsQuery, defaults.windowMs);
+      compare = compared?.compare;
+      condition = compared?.condition;
+      // What preflight and the table show: the queries as one window would run them.
+      const window = promDuration(defaults.windowMs);
+      query = query?.replaceAll('$window', window);
+      requestsQuery = requestsQuery?.replaceAll('$window', window);
+    } else condition = reader.condition('condition');
     if ('min-requests' in fields && requestsQuery === undefined)
       reader.problem('requests-query', 'a PromQL query counting the requests, since "min-requests" is given');
   }
@@ -386,8 +435,156 @@ function parsePrometheus(
     ...(requestsQuery !== undefined ? { requestsQuery } : {}),
     minRequests: requestsQuery === undefined ? 0 : minRequests,
     prometheusUrl,
+    ...(compare ? { compare } : {}),
     unit,
   };
+}
+
+const COMPARISON_KEYS = ['measure', 'test', 'max-increase', 'false-alarm-rate', 'error-rate-floor'];
+const SEQUENTIAL_KEYS = ['max-increase', 'false-alarm-rate', 'error-rate-floor'];
+/**
+ * Windows of a sequential comparison: since the gate began (but at least the check's `window`),
+ * which this bounds only as a last resort.
+ */
+const SEQUENTIAL_WINDOW_MS = 24 * 3_600_000;
+const DEFAULT_CONDITION: Record<Comparison['measure'], string> = {
+  'error-rate': '<= 0.01',
+  latency: '<= 0.2',
+};
+
+/**
+ * The test and its bound: sequential (the default for error rates) takes max-increase,
+ * false-alarm-rate and error-rate-floor; fixed takes a condition on the increase.
+ */
+function comparisonTest(
+  reader: FieldReader,
+  measure: Comparison['measure'],
+): { sequential?: SequentialOptions; condition?: Condition } {
+  const test =
+    reader.oneOf('test', ['sequential', 'fixed'] as const) ??
+    (measure === 'error-rate' ? 'sequential' : 'fixed');
+  if (test === 'sequential' && measure === 'latency') {
+    reader.problem('test', 'fixed for a latency comparison (only error counts are tested sequentially)');
+    return {};
+  }
+  if (test === 'fixed') {
+    for (const key of SEQUENTIAL_KEYS)
+      if (reader.has(key)) reader.problem(key, `no "${key}" with test: fixed (it sets the sequential test)`);
+    return { condition: reader.condition('condition', DEFAULT_CONDITION[measure]) };
+  }
+  if (reader.has('condition'))
+    reader.problem(
+      'condition',
+      'no "condition" with test: sequential: "max-increase" bounds how much worse the canary may be',
+    );
+  const sequential: SequentialOptions = {
+    maxIncrease: reader.fraction('max-increase', 0.05, 10) ?? 1,
+    alpha: reader.fraction('false-alarm-rate', 0.001, 0.2) ?? 0.05,
+    floor: reader.fraction('error-rate-floor', 0, 0.5) ?? 0.001,
+  };
+  // Shown as the bound in the table; the test itself reads `sequential`.
+  return { sequential, condition: { op: '<=', value: sequential.maxIncrease } };
+}
+
+function comparisonOf(
+  reader: FieldReader,
+  measure: Comparison['measure'],
+  sides: Pick<Comparison, 'canary' | 'baseline' | 'baselineName'>,
+  windowMs: number,
+): { compare: Comparison; condition: Condition } | undefined {
+  const { sequential, condition } = comparisonTest(reader, measure);
+  if (!condition) return undefined;
+  const window = sequential ? { maxMs: SEQUENTIAL_WINDOW_MS, minMs: windowMs } : { maxMs: windowMs };
+  return { compare: { measure, ...sides, window, ...(sequential ? { sequential } : {}) }, condition };
+}
+
+/** `compare: <version>` on a template: the same template for the baseline's version. */
+function templateComparison(
+  reader: FieldReader,
+  template: TemplateName,
+  params: TemplateParams,
+  windowMs: number,
+): { compare: Comparison; condition: Condition } | undefined {
+  const measure = COMPARED_TEMPLATES[template];
+  if (reader.has('measure')) reader.problem('measure', `no "measure" with a template: ${template} sets it`);
+  if (!measure) {
+    reader.problem(
+      'compare',
+      `a template that can be compared: ${Object.keys(COMPARED_TEMPLATES).join(', ')}`,
+      `template ${template}`,
+    );
+    return undefined;
+  }
+  const baseline = reader.string('compare', {
+    pattern: /^[A-Za-z0-9._-]+$/,
+    accepted: "the baseline's version label value, such as stable",
+  });
+  if (params.version === undefined) {
+    reader.problem('version', 'the canary\'s version label value, since "compare" is given');
+    return undefined;
+  }
+  if (baseline === undefined) return undefined;
+  return comparisonOf(
+    reader,
+    measure,
+    {
+      canary: comparedSide(template, params, params.version),
+      baseline: comparedSide(template, params, baseline),
+      baselineName: baseline,
+    },
+    windowMs,
+  );
+}
+
+/** `compare: { query, requests-query }` with the check's own queries: each side's counts over `$window`. */
+function queryComparison(
+  reader: FieldReader,
+  query: string | undefined,
+  requestsQuery: string | undefined,
+  windowMs: number,
+): { compare: Comparison; condition: Condition } | undefined {
+  const measure = reader.oneOf('measure', ['error-rate', 'latency'] as const) ?? 'error-rate';
+  const raw = reader.fields.compare;
+  const form =
+    'a mapping with "query" and "requests-query" for the baseline, over [$window] like the check\'s own (or, with a template, the baseline\'s version)';
+  const baseline = isMapping(raw) ? raw : undefined;
+  const baselineQuery = typeof baseline?.query === 'string' ? baseline.query.trim() : '';
+  const baselineRequests =
+    typeof baseline?.['requests-query'] === 'string' ? baseline['requests-query'].trim() : '';
+  if (
+    !baseline ||
+    !baselineQuery ||
+    !baselineRequests ||
+    Object.keys(baseline).some((k) => k !== 'query' && k !== 'requests-query')
+  ) {
+    reader.problem('compare', form);
+    return undefined;
+  }
+  if (requestsQuery === undefined)
+    reader.problem(
+      'requests-query',
+      'the PromQL counting the canary\'s requests over [$window], since "compare" is given',
+    );
+  const queries = [query, requestsQuery, baselineQuery, baselineRequests];
+  if (query === undefined || requestsQuery === undefined) return undefined;
+  if (queries.some((q) => !q?.includes('$window'))) {
+    reader.problem(
+      'compare',
+      form,
+      'every query of a comparison reads its range as $window, so both sides cover the same time',
+    );
+    return undefined;
+  }
+  return comparisonOf(
+    reader,
+    measure,
+    {
+      canary: { value: query, requests: requestsQuery },
+      baseline: { value: baselineQuery, requests: baselineRequests },
+      baselineName: 'baseline',
+    },
+    windowMs,
+  );
 }
 
 function parsePods(reader: FieldReader, base: BaseFields): CheckSpec | undefined {

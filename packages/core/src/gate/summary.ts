@@ -1,10 +1,12 @@
 /**
  * The decision record as a job summary: why the gate ended, one table per check with every
- * sample (value, threshold, outcome), sample sizes, the deploy monitoring section and a chart of
- * the main metric over the observation.
+ * sample (value, threshold, outcome), sample sizes, the deploy monitoring section (every metric
+ * with its status and thresholds, the alerts, what could not be read) and a chart of the main
+ * metric over the observation.
  */
 import { details, heading, mermaidChart, table, type Cell } from '../runner/report.js';
 import type { MonitoringSnapshot } from './monitoring.js';
+import { formatMetric, METRIC_INFO, type AlertThreshold, type MonitoredMetric } from './monitoring-spec.js';
 import type { CheckRecord, GateDecision, SampleRecord } from './types.js';
 
 const VERDICT_WORD = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚠️ inconclusive' } as const;
@@ -33,10 +35,13 @@ function checkTable(record: CheckRecord): string {
     sample.sampleSize ?? '',
     sample.threshold,
     OUTCOME_WORD[sample.outcome] + (sample.fatal ? ' (fatal)' : ''),
-    sample.detail,
+    sample.evidence
+      ? `${sample.detail}; e-values ${sample.evidence.worse.toPrecision(3)} worse, ${sample.evidence.notWorse.toPrecision(3)} not worse → ${sample.evidence.decision}`
+      : sample.detail,
   ]);
   const query = record.query ? `Query: \`${record.query.replace(/`/g, "'")}\`\n\n` : '';
-  return `${query}${table(['#', 'at', 'value', 'requests', 'threshold', 'outcome', 'detail'], rows)}`;
+  const test = record.test && record.test !== 'fixed window' ? `Test: ${record.test}\n\n` : '';
+  return `${test}${query}${table(['#', 'at', 'value', 'requests', 'threshold', 'outcome', 'detail'], rows)}`;
 }
 
 /** The main metric: the first Prometheus check with values, else the first check with any. */
@@ -64,54 +69,73 @@ function chartOf(decision: GateDecision): string {
   });
 }
 
-function percent(value: number | undefined): string {
-  return value === undefined ? 'unknown' : `${(value * 100).toFixed(2)}%`;
+const LEVEL_WORD = { critical: '🔴 critical', warning: '🟠 warning' } as const;
+
+/** `warning > 500.0 ms, critical > 1000.0 ms`, or `none set`. */
+function thresholdText(metric: MonitoredMetric, threshold: AlertThreshold): string {
+  const sign = threshold.direction === 'above' ? '>' : '<';
+  const { unit } = METRIC_INFO[metric];
+  const levels = (['warning', 'critical'] as const)
+    .filter((level) => threshold[level] !== undefined)
+    .map((level) => `${level} ${sign} ${formatMetric(unit, threshold[level]!)}`);
+  return levels.length > 0 ? levels.join(', ') : 'none set';
 }
 
-function ms(value: number | undefined): string {
-  return value === undefined ? 'unknown' : `${(value * 1000).toFixed(1)} ms`;
+function count(value: number | undefined): string {
+  return value === undefined ? 'unknown' : String(value);
+}
+
+/** The report's rows: replicas and resources for a Deployment, request metrics for a Service. */
+function monitoringRows(snapshot: MonitoringSnapshot): Cell[][] {
+  const row = (metric: MonitoredMetric, shown?: string): Cell[] => {
+    const value = snapshot.values[metric];
+    const threshold = snapshot.thresholds[metric];
+    const alert = snapshot.alerts.find((a) => a.metric === metric);
+    const graded = threshold.warning !== undefined || threshold.critical !== undefined;
+    const status =
+      value === undefined ? '—' : alert ? LEVEL_WORD[alert.level] : graded ? '🟢 ok' : '— (not graded)';
+    return [
+      METRIC_INFO[metric].label,
+      value === undefined ? 'unknown' : (shown ?? formatMetric(METRIC_INFO[metric].unit, value)),
+      status,
+      thresholdText(metric, threshold),
+    ];
+  };
+  const rows: Cell[][] = [];
+  const { requests, deployment } = snapshot.watches;
+  const r = snapshot.replicas;
+  if (deployment) {
+    const health = snapshot.values['ready-ratio'];
+    rows.push(
+      row(
+        'ready-ratio',
+        health === undefined ? undefined : `${formatMetric('ratio', health)} (${r?.ready} / ${r?.desired})`,
+      ),
+      [
+        'Replicas desired / available / ready',
+        `${count(r?.desired)} / ${count(r?.available)} / ${count(r?.ready)}`,
+        '',
+        '',
+      ],
+    );
+  }
+  if (requests)
+    for (const metric of [
+      'latency-avg',
+      'latency-p50',
+      'latency-p95',
+      'latency-p99',
+      'error-rate',
+      'errors-per-second',
+      'throughput',
+    ] as const)
+      rows.push(row(metric));
+  if (deployment) for (const metric of ['cpu', 'memory', 'disk'] as const) rows.push(row(metric));
+  return rows;
 }
 
 export function monitoringSection(snapshot: MonitoringSnapshot): string {
-  const alertOf = (metric: string): string => {
-    const alert = snapshot.alerts.find((a) => a.metric === metric);
-    return alert ? (alert.level === 'critical' ? '🔴 critical' : '🟠 warning') : '🟢 ok';
-  };
-  const rows: Cell[][] = [];
-  if (snapshot.replicas)
-    rows.push([
-      'Health (ready / desired)',
-      `${snapshot.replicas.ready} / ${snapshot.replicas.desired}`,
-      alertOf('ready-ratio'),
-    ]);
-  if (snapshot.latency) {
-    const l = snapshot.latency;
-    rows.push(['Latency avg / p50', `${ms(l.avg)} / ${ms(l.p50)}`, '']);
-    rows.push(['Latency p95', ms(l.p95), alertOf('latency-p95')]);
-    rows.push(['Latency p99', ms(l.p99), alertOf('latency-p99')]);
-    rows.push([
-      'Error rate',
-      percent(snapshot.errorRate),
-      snapshot.errorRate === undefined ? '' : alertOf('error-rate'),
-    ]);
-    rows.push([
-      'Throughput',
-      snapshot.throughput === undefined ? 'unknown' : `${snapshot.throughput.toFixed(2)} req/s`,
-      '',
-    ]);
-  }
-  if (snapshot.cpu !== undefined || snapshot.memory !== undefined || snapshot.replicas) {
-    rows.push([
-      'CPU',
-      snapshot.cpu === undefined ? 'unknown' : `${snapshot.cpu.toFixed(3)} cores`,
-      alertOf('cpu'),
-    ]);
-    rows.push([
-      'Memory',
-      snapshot.memory === undefined ? 'unknown' : `${(snapshot.memory / 1024 / 1024).toFixed(1)} MiB`,
-      alertOf('memory'),
-    ]);
-  }
+  const rows = monitoringRows(snapshot);
   const alerts =
     snapshot.alerts.length === 0
       ? 'No alerts.\n'
@@ -123,7 +147,7 @@ export function monitoringSection(snapshot: MonitoringSnapshot): string {
   return [
     heading('Deploy monitoring', 3),
     `${snapshot.target || 'No target'} — window ${(snapshot.windowMs / 1000).toFixed(0)}s, read at ${snapshot.at}\n`,
-    rows.length > 0 ? table(['Metric', 'Value', 'Status'], rows) : 'No metrics.\n',
+    rows.length > 0 ? table(['Metric', 'Value', 'Status', 'Thresholds'], rows) : 'No metrics.\n',
     alerts,
     unknown,
   ]

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { promDuration, templateQuery } from './templates.js';
+import { noDataHint } from './no-data-hint.js';
+import { promDuration, TEMPLATE_NAMES, templateQuery } from './templates.js';
 
 const params = {
   namespace: 'shop',
@@ -21,6 +22,22 @@ describe('templateQuery', () => {
       'sum(increase(http_requests_total{namespace="shop",service="web",version="v2"}[1m]))',
     );
     expect(built.defaultCondition).toBe('>= 0.99');
+  });
+
+  it('builds the error rate of one version, 0 while there are no errors', () => {
+    const built = templateQuery('error-rate', params);
+    expect(built.query).toBe(
+      '(sum(rate(http_requests_total{namespace="shop",service="web",version="v2",code=~"5.."}[1m])) or vector(0)) / sum(rate(http_requests_total{namespace="shop",service="web",version="v2"}[1m]))',
+    );
+    expect(built).toMatchObject({ defaultCondition: '<= 0.01', unit: 'ratio' });
+  });
+
+  it.each(TEMPLATE_NAMES)('%s never reads as no data for lack of matching requests', (name) => {
+    for (const version of ['v2', undefined]) {
+      const built = templateQuery(name, { ...params, version });
+      expect(noDataHint(built.query)).toBeUndefined();
+      expect(noDataHint(built.requestsQuery)).toBeUndefined();
+    }
   });
 
   it('builds latency quantiles from the histogram', () => {

@@ -1,9 +1,20 @@
 /**
- * Built-in Prometheus templates, so the common gate needs no PromQL: success-rate,
+ * Built-in Prometheus templates, so the common gate needs no PromQL: success-rate, error-rate,
  * latency-p95, latency-p99 and throughput of a Service (optionally one version of it), over the
  * standard `http_requests_total` / `http_request_duration_seconds` names (settable).
+ *
+ * A ratio's numerator filtered on the status code has no series until the first matching
+ * request, so it falls back to 0 (`or vector(0)`): otherwise a service without a single error
+ * (or one where every request fails) would read as no data (no-data-hint.ts explains it for
+ * hand-written queries).
  */
-export const TEMPLATE_NAMES = ['success-rate', 'latency-p95', 'latency-p99', 'throughput'] as const;
+export const TEMPLATE_NAMES = [
+  'success-rate',
+  'latency-p95',
+  'latency-p99',
+  'throughput',
+  'error-rate',
+] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 export interface TemplateParams {
@@ -27,13 +38,13 @@ export interface TemplateQuery {
 }
 
 /** A label value inside double quotes: PromQL escapes like Go strings. */
-function quote(value: string): string {
+export function promString(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }
 
 export function selector(params: TemplateParams, extra: readonly string[] = []): string {
-  const matchers = [`namespace=${quote(params.namespace)}`, `service=${quote(params.service)}`];
-  if (params.version !== undefined) matchers.push(`version=${quote(params.version)}`);
+  const matchers = [`namespace=${promString(params.namespace)}`, `service=${promString(params.service)}`];
+  if (params.version !== undefined) matchers.push(`version=${promString(params.version)}`);
   return `{${[...matchers, ...extra].join(',')}}`;
 }
 
@@ -45,10 +56,18 @@ export function templateQuery(name: TemplateName, params: TemplateParams): Templ
     case 'success-rate': {
       const good = selector(params, [`${params.statusLabel}!~"5.."`]);
       return {
-        // No good answers at all is a success rate of 0, not an empty result (which would read as no data).
         query: `(sum(rate(${params.requestsMetric}${good}[${params.window}])) or vector(0)) / ${total}`,
         requestsQuery,
         defaultCondition: '>= 0.99',
+        unit: 'ratio',
+      };
+    }
+    case 'error-rate': {
+      const failed = selector(params, [`${params.statusLabel}=~"5.."`]);
+      return {
+        query: `(sum(rate(${params.requestsMetric}${failed}[${params.window}])) or vector(0)) / ${total}`,
+        requestsQuery,
+        defaultCondition: '<= 0.01',
         unit: 'ratio',
       };
     }

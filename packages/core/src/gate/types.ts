@@ -3,8 +3,10 @@
  * it found, and the decision record a gate ends with. Types only, so every module can share them.
  */
 import type { Kube } from '../kube/kube.js';
+import type { PrometheusAccess } from './prometheus-access.js';
 import type { Condition } from './condition.js';
 import type { StatusMatcher } from './http-expect.js';
+import type { Look, SequentialEvidence, SequentialOptions } from './stats/sequential.js';
 
 export type CheckKind = 'http' | 'prometheus' | 'pods' | 'command';
 export type OnNoData = 'hold' | 'pass' | 'fail';
@@ -94,10 +96,24 @@ export interface Comparison {
   /** What the baseline is, for the table: "stable". */
   baselineName: string;
   /**
+   * error-rate only: judged by the sequential test (stats/sequential.ts) over the counts since the
+   * gate began, instead of sample by sample; it may decide before the gate's duration is up.
+   */
+  sequential?: SequentialOptions;
+  /**
    * The range of the queries, written `$window` in them: at most `maxMs`, and never reaching back
    * before `since` (epoch ms), so requests of an earlier canary under the same labels never count.
    */
-  window: { maxMs: number; since?: number };
+  window: {
+    maxMs: number;
+    since?: number;
+    /**
+     * Sequential: the least range read, even right after `since`. Each series needs two scrapes
+     * inside the range for increase() to count it; a range too short for one side's error
+     * series would count that side's errors as none, and the test would weigh a false split.
+     */
+    minMs?: number;
+  };
 }
 
 export interface PodsCheck extends CheckBase {
@@ -146,12 +162,19 @@ export interface Sample {
   fatal?: boolean;
   /** The source could not be read (e.g. Prometheus unreachable): never counts as a pass. */
   error?: boolean;
+  /** A sequential comparison's cumulative counts since the gate began. */
+  counts?: Look;
 }
+
+/** A sequential check's evidence after one look, as the decision record keeps it. */
+export type LookEvidence = Omit<SequentialEvidence, 'reason'>;
 
 export interface SampleRecord extends Sample {
   at: string;
   elapsedMs: number;
   threshold: string;
+  /** Sequential checks: the test's evidence after this look. */
+  evidence?: LookEvidence;
 }
 
 export interface CheckRecord {
@@ -160,6 +183,8 @@ export interface CheckRecord {
   /** The pass condition in words: `>= 0.99`, `status 2xx`, `ready, no crash loop`. */
   threshold: string;
   query?: string;
+  /** How the check was judged: `fixed window` or the sequential test with its settings. */
+  test?: string;
   verdict: Verdict;
   reason: string;
   critical: boolean;
@@ -185,6 +210,8 @@ export interface GateOptions {
   onNoData?: OnNoData;
   onInconclusive?: OnInconclusive;
   prometheusUrl?: string;
+  /** How `prometheusUrl` is reached (credentials, CA, Service proxy); other Prometheus URLs get none of it. */
+  prometheus?: PrometheusAccess;
   namespace: string;
   kube?: Kube;
   signal?: AbortSignal;

@@ -43,8 +43,14 @@ const INSIDE = 'give files or globs inside the workspace, relative to it';
 /**
  * The files the patterns name, each inside the workspace `cwd`: the pattern is checked before
  * anything is listed, and every file a glob finds after (a `**` may follow a symbolic link out).
+ * Problems name `input` and end with `hint` (what to give instead).
  */
-export async function expandPatterns(patterns: string[], cwd: string): Promise<string[]> {
+export async function expandPatterns(
+  patterns: readonly string[],
+  cwd: string,
+  input = 'manifests',
+  hint = INSIDE,
+): Promise<string[]> {
   const { glob } = await import('tinyglobby');
   const roots = { workspace: cwd };
   const files: string[] = [];
@@ -52,19 +58,19 @@ export async function expandPatterns(patterns: string[], cwd: string): Promise<s
   for (const pattern of patterns) {
     const checked = resolvePatternInWorkspace(pattern, roots);
     if (!checked.ok) {
-      problems.push(`Input "manifests" has item ${JSON.stringify(pattern)}: ${checked.reason}; ${INSIDE}`);
+      problems.push(`Input "${input}" has item ${JSON.stringify(pattern)}: ${checked.reason}; ${hint}`);
       continue;
     }
     const matched = /[*?[{]/.test(pattern)
       ? await glob(pattern, { cwd, absolute: true, onlyFiles: true })
       : [checked.path];
-    if (matched.length === 0) problems.push(`Input "manifests": "${pattern}" matches no file`);
+    if (matched.length === 0) problems.push(`Input "${input}": "${pattern}" matches no file; ${hint}`);
     for (const file of matched.sort()) {
       const inside = resolveInWorkspace(file, roots);
       if (inside.ok) files.push(inside.path);
       else
         problems.push(
-          `Input "manifests": "${pattern}" matches ${relative(cwd, file) || file}: ${inside.reason}; ${INSIDE}`,
+          `Input "${input}": "${pattern}" matches ${relative(cwd, file) || file}: ${inside.reason}; ${hint}`,
         );
     }
   }

@@ -207,4 +207,14 @@ describe('proxy from the environment', () => {
     expect(direct.data.via).toBe('direct');
     expect(proxied).toHaveLength(1);
   });
+  it('goes direct for a request that says noProxy (the Kubernetes API), whatever HTTP_PROXY says', async () => {
+    process.env.HTTP_PROXY = proxy.url;
+    delete process.env.NO_PROXY;
+    proxied.length = 0;
+    handler = (_req, res) => reply(res, 200, { via: 'direct' });
+    const http = createHttpClient({ retry: fast });
+    expect((await http.get<{ via: string }>(`${target.url}/x`)).data.via).toBe('proxy');
+    expect((await http.get<{ via: string }>(`${target.url}/x`, { noProxy: true })).data.via).toBe('direct');
+    expect(proxied).toHaveLength(1);
+  });
 });

@@ -3,13 +3,16 @@
  *
  * axios is imported on the first request, not with this module, so an action that fails input
  * validation never pays for loading it. Proxies: axios reads HTTPS_PROXY/HTTP_PROXY/NO_PROXY from
- * the environment (tunnelling HTTPS with CONNECT) as long as neither `proxy` nor a custom agent is
- * configured, so this client sets neither.
+ * the environment (tunnelling HTTPS with CONNECT) unless `proxy: false` is set, which this client
+ * does only for requests that say `noProxy` (the Kubernetes API, reached as the kubeconfig says). A
+ * custom https agent (a CA bundle, the kubeconfig's TLS) keeps the proxy: axios tunnels through it
+ * and verifies the origin with the agent's options.
  *
  * Errors carry method, redacted URL, status and a body excerpt, never the request headers or
  * config (they hold tokens), and never the axios error itself as `cause` for the same reason.
  */
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse, Method } from 'axios';
+import type { Agent as HttpsAgent } from 'node:https';
 import { redactUrl } from './redact.js';
 import { httpErrorInfo, withRetry, type RetryOptions } from './retry.js';
 
@@ -20,6 +23,8 @@ export interface HttpClientOptions {
   /** Per-attempt timeout. Default 10 s. */
   timeoutMs?: number;
   headers?: Record<string, string>;
+  /** CA bundle (PEM) trusted for https targets instead of the system's, e.g. a private Prometheus. */
+  ca?: string;
   /** Retry policy defaults for every request of this client. */
   retry?: Omit<RetryOptions, 'idempotent' | 'classify' | 'signal'>;
 }
@@ -41,6 +46,10 @@ export interface HttpRequest<D = unknown> {
   /** Accept these statuses as answers instead of errors (e.g. a health check reading a 500). */
   acceptStatus?: (status: number) => boolean;
   responseType?: 'json' | 'text' | 'arraybuffer';
+  /** TLS for this request, over the client's CA (the kubeconfig's CA and client certificate). */
+  httpsAgent?: HttpsAgent;
+  /** Never through HTTP(S)_PROXY: for the Kubernetes API, which is reached as the kubeconfig says. */
+  noProxy?: boolean;
 }
 
 export interface HttpResponse<T> {
@@ -110,11 +119,13 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   async function axiosInstance(): Promise<AxiosInstance> {
     if (!instance) {
       const axios = (await loadAxios()).default;
+      const httpsAgent = options.ca ? new (await import('node:https')).Agent({ ca: options.ca }) : undefined;
       instance = axios.create({
         baseURL: options.baseURL,
         headers: { 'User-Agent': 'cd-actions', ...options.headers },
         // Redirects are followed by axios; a 3xx left over is an answer we do not understand.
         maxRedirects: 5,
+        ...(httpsAgent ? { httpsAgent } : {}),
       });
     }
     return instance;
@@ -141,6 +152,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
             timeout: req.timeoutMs ?? options.timeoutMs ?? 10_000,
             signal,
             responseType: req.responseType ?? 'json',
+            ...(req.httpsAgent ? { httpsAgent: req.httpsAgent } : {}),
+            ...(req.noProxy ? { proxy: false as const } : {}),
             validateStatus: (status) =>
               (status >= 200 && status < 300) || (req.acceptStatus?.(status) ?? false),
           };

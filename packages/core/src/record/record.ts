@@ -45,6 +45,22 @@ export interface DeploymentRecord {
   commit: string;
   actor: string;
   message?: string;
+  /** The gate that verified the version once it served (deploy-rolling's verify, rollback's checks). */
+  gate?: RecordedGate;
+}
+
+/**
+ * A gate's decision as the record annotation and the history keep it: the verdict and why, and
+ * each check's verdict. The samples stay in the report file and the job summary: an annotation
+ * and a history entry must stay small.
+ */
+export interface RecordedGate {
+  verdict: 'pass' | 'fail' | 'inconclusive';
+  passed: boolean;
+  reason: string;
+  checks: { name: string; verdict: 'pass' | 'fail' | 'inconclusive' }[];
+  startedAt: string;
+  endedAt: string;
 }
 
 export interface CanaryStep {
@@ -84,6 +100,7 @@ export interface HistoryEntry {
   runUrl: string;
   actor: string;
   time: string;
+  gate?: RecordedGate;
 }
 
 export function historyName(app: string): string {

@@ -12,6 +12,7 @@ import { createKube, type Kube } from '../kube/kube.js';
 import { CONFIGMAPS, KubeObjects, SERVICES } from '../kube/objects.js';
 import { RECORD_ANNOTATION } from '../record/record.js';
 import { rollback, type RollbackOptions } from './rollback.js';
+import { parseChecks } from '../gate/parse.js';
 
 const quiet = { env: {}, homeDir: '/nonexistent', setSecret: () => undefined, warn: () => undefined };
 let sandbox: Sandbox;
@@ -292,5 +293,51 @@ describe('blue-green rollback', () => {
     expect(selectedColor('cold')).toBe('green');
     expect(switches('cold')).toBe(0);
     expect(routeRecord('cold')).toMatchObject({ phase: 'failed', stable: { color: 'green' } });
+  });
+});
+
+describe('blue-green rollback with checks on the colour switched to', () => {
+  const gate = (command: string) => {
+    const { checks } = parseChecks([{ kind: 'command', name: 'smoke', command: [command], critical: true }]);
+    return { checks, durationMs: 1000, intervalMs: 250 };
+  };
+
+  it('checks that pass: switched back, the verdict recorded on the route and in the history', async () => {
+    await blueGreenApp('vgood', { replicas: 2 });
+    const outcome = await rollback(options('vgood', { gate: gate('true') }));
+    expect(outcome.ok, outcome.message).toBe(true);
+    expect(outcome.gate?.verdict).toBe('pass');
+    expect(selectedColor('vgood')).toBe('blue');
+    expect(routeRecord('vgood')).toMatchObject({ phase: 'rolled-back', gate: { verdict: 'pass' } });
+    expect(historyOf('vgood').at(-1)).toMatchObject({ outcome: 'succeeded', gate: { verdict: 'pass' } });
+  });
+
+  it('checks that fail: the colour switched to stays (no switch back to the bad one), the step fails saying so', async () => {
+    await blueGreenApp('vbad', { replicas: 2 });
+    const runner = recordingRunner();
+    const outcome = await rollback(options('vbad', { gate: gate('false') }, runner));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.restored).toBe(true);
+    expect(outcome.activeColor).toBe('blue');
+    expect(outcome.message).toMatch(
+      /^The rollback restored blue \(vbad-blue: ghcr\.io\/acme\/vbad:blue\), but the restored version did not verify: check\(s\) "smoke" failed \(.*There is nothing further to roll back to, so it stays serving \(not switched back to green \(vbad-green\), the version rolled back from\)\. Traffic: Service shop\/vbad \(selector version\) sends all traffic to blue/,
+    );
+    expect(runner.lines.some((l) => l.startsWith('undo: '))).toBe(false);
+    expect(selectedColor('vbad')).toBe('blue');
+    // The switch only: no switch back.
+    expect(switches('vbad')).toBe(1);
+    const record = routeRecord('vbad');
+    expect(record).toMatchObject({
+      phase: 'failed',
+      candidate: { color: 'blue' },
+      gate: { verdict: 'fail' },
+    });
+    expect(record.stable).toBeUndefined();
+    expect(historyOf('vbad').at(-1)).toMatchObject({
+      action: 'rollback',
+      outcome: 'failed',
+      to: 'blue',
+      gate: { verdict: 'fail' },
+    });
   });
 });

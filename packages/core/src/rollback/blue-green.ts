@@ -6,7 +6,8 @@
  * Phases on the strategy engine: `prepare` (reads), `warm-up` and `rollout` (a cold colour is
  * scaled up and waited for; undo: scale it back), `switch` (undo: switch back to the colour that
  * was live), `verify` (the data plane serves the new colour, or the switch is undone), then
- * `autoscaler` (the HPA follows the traffic; a failure there is a warning: the goal was reached).
+ * `autoscaler` (the HPA follows the traffic; a failure there is a warning: the goal was reached),
+ * and with checks `checks` on the colour switched to, which stays whatever the verdict (verify.ts).
  */
 import { findAutoscaled, HORIZONTAL_POD_AUTOSCALERS, retargetAutoscaler } from '../kube/autoscalers.js';
 import { COLORS, isColor, otherColor, type Color } from '../strategies/blue-green/plan.js';
@@ -14,6 +15,7 @@ import { runDeploy } from '../engine/deploy.js';
 import { errorText, PhaseFailed, type Phase, type Undo } from '../engine/phases.js';
 import { DEPLOYMENTS, type KubeObjects } from '../kube/objects.js';
 import type { KubeObject } from '../manifests/manifests.js';
+import { missingConfigMaps } from '../manifests/config-files.js';
 import {
   newRecord,
   openHistory,
@@ -22,6 +24,8 @@ import {
   type HistoryEntry,
 } from '../record/record.js';
 import {
+  checksPassed,
+  gateField,
   RollbackInputError,
   rollbackPhase,
   writeBooks,
@@ -29,6 +33,7 @@ import {
   type RollbackOptions,
   type RollbackOutcome,
 } from './rollback.js';
+import { gateRestored, restoredButUnverified, unverifiedMessage, keptBecause } from './verify.js';
 import { currentRevision, imagesOf } from '../kube/revisions.js';
 import { desiredReplicas, waitForRollout, type Deployment } from '../kube/rollout.js';
 import {
@@ -134,6 +139,14 @@ async function planBlueGreen(
   }
   const warm =
     (to.spec.replicas ?? 1) > 0 && (to.status?.readyReplicas ?? 0) >= desiredReplicas(to) && !to.spec.paused;
+  // A cold colour starts new pods, which cannot start without their ConfigMap.
+  const missing = warm ? [] : await missingConfigMaps(objects, namespace, to.spec.template.spec);
+  if (missing.length > 0) {
+    throw new RollbackInputError(
+      'app',
+      `Input "app": the previous colour ${target} (${names[target]}) is scaled down and refers to ConfigMap ${missing.join(', ')}, which no longer exists in namespace ${namespace}, so its pods could not start; deploy that version again instead. Nothing was changed`,
+    );
+  }
   return { route, router, state, live, target, names, from, to, warm, history };
 }
 
@@ -195,7 +208,7 @@ export async function rollbackBlueGreen(
   let plan = await planBlueGreen(objects, o);
   const summaryOf = (
     p: BlueGreenPlan,
-  ): Omit<RollbackOutcome, 'ok' | 'dryRun' | 'message' | 'timeline' | 'activeColor'> => ({
+  ): Omit<RollbackOutcome, 'ok' | 'dryRun' | 'message' | 'timeline' | 'activeColor' | 'restored'> => ({
     app,
     deployment: p.names[p.target],
     fromRevision: p.from ? String(currentRevision(p.from)) : '',
@@ -214,6 +227,7 @@ export async function rollbackBlueGreen(
       ...summaryOf(plan),
       ok: true,
       dryRun: true,
+      restored: false,
       message,
       timeline: [{ at: new Date().toISOString(), text: message }],
       activeColor: plan.target,
@@ -336,6 +350,11 @@ export async function rollbackBlueGreen(
       },
     },
   ];
+  const gated = gateRestored(
+    o,
+    phases,
+    () => `${plan.target}, ${plan.names[plan.target]}: ${images(imagesOf(plan.to.spec.template))}`,
+  );
 
   const result = await runDeploy({
     objects,
@@ -350,13 +369,25 @@ export async function rollbackBlueGreen(
       environment: o.environment,
       description: `Rollback of ${app} from ${plan.live} to ${plan.target}`,
     },
-    phases,
-    undoOnFailure: true,
-    undoOnCancel: true,
+    phases: gated.phases,
+    // Until the colour switched to serves; then its checks' verdict changes nothing (verify.ts).
+    get undoOnFailure() {
+      return gated.undo();
+    },
+    get undoOnCancel() {
+      return gated.undo();
+    },
+    get keptBecause() {
+      return keptBecause(gated);
+    },
     undoBudgetMs: o.timeoutMs,
     keepBooks: async (outcome) => {
       const { router, live, target, to, names, route } = plan;
-      const record = newRecord({ strategy: 'blue-green', app, run: o.run });
+      const record: DeploymentRecord = Object.assign(
+        newRecord({ strategy: 'blue-green', app, run: o.run }),
+        gateField(gated),
+      );
+      const unverified = restoredButUnverified(gated, outcome);
       record.phase = rollbackPhase(outcome);
       record.route = route;
       record.deployments = names;
@@ -366,6 +397,8 @@ export async function rollbackBlueGreen(
         revision: String(currentRevision(to)),
       };
       if (outcome.ok) record.stable = wanted;
+      // It serves, and no check vouches for it: the record claims no stable colour.
+      else if (unverified) record.candidate = wanted;
       else {
         if (outcome.compensation === 'done') {
           record.stable = {
@@ -376,7 +409,7 @@ export async function rollbackBlueGreen(
         }
         record.candidate = wanted;
       }
-      record.message = `rollback from ${live} to ${target}${o.reason ? `: ${o.reason}` : ''}${outcome.ok ? '' : ` failed in phase ${outcome.failedPhase ?? 'start'}: ${outcome.cause}`}`;
+      record.message = `rollback from ${live} to ${target}${o.reason ? `: ${o.reason}` : ''}${outcome.ok ? '' : unverified ? `: ${target} serves and stays, but it did not verify: ${outcome.cause}` : ` failed in phase ${outcome.failedPhase ?? 'start'}: ${outcome.cause}`}`;
       await writeBooks(objects, { ref: router.ref, namespace, name: router.name }, record, app, {
         action: 'rollback',
         strategy: 'blue-green',
@@ -391,6 +424,7 @@ export async function rollbackBlueGreen(
         runUrl: record.runUrl,
         actor: o.run.actor,
         time: new Date().toISOString(),
+        ...gateField(gated),
       });
     },
     whereTrafficIs: async () => {
@@ -404,19 +438,27 @@ export async function rollbackBlueGreen(
       return `${router.describe()} sends all traffic to ${color} (${names[color]}${serving ? `: ${images(imagesOf(serving.spec.template))}` : ', which does not exist'})`;
     },
     describeSuccess: () =>
-      `Switched ${app} back from ${plan.live} to ${plan.target} (${plan.names[plan.target]}): ${images(imagesOf(plan.to.spec.template))} is serving`,
+      `Switched ${app} back from ${plan.live} to ${plan.target} (${plan.names[plan.target]}): ${images(imagesOf(plan.to.spec.template))} is serving${checksPassed(gated)}`,
     get what() {
       return `Rollback of ${app} from ${plan.live} to ${plan.target}`;
     },
   });
+  const unverified = restoredButUnverified(gated, result);
   return {
     ...summaryOf(plan),
     ok: result.ok,
     dryRun: false,
-    message: result.message,
-    ...(result.ok ? { toRevision: String(currentRevision(plan.to)) } : {}),
+    message: unverified
+      ? unverifiedMessage(gated, result, {
+          restored: `${plan.target} (${plan.names[plan.target]}: ${images(imagesOf(plan.to.spec.template))})`,
+          from: `${plan.live} (${plan.names[plan.live]})`,
+        })
+      : result.message,
+    ...(result.ok || unverified ? { toRevision: String(currentRevision(plan.to)) } : {}),
+    restored: result.ok || unverified,
     timeline: result.timeline,
     traffic: result.traffic,
     ...(activeColor ? { activeColor } : {}),
+    ...(gated.decision ? { gate: gated.decision } : {}),
   };
 }

@@ -22,6 +22,9 @@ import { KubeObjects } from '../kube/objects.js';
 import type { KubeObject } from '../manifests/manifests.js';
 import { RECORD_ANNOTATION } from '../record/record.js';
 import { rollback, RollbackInputError, type RollbackOptions } from './rollback.js';
+import { rollbackSummary } from './summary.js';
+import { parseChecks } from '../gate/parse.js';
+import type { VerifyGate } from '../strategies/rolling/gate.js';
 
 const quiet = { env: {}, homeDir: '/nonexistent', setSecret: () => undefined, warn: () => undefined };
 let sandbox: Sandbox;
@@ -354,5 +357,110 @@ describe('rolling rollback', () => {
     const outcome = await rollback(options({ app: 'ramp' }));
     expect(outcome.ok, outcome.message).toBe(true);
     expect(imageOf(live(sandbox, 'Deployment', 'shop', 'ramp'))).toBe('ghcr.io/acme/api:1.0.0');
+  });
+});
+
+/** Checks that need no Prometheus: a command `true` passes, `false` fails. */
+function commandGate(command: string, durationMs = 1000): VerifyGate {
+  const parsed = parseChecks([{ kind: 'command', name: 'smoke', command: [command], critical: true }], {
+    namespace: 'shop',
+  });
+  expect(parsed.problems).toEqual([]);
+  return { checks: parsed.checks, durationMs, intervalMs: 250 };
+}
+
+describe('rolling rollback with checks on the restored version', () => {
+  it('checks that pass: rolled back, and the record and history keep the verdict', async () => {
+    await revisions('gpass', [{ image: 'ghcr.io/acme/api:1.0.0' }, { image: 'ghcr.io/acme/api:2.0.0' }]);
+    const outcome = await rollback(options({ deployment: 'gpass', gate: commandGate('true') }));
+    expect(outcome.ok, outcome.message).toBe(true);
+    expect(outcome.restored).toBe(true);
+    expect(outcome.gate?.verdict).toBe('pass');
+    expect(outcome.message).toMatch(/is serving; checks on it pass: /);
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', 'gpass'))).toBe('ghcr.io/acme/api:1.0.0');
+    expect(recordOf('gpass')).toMatchObject({
+      phase: 'rolled-back',
+      stable: { revision: '3' },
+      gate: { verdict: 'pass', passed: true, checks: [{ name: 'smoke', verdict: 'pass' }] },
+    });
+    expect(historyOf('gpass').at(-1)).toMatchObject({
+      action: 'rollback',
+      outcome: 'succeeded',
+      gate: { verdict: 'pass' },
+    });
+    expect(rollbackSummary(outcome, 'shop')).toContain('Health gate: ✅ pass');
+  });
+
+  it('checks that fail: the restored version stays serving (no flip-flop), the step fails saying so', async () => {
+    await revisions('gfail', [{ image: 'ghcr.io/acme/api:1.0.0' }, { image: 'ghcr.io/acme/api:2.0.0' }]);
+    const runner = recordingRunner();
+    const outcome = await rollback(options({ deployment: 'gfail', gate: commandGate('false') }, runner));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.restored).toBe(true);
+    expect(outcome.toRevision).toBe('3');
+    expect(outcome.gate?.verdict).toBe('fail');
+    expect(outcome.message).toMatch(
+      /^The rollback restored revision 1's template on gfail \(now revision 3, ghcr\.io\/acme\/api:1\.0\.0\), but the restored version did not verify: check\(s\) "smoke" failed \(.*\)\. There is nothing further to roll back to, so it stays serving \(not switched back to revision 2 \(ghcr\.io\/acme\/api:2\.0\.0\), the version rolled back from\)\. Traffic: Deployment shop\/gfail runs revision 3 \(ghcr\.io\/acme\/api:1\.0\.0\), 2\/2 available$/,
+    );
+    // Nothing was put back: no undo ran.
+    expect(runner.lines.some((l) => l.startsWith('undo: '))).toBe(false);
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', 'gfail'))).toBe('ghcr.io/acme/api:1.0.0');
+    expect(readyPodImages(sandbox, 'shop', 'gfail')).toEqual([
+      'ghcr.io/acme/api:1.0.0',
+      'ghcr.io/acme/api:1.0.0',
+    ]);
+    const record = recordOf('gfail');
+    expect(record).toMatchObject({
+      phase: 'failed',
+      candidate: { revision: '3', images: { gfail: 'ghcr.io/acme/api:1.0.0' } },
+      gate: { verdict: 'fail', passed: false },
+    });
+    expect(record.stable).toBeUndefined();
+    expect(historyOf('gfail').at(-1)).toMatchObject({
+      action: 'rollback',
+      outcome: 'failed',
+      revision: '3',
+      gate: { verdict: 'fail' },
+    });
+    expect(rollbackSummary(outcome, 'shop')).toContain(
+      '⚠️ Rolled back, but the restored version did not verify: gfail in shop',
+    );
+    expect(live(sandbox, 'Lease', 'shop', 'cd-actions-lock-gfail')).toBeUndefined();
+  });
+
+  it('a cancel while the checks run leaves the restored version serving too', async () => {
+    await revisions('gcancel', [{ image: 'ghcr.io/acme/api:1.0.0' }, { image: 'ghcr.io/acme/api:2.0.0' }]);
+    const cancel = new AbortController();
+    const runner = recordingRunner({
+      checks: { start: () => setTimeout(() => cancel.abort(new Error('cancelled by SIGINT')), 300) },
+    });
+    const outcome = await rollback({
+      ...options({ deployment: 'gcancel', gate: commandGate('true', 10_000) }, runner),
+      signal: cancel.signal,
+    });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.restored).toBe(true);
+    expect(outcome.message).toContain(
+      'did not verify: the run was cancelled while its checks ran. There is nothing further to roll back to',
+    );
+    expect(runner.lines.some((l) => l.startsWith('undo: '))).toBe(false);
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', 'gcancel'))).toBe('ghcr.io/acme/api:1.0.0');
+    expect(recordOf('gcancel')).toMatchObject({ phase: 'cancelled', gate: { verdict: 'inconclusive' } });
+  });
+
+  it('a restored revision that never becomes ready is still put back: the checks never run', async () => {
+    await revisions('gstuck', [
+      { image: 'ghcr.io/acme/api:1.0.0', env: { SANDBOX_NEVER_READY: 'true' }, ready: false },
+      { image: 'ghcr.io/acme/api:2.0.0' },
+    ]);
+    const outcome = await rollback(
+      options({ deployment: 'gstuck', toRevision: '1', timeoutMs: 3000, gate: commandGate('true') }),
+    );
+    expect(outcome.ok).toBe(false);
+    expect(outcome.restored).toBe(false);
+    expect(outcome.gate).toBeUndefined();
+    expect(outcome.message).toContain('failed in phase rollout');
+    expect(outcome.message).toContain('Every change was put back');
+    expect(imageOf(live(sandbox, 'Deployment', 'shop', 'gstuck'))).toBe('ghcr.io/acme/api:2.0.0');
   });
 });

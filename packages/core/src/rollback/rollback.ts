@@ -5,7 +5,8 @@
  *
  * It runs on the strategy engine (engine/deploy.ts) in three phases: `prepare` reads and chooses
  * the revision, `restore` puts its template back (having said first how to undo that: put back
- * the template that was serving, the known-good fallback), `rollout` waits for it to serve.
+ * the template that was serving, the known-good fallback), `rollout` waits for it to serve. With
+ * checks, `checks` then gates the restored version, which stays whatever the verdict (verify.ts).
  *
  * An app canary-step promoted is rolled back the same way: promotion gave the stable Deployment
  * the canary's template by a rolling update, so its previous revision is the version from before
@@ -46,6 +47,16 @@ import {
 import { describeDeployment, judgeDeployment, waitForRollout, type Deployment } from '../kube/rollout.js';
 import type { Runner } from '../runner/runner.js';
 import { canaryName } from '../strategies/canary/plan.js';
+import { missingConfigMaps } from '../manifests/config-files.js';
+import type { GateDecision } from '../gate/types.js';
+import { preflightVerifyGate, recordedGate, type VerifyGate } from '../strategies/rolling/gate.js';
+import {
+  gateRestored,
+  restoredButUnverified,
+  unverifiedMessage,
+  type RestoredGate,
+  keptBecause,
+} from './verify.js';
 
 export interface RollbackOptions {
   kube: Kube;
@@ -55,6 +66,8 @@ export interface RollbackOptions {
   /** 'previous', 'last-successful' or a revision number. */
   toRevision: string;
   reason?: string;
+  /** Checks on the restored version once it serves; a gate that does not pass fails the step, and the version stays. */
+  gate?: VerifyGate;
   dryRun: boolean;
   timeoutMs: number;
   githubToken?: string;
@@ -88,6 +101,10 @@ export interface RollbackOutcome {
   toColor?: string;
   /** Blue-green: the colour serving when the step ends (the one it would switch to, on a dry run). */
   activeColor?: string;
+  /** The version the rollback went to serves when the step ends (verified or not). */
+  restored: boolean;
+  /** The checks' decision on the restored version, when they ran (a cancelled gate included). */
+  gate?: GateDecision;
 }
 
 export class RollbackInputError extends Error {
@@ -276,6 +293,25 @@ function servingRevision(live: Deployment, revisions: Revision[]): Revision {
   );
 }
 
+/**
+ * A revision whose ConfigMap is gone (a config-files ConfigMap is collected once no ReplicaSet
+ * refers to it) would start pods that cannot mount it, and the rollout would hang: refused here,
+ * before anything is written.
+ */
+async function refuseMissingConfig(
+  objects: KubeObjects,
+  o: RollbackOptions,
+  name: string,
+  target: Revision,
+): Promise<void> {
+  const missing = await missingConfigMaps(objects, o.namespace, target.template.spec);
+  if (missing.length === 0) return;
+  throw new RollbackInputError(
+    'to-revision',
+    `Input "to-revision" is "${o.toRevision}": revision ${target.revision} of ${name} refers to ConfigMap ${missing.join(', ')}, which no longer exists in namespace ${o.namespace}, so its pods could not start; choose a revision whose config still exists, or deploy that version again. Nothing was changed`,
+  );
+}
+
 /** Every read a rolling rollback needs, and the revision it goes to. Changes nothing. */
 async function planRolling(
   objects: KubeObjects,
@@ -295,6 +331,7 @@ async function planRolling(
   const revisions = await listRevisions(objects, live);
   await refuseUnwrittenOutcome(o, app, live, revisions, deployingNow);
   const target = chooseTarget(o, live, revisions, history.entries);
+  await refuseMissingConfig(objects, o, name, target);
   return {
     app,
     name,
@@ -424,7 +461,9 @@ export async function rollbackRolling(
 ): Promise<RollbackOutcome> {
   // Read and choose before the lock, so bad input fails before anything changes.
   let plan = await planRolling(objects, o, (app, record) => holdsAppLock(objects, o.namespace, app, record));
-  const summaryOf = (p: RollingPlan): Omit<RollbackOutcome, 'ok' | 'dryRun' | 'message' | 'timeline'> => ({
+  const summaryOf = (
+    p: RollingPlan,
+  ): Omit<RollbackOutcome, 'ok' | 'dryRun' | 'message' | 'timeline' | 'restored'> => ({
     app: p.app,
     deployment: p.name,
     fromRevision: String(currentRevision(p.live)),
@@ -443,6 +482,7 @@ export async function rollbackRolling(
       ...summaryOf(plan),
       ok: true,
       dryRun: true,
+      restored: false,
       message,
       timeline: [{ at: new Date().toISOString(), text: message }],
     };
@@ -514,6 +554,12 @@ export async function rollbackRolling(
       },
     },
   ];
+  const gated = gateRestored(
+    o,
+    phases,
+    () =>
+      `revision ${plan.target.revision}'s template, now revision ${newRevision ?? '?'} (${images(plan.target.images)})`,
+  );
 
   const result = await runDeploy({
     objects,
@@ -528,19 +574,33 @@ export async function rollbackRolling(
       environment: o.environment,
       description: `Rollback of ${plan.app} to revision ${plan.target.revision}`,
     },
-    phases,
-    // A rollback that cannot finish puts back what was serving, whether it failed or was cancelled.
-    undoOnFailure: true,
-    undoOnCancel: true,
+    phases: gated.phases,
+    // A rollback that cannot finish puts back what was serving, whether it failed or was cancelled;
+    // once the restored version serves, its checks' verdict changes nothing (verify.ts).
+    get undoOnFailure() {
+      return gated.undo();
+    },
+    get undoOnCancel() {
+      return gated.undo();
+    },
+    get keptBecause() {
+      return keptBecause(gated);
+    },
     undoBudgetMs: o.timeoutMs,
     keepBooks: async (outcome) => {
       const { app, name, serving, target } = plan;
       // A canary app stays one: the next canary-step reads this record on its stable.
       const strategy = plan.canary ? 'canary' : 'rolling';
-      const record = newRecord({ strategy, app, run: o.run });
+      const record: DeploymentRecord = Object.assign(
+        newRecord({ strategy, app, run: o.run }),
+        gateField(gated),
+      );
       record.phase = rollbackPhase(outcome);
       const wanted = { templateHash: target.templateHash, images: target.images };
+      const unverified = restoredButUnverified(gated, outcome);
       if (outcome.ok) record.stable = { revision: newRevision, ...wanted };
+      // It serves, and no check vouches for it: the record claims no stable version.
+      else if (unverified) record.candidate = { revision: newRevision, ...wanted };
       else {
         if (outcome.compensation === 'done') {
           record.stable = {
@@ -551,13 +611,13 @@ export async function rollbackRolling(
         }
         record.candidate = { revision: String(target.revision), ...wanted };
       }
-      record.message = `rollback from revision ${serving.revision} to revision ${target.revision}${reason}${outcome.ok ? '' : ` failed in phase ${outcome.failedPhase ?? 'start'}: ${outcome.cause}`}`;
+      record.message = `rollback from revision ${serving.revision} to revision ${target.revision}${reason}${outcome.ok ? '' : unverified ? ` restored it (now revision ${newRevision}), which stays serving, but it did not verify: ${outcome.cause}` : ` failed in phase ${outcome.failedPhase ?? 'start'}: ${outcome.cause}`}`;
       await writeBooks(objects, { ref: DEPLOYMENTS, namespace: o.namespace, name }, record, app, {
         action: 'rollback',
         strategy,
         outcome: outcome.ok ? 'succeeded' : record.phase,
         deployment: name,
-        revision: outcome.ok ? newRevision : undefined,
+        revision: outcome.ok || unverified ? newRevision : undefined,
         templateHash: target.templateHash,
         images: target.images,
         from: String(serving.revision),
@@ -567,32 +627,54 @@ export async function rollbackRolling(
         runUrl: record.runUrl,
         actor: o.run.actor,
         time: new Date().toISOString(),
+        ...gateField(gated),
       });
     },
     whereTrafficIs: () => trafficOfDeployment(objects, o.namespace, plan.name),
     describeSuccess: () =>
-      `Rolled ${plan.name} back from revision ${plan.serving.revision}${promoted(plan)} to revision ${plan.target.revision}'s template (now revision ${newRevision}): ${images(plan.target.images)} is serving`,
+      `Rolled ${plan.name} back from revision ${plan.serving.revision}${promoted(plan)} to revision ${plan.target.revision}'s template (now revision ${newRevision}): ${images(plan.target.images)} is serving${checksPassed(gated)}`,
     get what() {
       return `Rollback of ${plan.name} to revision ${plan.target.revision}`;
     },
   });
+  const unverified = restoredButUnverified(gated, result);
   return {
     ...summaryOf(plan),
     ok: result.ok,
     dryRun: false,
-    message: result.message,
-    ...(result.ok ? { toRevision: newRevision } : {}),
+    message: unverified
+      ? unverifiedMessage(gated, result, {
+          restored: `revision ${plan.target.revision}'s template on ${plan.name} (now revision ${newRevision}, ${images(plan.target.images)})`,
+          from: `revision ${plan.serving.revision} (${images(plan.serving.images)})`,
+        })
+      : result.message,
+    ...(result.ok || unverified ? { toRevision: newRevision } : {}),
+    restored: result.ok || unverified,
     timeline: result.timeline,
     traffic: result.traffic,
+    ...(gated.decision ? { gate: gated.decision } : {}),
   };
+}
+
+/** The checks' verdict as the record and the history entry keep it (as `gate`), when they ran. */
+export function gateField(gated: RestoredGate): { gate?: ReturnType<typeof recordedGate> } {
+  return gated.decision ? { gate: recordedGate(gated.decision) } : {};
+}
+
+/** "; checks pass: why" for a success message, when checks ran. */
+export function checksPassed(gated: RestoredGate): string {
+  return gated.decision ? `; checks on it ${gated.decision.verdict}: ${gated.decision.reason}` : '';
 }
 
 /**
  * Rollback by the strategy the cluster's record names: blue-green switches colours; rolling, and a
  * canary (promotion left one Deployment, the stable, with the new template), restore a revision.
+ * Checks are preflighted first.
  */
 export async function rollback(o: RollbackOptions): Promise<RollbackOutcome> {
   const objects = new KubeObjects(o.kube);
+  // A query Prometheus rejects fails here, before anything changes, not as a verdict afterwards.
+  if (o.gate) await preflightVerifyGate(o.gate, { kube: o.kube, namespace: o.namespace, signal: o.signal });
   if (o.app && !o.deployment) {
     const history = await openHistory(objects, o.namespace, o.app);
     const { blueGreenRecord, rollbackBlueGreen } = await import('./blue-green.js');

@@ -1,9 +1,16 @@
-/** The job summary of a rollback: verdict, the revisions the cluster holds, the history. */
+/** The job summary of a rollback: verdict, the checks on the restored version, the revisions the cluster holds, the history. */
+import { gateSummary } from '../gate/index.js';
 import { heading, table, timeline } from '../runner/report.js';
 import type { RollbackOutcome } from './rollback.js';
 
 export function rollbackSummary(o: RollbackOutcome, namespace: string): string {
-  const verdict = o.dryRun ? '🧪 Rollback dry run' : o.ok ? '↩️ Rolled back' : '❌ Rollback failed';
+  const verdict = o.dryRun
+    ? '🧪 Rollback dry run'
+    : o.ok
+      ? '↩️ Rolled back'
+      : o.restored
+        ? '⚠️ Rolled back, but the restored version did not verify'
+        : '❌ Rollback failed';
   const parts = [heading(`${verdict}: ${o.deployment} in ${namespace}`), o.message];
   // A failure's message already says where traffic is.
   if (o.traffic && o.ok) parts.push(`Traffic: ${o.traffic}`);
@@ -29,6 +36,7 @@ export function rollbackSummary(o: RollbackOutcome, namespace: string): string {
       ],
     ),
   );
+  if (o.gate) parts.push(heading('Checks on the restored version', 3), gateSummary(o.gate));
   parts.push(
     heading('Revisions in the cluster', 3),
     table(

@@ -75,6 +75,35 @@ describe('summarizeReport', () => {
     });
   });
 
+  it('reads the monitoring alerts of a health-gate report, skipping entries it cannot read', () => {
+    const result = summarizeReport({
+      verdict: 'fail',
+      checks: [],
+      monitoring: {
+        alerts: [
+          { metric: 'cpu', level: 'warning', value: 0.7, threshold: 0.5, direction: 'above' },
+          'noise',
+          { metric: 'memory' },
+          {
+            metric: 'error-rate',
+            level: 'critical',
+            value: 0.2,
+            threshold: 0.05,
+            direction: 'above',
+            shownValue: '20.00%',
+            shownThreshold: '5.00%',
+          },
+        ],
+      },
+    });
+    expect(result.ok && result.summary.alerts).toEqual([
+      { level: 'critical', metric: 'error-rate', value: '20.00%', threshold: '5.00%', direction: 'above' },
+      { level: 'warning', metric: 'cpu', value: '0.7', threshold: '0.5', direction: 'above' },
+    ]);
+    const without = summarizeReport({ verdict: 'pass', checks: [] });
+    expect(without.ok && without.summary.alerts).toBe(undefined);
+  });
+
   it('accepts a verdict object and checks without evidence', () => {
     const result = summarizeReport({ verdict: { verdict: 'pass' }, checks: [{ name: 'a', verdict: 'ok' }] });
     expect(result).toMatchObject({ ok: true, summary: { verdict: 'pass', passed: true, failing: [] } });

@@ -2,7 +2,8 @@
  * Summaries of health-gate and deploy reports for the Slack message and the job summary. Any
  * JSON of the generic shape `{ verdict, checks: [{ name, verdict, ... }] }` is accepted; extra
  * keys of a check (value, threshold, reason, message, samples) are shown when present. A
- * canary-step report (`strategy: 'canary'`) also says where the canary stands.
+ * canary-step report (`strategy: 'canary'`) also says where the canary stands, and a report with
+ * a monitoring section (health-gate's) brings its graded alerts.
  */
 export interface ReportCheck {
   name: string;
@@ -27,6 +28,18 @@ export interface CanaryFacts {
   observedSplit?: string;
 }
 
+/** One graded alert of the report's deploy monitoring section (health-gate's `monitoring.alerts`). */
+export interface ReportAlert {
+  /** critical or warning. */
+  level: string;
+  metric: string;
+  /** The value and threshold as the report shows them (`20.00%`), else the raw numbers. */
+  value: string;
+  threshold: string;
+  /** above or below: which side of the threshold is worse. */
+  direction?: string;
+}
+
 export interface ReportSummary {
   verdict: string;
   /** Whether the verdict reads as a pass. */
@@ -34,6 +47,8 @@ export interface ReportSummary {
   total: number;
   failing: ReportCheck[];
   canary?: CanaryFacts;
+  /** The monitoring alerts, critical first; absent when the report has no monitoring section. */
+  alerts?: ReportAlert[];
 }
 
 const PASSING = new Set(['pass', 'passed', 'ok', 'success', 'succeeded', 'healthy', 'promote', 'promoted']);
@@ -80,6 +95,40 @@ function canaryFacts(report: Record<string, unknown>): CanaryFacts | undefined {
     steps,
     ...(observedSplit ? { observedSplit } : {}),
   };
+}
+
+/**
+ * The alerts of `monitoring.alerts` (or a top-level `alerts`), critical first. An entry without
+ * a level or a metric is left out: the notice still goes, with what can be read.
+ */
+function alertsOf(report: Record<string, unknown>): ReportAlert[] | undefined {
+  const list = isObject(report.monitoring) ? report.monitoring.alerts : report.alerts;
+  if (!Array.isArray(list)) return undefined;
+  const alerts: ReportAlert[] = [];
+  for (const entry of list) {
+    if (!isObject(entry)) continue;
+    const level = scalar(entry.level);
+    const metric = scalar(entry.metric);
+    if (!level || !metric) continue;
+    const direction = scalar(entry.direction);
+    alerts.push({
+      level,
+      metric,
+      value: scalar(entry.shownValue) ?? scalar(entry.value) ?? 'unknown',
+      threshold: scalar(entry.shownThreshold) ?? scalar(entry.threshold) ?? 'unknown',
+      ...(direction ? { direction } : {}),
+    });
+  }
+  const rank = (alert: ReportAlert): number => (alert.level === 'critical' ? 0 : 1);
+  return alerts.sort((a, b) => rank(a) - rank(b));
+}
+
+/** `1 critical, 2 warning`, or `none`. */
+export function alertCounts(alerts: readonly ReportAlert[]): string {
+  if (alerts.length === 0) return 'none';
+  const counts = new Map<string, number>();
+  for (const alert of alerts) counts.set(alert.level, (counts.get(alert.level) ?? 0) + 1);
+  return [...counts].map(([level, n]) => `${n} ${level}`).join(', ');
 }
 
 function stepText(step: CanaryStepFact): string {
@@ -141,6 +190,7 @@ export function summarizeReport(
     failing.push({ name, verdict: checkVerdict, ...(detail !== undefined ? { detail } : {}) });
   }
   const canary = canaryFacts(report);
+  const alerts = alertsOf(report);
   return {
     ok: true,
     summary: {
@@ -149,6 +199,7 @@ export function summarizeReport(
       total: checksValue.length,
       failing,
       ...(canary ? { canary } : {}),
+      ...(alerts ? { alerts } : {}),
     },
   };
 }

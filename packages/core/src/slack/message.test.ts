@@ -123,6 +123,48 @@ describe('buildDefaultMessage', () => {
     expect(text).not.toContain('latency');
   });
 
+  it("lists a health-gate report's monitoring alerts, critical first, with value and threshold", () => {
+    const report = summarizeReport({
+      verdict: 'pass',
+      checks: [{ name: 'success-rate', verdict: 'pass' }],
+      monitoring: {
+        alerts: [
+          {
+            metric: 'latency-p95',
+            level: 'warning',
+            value: 0.6,
+            threshold: 0.5,
+            direction: 'above',
+            shownValue: '600.0 ms',
+            shownThreshold: '500.0 ms',
+          },
+          { metric: 'throughput', level: 'critical', value: 2, threshold: 5, direction: 'below' },
+          { metric: 'disk<x>', level: 'warning', value: 1 },
+        ],
+      },
+    });
+    if (!report.ok) throw new Error(report.reason);
+    const message = buildDefaultMessage(facts({ report: report.summary }));
+    expect(checkMessage(message)).toBeUndefined();
+    const section = details(message).find((b) => b.text?.text.includes('Gate verdict'))!;
+    expect(section.text.text.split('\n')).toEqual([
+      ':large_green_circle: *Gate verdict: pass* (0 of 1 check not passing)',
+      '*Monitoring alerts: 1 critical, 2 warning*',
+      '• :red_circle: *critical* `throughput` 2 (threshold < 5)',
+      '• :large_orange_circle: *warning* `latency-p95` 600.0 ms (threshold > 500.0 ms)',
+      '• :large_orange_circle: *warning* `disk&lt;x&gt;` 1 (threshold unknown)',
+    ]);
+  });
+
+  it('says nothing of monitoring when the report has no alerts', () => {
+    const report = summarizeReport({ verdict: 'pass', checks: [], monitoring: { alerts: [] } });
+    if (!report.ok) throw new Error(report.reason);
+    expect(report.summary.alerts).toEqual([]);
+    expect(JSON.stringify(details(buildDefaultMessage(facts({ report: report.summary }))))).not.toContain(
+      'Monitoring',
+    );
+  });
+
   it('shows a canary report: phase, weights with verdicts and the split seen, then the failing checks', () => {
     const report = summarizeReport({
       strategy: 'canary',

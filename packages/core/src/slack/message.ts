@@ -1,10 +1,18 @@
 /**
  * The default deploy notice as Block Kit: a header with the status emoji and app, the facts as
- * fields, the commit linked with its message, the gate report's verdict and failing checks, a
- * button to the run, all under an attachment whose colour follows the status. Pure: built from
- * a `DeployFacts` value, so every variation is unit-tested without a network.
+ * fields, the commit linked with its message, the gate report's verdict, failing checks and
+ * monitoring alerts, a button to the run, all under an attachment whose colour follows the
+ * status. Pure: built from a `DeployFacts` value, so every variation is unit-tested without a
+ * network.
  */
-import { canaryLine, isPassingVerdict, type CanaryFacts, type ReportSummary } from './gate-report.js';
+import {
+  alertCounts,
+  canaryLine,
+  isPassingVerdict,
+  type CanaryFacts,
+  type ReportAlert,
+  type ReportSummary,
+} from './gate-report.js';
 import { humanDuration } from '../inputs/duration.js';
 import { escapeMrkdwn } from './text.js';
 
@@ -136,6 +144,21 @@ function canaryLines(canary: CanaryFacts): string[] {
   return lines;
 }
 
+const ALERT_EMOJI: Record<string, string> = { critical: ':red_circle:', warning: ':large_orange_circle:' };
+
+/** `• :red_circle: *critical* `error-rate` 20.00% (threshold > 5.00%)`, one line per alert. */
+function alertLines(alerts: readonly ReportAlert[]): string[] {
+  if (alerts.length === 0) return [];
+  const lines = [`*Monitoring alerts: ${alertCounts(alerts)}*`];
+  for (const alert of alerts) {
+    const side = alert.direction === 'above' ? '> ' : alert.direction === 'below' ? '< ' : '';
+    lines.push(
+      `• ${ALERT_EMOJI[alert.level] ?? ':white_circle:'} *${escapeMrkdwn(alert.level)}* \`${escapeMrkdwn(alert.metric)}\` ${escapeMrkdwn(alert.value)} (threshold ${side}${escapeMrkdwn(alert.threshold)})`,
+    );
+  }
+  return lines;
+}
+
 export function reportLines(report: ReportSummary): string[] {
   const lines = report.canary ? canaryLines(report.canary) : [];
   // A canary run that judged nothing (promote, abort, status) has no gate to speak of.
@@ -150,6 +173,7 @@ export function reportLines(report: ReportSummary): string[] {
     const detail = check.detail ? `: ${escapeMrkdwn(check.detail)}` : '';
     lines.push(`• \`${escapeMrkdwn(check.name)}\` ${escapeMrkdwn(check.verdict)}${detail}`);
   }
+  lines.push(...alertLines(report.alerts ?? []));
   return lines;
 }
 

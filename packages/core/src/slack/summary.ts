@@ -1,5 +1,5 @@
 /** The job-summary section of a Slack notice: what was sent where, and how it went. No secrets. */
-import { canaryLine } from './gate-report.js';
+import { alertCounts, canaryLine } from './gate-report.js';
 import type { DeployFacts } from './message.js';
 import type { NotifyOutcome, NotifySettings } from './notify-types.js';
 
@@ -41,6 +41,7 @@ export function notifySummary(settings: NotifySettings, facts: DeployFacts, outc
       'Gate verdict',
       `${cell(facts.report.verdict)} (${facts.report.failing.length} of ${facts.report.total} checks not passing)`,
     ]);
+  if (facts.report?.alerts) rows.push(['Monitoring alerts', cell(alertCounts(facts.report.alerts))]);
   const table = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
   const error = outcome.error ? `\n\n> :warning: ${cell(outcome.error)}` : '';
   return `### Slack notice\n\n${table}${error}\n`;

@@ -1,9 +1,11 @@
 /**
- * services/<name>[:port]/proxy/<path>: forwards method, headers and body to a ready pod behind
- * the Service over plain HTTP, the way kube-apiserver's service proxy does, and answers 503
- * when no pod is ready.
+ * services/[<scheme>:]<name>[:port]/proxy/<path>: forwards method, headers and body to a ready
+ * endpoint of the Service, the way kube-apiserver's service proxy does, and answers 503 when
+ * none is ready. Plain HTTP, or TLS for the `https:` scheme, without verifying the endpoint's
+ * certificate (kube-apiserver's proxy transport does not verify it either).
  */
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as tlsRequest } from 'node:https';
 import type { KubeObject } from '../store.js';
 import type { ClusterHooks } from '../hooks.js';
 import { ApiError } from './status.js';
@@ -33,6 +35,7 @@ export function proxyToService(
 ): Promise<void> {
   const parts = nameWithPort.split(':');
   const port = parts.length === 3 ? parts[2] : parts[1];
+  const secure = parts.length === 3 && parts[0] === 'https';
   const name = service.metadata.name ?? '';
   const target = hooks?.resolveServiceProxy(service.metadata.namespace ?? '', name, port || undefined);
   if (!target)
@@ -44,8 +47,15 @@ export function proxyToService(
   }
   headers.host = `${target.host}:${target.port}`;
   return new Promise((resolve, reject) => {
-    const upstream = request(
-      { host: target.host, port: target.port, method: req.method, path: `${path}${search}`, headers },
+    const options = {
+      host: target.host,
+      port: target.port,
+      method: req.method,
+      path: `${path}${search}`,
+      headers,
+    };
+    const upstream = (secure ? tlsRequest : request)(
+      secure ? { ...options, rejectUnauthorized: false } : options,
       (answer) => {
         const outHeaders: Record<string, string | string[]> = {};
         for (const [key, value] of Object.entries(answer.headers)) {

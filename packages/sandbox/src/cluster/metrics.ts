@@ -1,12 +1,19 @@
 /**
  * The metrics the sandbox exposes at /metrics in Prometheus text format 0.0.4: request
- * counters and latency histograms from the load generator, simulated container CPU and
- * memory, and kube-state-style replica gauges read from the store at scrape time.
+ * counters and latency histograms from the load generator, simulated cAdvisor-style container
+ * CPU, memory and filesystem usage, and kube-state-style replica gauges read from the store at
+ * scrape time.
  */
 import type { KubeObject } from '../store.js';
 import type { PodRuntime } from './kubelet.js';
 
 export const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** The simulated container filesystem: an 8 MiB writable layer, then a 160-byte access-log line per request. */
+export const FS_BASE_BYTES = 8 * 1024 * 1024;
+export const ACCESS_LOG_LINE_BYTES = 160;
+/** The log is rotated (and so stops growing) after this many requests. */
+const LOG_ROTATE_REQUESTS = 100_000;
 
 interface Histogram {
   labels: Record<string, string>;
@@ -157,6 +164,23 @@ export class RequestMetrics {
       });
     }
 
+    // cAdvisor's container_fs_usage_bytes: the writable layer plus the container's log, which
+    // grows with every request served (an access-log line each), as on a real node until rotation.
+    lines.push('# HELP container_fs_usage_bytes Bytes used on the container filesystem (simulated).');
+    lines.push('# TYPE container_fs_usage_bytes gauge');
+    for (const r of running) {
+      const requests = this.podRequests.get(`${r.namespace}/${r.name}`) ?? 0;
+      r.containers.forEach((c, i) => {
+        const bytes =
+          FS_BASE_BYTES +
+          (i === 0 ? Math.min(requests, LOG_ROTATE_REQUESTS) * ACCESS_LOG_LINE_BYTES : 0) +
+          (hash(`${r.uid}/fs`) % 1024) * 1024;
+        lines.push(
+          `container_fs_usage_bytes${labelText({ namespace: r.namespace, pod: r.name, container: c.name, device: '/dev/vda1' })} ${bytes}`,
+        );
+      });
+    }
+
     const gauge = (
       name: string,
       help: string,
@@ -183,6 +207,11 @@ export class RequestMetrics {
       'kube_deployment_status_replicas',
       'Pods targeted by a deployment.',
       deploymentRows((d) => status(d, 'replicas')),
+    );
+    gauge(
+      'kube_deployment_status_replicas_ready',
+      'Ready pods of a deployment.',
+      deploymentRows((d) => status(d, 'readyReplicas')),
     );
     gauge(
       'kube_deployment_status_replicas_available',

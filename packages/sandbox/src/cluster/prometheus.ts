@@ -3,11 +3,13 @@
  * metrics: a generated config scraping every second, a temporary TSDB, a free loopback port.
  * With `faults`, the returned URL is a small proxy that applies `prometheus` fault rules
  * (5xx, 429, latency, dropped or stalled connections) before passing requests on, so gates can
- * be tested against a flaky Prometheus.
+ * be tested against a flaky Prometheus. With `web`, Prometheus's own web config puts it behind
+ * TLS and basic auth (`--web.config.file`), so clients can be tested against a secured one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
+import { request as tlsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +27,17 @@ export interface PrometheusOptions {
   /** When given, the URL answered is a proxy applying `prometheus` faults. */
   faults?: Faults;
   audit?: AuditLog;
+  /** Prometheus's own TLS and basic auth; the URL is then https when `tls` is given. */
+  web?: PrometheusWebOptions;
+}
+
+export interface PrometheusWebOptions {
+  /** Serve https with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
+  /** User name → bcrypt hash of the password: every request must then carry basic auth. */
+  basicAuthUsers?: Record<string, string>;
+  /** The Authorization header the readiness probe sends, when basicAuthUsers is set. */
+  probeAuthorization?: string;
 }
 
 export interface RunningPrometheus {
@@ -68,13 +81,47 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function isReady(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-    return res.ok;
-  } catch {
-    return false;
+/** /-/ready answers 200; over TLS the sandbox's own child is not verified, as it is no client under test. */
+function isReady(url: string, authorization?: string): Promise<boolean> {
+  const secure = url.startsWith('https:');
+  return new Promise((resolve) => {
+    const probe = (secure ? tlsRequest : request)(
+      `${url}/-/ready`,
+      {
+        timeout: 1000,
+        headers: authorization ? { authorization } : {},
+        ...(secure ? { rejectUnauthorized: false } : {}),
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    probe.on('timeout', () => probe.destroy());
+    probe.on('error', () => resolve(false));
+    probe.end();
+  });
+}
+
+/** The `--web.config.file` document, with the certificate written beside it. */
+function webConfig(dir: string, web: PrometheusWebOptions): string {
+  const lines: string[] = [];
+  if (web.tls) {
+    writeFileSync(join(dir, 'web.crt'), web.tls.cert);
+    writeFileSync(join(dir, 'web.key'), web.tls.key, { mode: 0o600 });
+    lines.push(
+      'tls_server_config:',
+      `  cert_file: ${join(dir, 'web.crt')}`,
+      `  key_file: ${join(dir, 'web.key')}`,
+    );
   }
+  const users = Object.entries(web.basicAuthUsers ?? {});
+  if (users.length > 0)
+    lines.push(
+      'basic_auth_users:',
+      ...users.map(([user, hash]) => `  ${JSON.stringify(user)}: ${JSON.stringify(hash)}`),
+    );
+  return `${lines.join('\n')}\n`;
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {
@@ -114,14 +161,19 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       `prometheus not found at ${wanted}: install it with \`apt-get install prometheus\` or set PROMETHEUS_BIN`,
     );
   }
+  if (options.faults && options.web?.tls)
+    throw new Error('the fault proxy speaks plain HTTP: give faults or web.tls, not both');
   const dir = mkdtempSync(join(tmpdir(), 'sandbox-prometheus-'));
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, prometheusConfig(options.targets, options.scrapeIntervalSeconds ?? 1));
+  const webFile = join(dir, 'web.yml');
+  if (options.web) writeFileSync(webFile, webConfig(dir, options.web));
+  const scheme = options.web?.tls ? 'https' : 'http';
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   let lastOutput = '';
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
+    const url = `${scheme}://127.0.0.1:${port}`;
     const child = spawn(
       binary,
       [
@@ -130,6 +182,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
         `--web.listen-address=127.0.0.1:${port}`,
         '--storage.tsdb.retention.time=2h',
         '--log.level=warn',
+        ...(options.web ? [`--web.config.file=${webFile}`] : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -146,7 +199,8 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       exited = true;
       lastOutput += String(error);
     });
-    while (!exited && Date.now() < deadline && !(await isReady(url))) await sleep(100);
+    while (!exited && Date.now() < deadline && !(await isReady(url, options.web?.probeAuthorization)))
+      await sleep(100);
     if (!exited && Date.now() < deadline) {
       const proxy = options.faults ? await startFaultProxy(port, options.faults, options.audit) : undefined;
       return {

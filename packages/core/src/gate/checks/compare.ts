@@ -29,13 +29,24 @@ export function wilson(k: number, n: number, z = Z): { low: number; high: number
   return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
 
+/** A count as Prometheus's increase() gives it (extrapolated, so often fractional). */
+function fixed(count: number): string {
+  return String(Math.round(count * 10) / 10);
+}
+
 function percent(ratio: number): string {
   return `${(ratio * 100).toFixed(ratio < 0.01 ? 2 : 1)}%`;
 }
 
-/** The `$window` of the queries now: the window, shortened to what came after `since`; whole seconds, at least 2. */
+/**
+ * The `$window` of the queries now: the window, shortened to what came after `since` but never
+ * below `minMs`; whole seconds, at least 2.
+ */
 export function windowNow(window: Comparison['window'], now = Date.now()): string {
-  const ms = window.since === undefined ? window.maxMs : Math.min(window.maxMs, now - window.since);
+  const ms =
+    window.since === undefined
+      ? window.maxMs
+      : Math.min(window.maxMs, Math.max(window.minMs ?? 0, now - window.since));
   return `${Math.max(2, Math.ceil(ms / 1000))}s`;
 }
 
@@ -79,6 +90,18 @@ export async function sampleComparison(
   const [canaryValue, canaryRequests, baselineValue, baselineRequests] = values.map((v) =>
     Number.isNaN(v) ? 0 : v,
   ) as [number, number, number, number];
+  if (c.sequential) {
+    // The test weighs every look's counts, few or many: min-requests does not apply.
+    return {
+      outcome: 'ok',
+      sampleSize: Math.round(canaryRequests),
+      counts: {
+        canary: { errors: canaryValue, requests: canaryRequests },
+        baseline: { errors: baselineValue, requests: baselineRequests },
+      },
+      detail: `${fixed(canaryValue)}/${fixed(canaryRequests)} errors vs ${c.baselineName} ${fixed(baselineValue)}/${fixed(baselineRequests)} since the gate began (${range})`,
+    };
+  }
   const n = Math.round(canaryRequests);
   if (n < check.minRequests) {
     return {

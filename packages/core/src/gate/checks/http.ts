@@ -4,9 +4,10 @@
  * Kubernetes API's Service proxy with the kubeconfig's credentials, so the runner needs no
  * network path into the cluster.
  */
-import type { Agent as HttpsAgent, RequestOptions } from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
 import { isDeepStrictEqual } from 'node:util';
 import type { Kube } from '../../kube/kube.js';
+import { kubeApiTarget, serviceProxyBase } from '../../kube/service-proxy.js';
 import { statusMatches } from '../http-expect.js';
 import type { HttpCheck, Sample } from '../types.js';
 
@@ -24,10 +25,12 @@ export function readJsonPath(document: unknown, path: string): unknown {
 
 export function serviceProxyPath(check: HttpCheck, namespace: string): string {
   const service = check.service!;
-  const name = service.port
-    ? `${encodeURIComponent(service.name)}:${encodeURIComponent(service.port)}`
-    : encodeURIComponent(service.name);
-  return `/api/v1/namespaces/${encodeURIComponent(service.namespace ?? namespace)}/services/${name}/proxy${check.url}`;
+  const base = serviceProxyBase({
+    namespace: service.namespace ?? namespace,
+    name: service.name,
+    ...(service.port ? { port: service.port } : {}),
+  });
+  return `${base}${check.url}`;
 }
 
 interface Target {
@@ -37,17 +40,8 @@ interface Target {
 }
 
 async function proxyTarget(check: HttpCheck, kube: Kube, namespace: string): Promise<Target> {
-  const options: RequestOptions = {};
-  await kube.kc.applyToHTTPSOptions(options);
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(options.headers ?? {}))
-    if (value !== undefined) headers[key] = String(value);
-  if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
-  return {
-    url: `${kube.server.replace(/\/+$/, '')}${serviceProxyPath(check, namespace)}`,
-    headers: { ...check.headers, ...headers },
-    ...(options.agent instanceof Object ? { httpsAgent: options.agent as HttpsAgent } : {}),
-  };
+  const target = await kubeApiTarget(kube, serviceProxyPath(check, namespace));
+  return { ...target, headers: { ...check.headers, ...target.headers } };
 }
 
 async function directTarget(check: HttpCheck): Promise<Target> {

@@ -1,5 +1,7 @@
 /** One sample of a prometheus check: the value against its condition, gated by min-requests. */
 import { describeCondition, holds } from '../condition.js';
+import { noSeriesDetail } from '../no-data-hint.js';
+import { accessFor, type PrometheusAccess } from '../prometheus-access.js';
 import {
   createPrometheusClient,
   QueryRejectedError,
@@ -35,14 +37,19 @@ function unreachable(error: unknown): Sample {
   return { outcome: 'no-data', error: true, detail: `Prometheus unreadable: ${text}` };
 }
 
+/**
+ * The client for a check's Prometheus, one per URL. `main` is the gate's Prometheus and its
+ * access: a check at another origin gets a client without the access (prometheus-access.ts).
+ */
 export function prometheusClientFor(
   check: PrometheusCheck,
   cache: Map<string, PrometheusClient>,
+  main: { prometheusUrl?: string | undefined; prometheus?: PrometheusAccess | undefined } = {},
 ): PrometheusClient {
   const url = check.prometheusUrl ?? '';
   let client = cache.get(url);
   if (!client) {
-    client = createPrometheusClient(url);
+    client = createPrometheusClient(url, accessFor(url, main));
     cache.set(url, client);
   }
   return client;
@@ -84,7 +91,7 @@ export async function samplePrometheus(
   if (values.length === 0) {
     return {
       outcome: 'no-data',
-      detail: series.length === 0 ? 'the query returned no series' : 'the query returned NaN',
+      detail: series.length === 0 ? noSeriesDetail(check.query) : 'the query returned NaN',
       ...size,
     };
   }

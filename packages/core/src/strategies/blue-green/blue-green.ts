@@ -6,6 +6,7 @@
  */
 import { findAutoscaled, retargetAutoscaler, type Autoscaled } from '../../kube/autoscalers.js';
 import { COLORS, colorDeployment, colorDeploymentName, isColor, otherColor, type Color } from './plan.js';
+import type { PrometheusAccess } from '../../gate/prometheus-access.js';
 import { createPrometheusClient } from '../../gate/prometheus-client.js';
 import { confirmObservedTraffic, trafficQuery, type Observed } from '../../traffic/observe.js';
 import { parseChecks, runGate, type CheckDefaults, type GateDecision } from '../../gate/index.js';
@@ -25,6 +26,7 @@ import {
 import { undoApply } from '../../engine/undo-apply.js';
 import type { Runner } from '../../runner/runner.js';
 import { applyImageOverrides, type ImageOverride, type KubeObject } from '../../manifests/manifests.js';
+import { mountConfig, tidyConfigs, type ConfigMount } from '../../manifests/config-files.js';
 import {
   appendHistory,
   newRecord,
@@ -58,8 +60,12 @@ export interface BlueGreenOptions {
   /** Other manifests applied before the idle colour (ConfigMaps, the Service on a first deploy). */
   others: { object: KubeObject; source: string }[];
   images: ImageOverride[];
+  /** The app's config (config-files) the idle colour mounts; its ConfigMap is among `others`. */
+  config?: ConfigMount;
   /** Confirm each switch from per-version request counters in Prometheus. */
   observe?: { prometheusUrl: string; metric: string };
+  /** How the Prometheus of `observe` and `checkDefaults` is reached (credentials, CA, Service proxy). */
+  prometheus?: PrometheusAccess;
   preSwitchChecks?: unknown;
   postSwitchChecks?: unknown;
   checkDefaults: Partial<CheckDefaults>;
@@ -231,6 +237,8 @@ export class BlueGreenDeploy {
       colorLabel: this.o.colorLabel,
     });
     const problems = applyImageOverrides([object], this.o.images);
+    // The live colour's template may mount an earlier config: mountConfig replaces it.
+    if (this.o.config) problems.push(...mountConfig(object, this.o.config));
     if (problems.length > 0) throw new Error(problems.join('\n'));
     return object;
   }
@@ -652,7 +660,15 @@ export class BlueGreenDeploy {
       undoOnFailure: this.o.autoRollback,
       undoOnCancel: this.o.onCancel === 'rollback',
       undoBudgetMs: this.o.timeoutMs,
-      keepBooks: (outcome) => this.keepBooks(s, outcome),
+      keepBooks: async (outcome) => {
+        try {
+          await this.keepBooks(s, outcome);
+        } finally {
+          // Under the lock: the colour that served keeps its config, the idle one mounts the new.
+          if (outcome.ok && this.o.config)
+            await tidyConfigs(this.objects, this.o.namespace, this.o.app, this.o.runner);
+        }
+      },
       whereTrafficIs: () => this.whereTrafficIs(s),
       describeSuccess: () =>
         `${this.o.app}: ${s.idle} (${Object.values(s.images).join(', ')}) serves all traffic${s.live ? `; ${s.live} is the previous colour` : ''}`,
@@ -740,7 +756,7 @@ export class BlueGreenDeploy {
         ? COLORS.map((c) => colorServiceName(this.o.service, c))
         : [this.o.service];
     return confirmObservedTraffic({
-      client: createPrometheusClient(prometheusUrl),
+      client: createPrometheusClient(prometheusUrl, this.o.prometheus),
       query: trafficQuery(metric, this.o.colorLabel, this.o.namespace, services),
       versionLabel: this.o.colorLabel,
       target: color,
@@ -774,6 +790,7 @@ export class BlueGreenDeploy {
       signal: ctx.signal,
       log: (text) => this.o.runner.info(`${name}: ${text}`),
       ...(this.o.checkDefaults.prometheusUrl ? { prometheusUrl: this.o.checkDefaults.prometheusUrl } : {}),
+      ...(this.o.prometheus ? { prometheus: this.o.prometheus } : {}),
     });
     this.gates.push({ name, decision });
     this.note(`${name} checks: ${decision.verdict}: ${decision.reason}`);

@@ -12,9 +12,10 @@ import { DEPLOYMENTS, KubeObjects, SERVICES } from '../../kube/objects.js';
 import { currentRevision, imagesOf, listRevisions } from '../../kube/revisions.js';
 import { type Deployment } from '../../kube/rollout.js';
 import { runDeploy } from '../../engine/deploy.js';
-import { errorText, type Phase } from '../../engine/phases.js';
+import { errorText, type EngineOutcome, type Phase } from '../../engine/phases.js';
 import { undoApply } from '../../engine/undo-apply.js';
 import { applyImageOverrides, type KubeObject } from '../../manifests/manifests.js';
+import { mountConfig, tidyConfigs } from '../../manifests/config-files.js';
 import { appendHistory, newRecord, readRecord, writeRecord, type CanaryState } from '../../record/record.js';
 import { describeHeaderRoute, describeWeights, type HeaderRoute } from '../../traffic/index.js';
 import { CANARY, canaryDeployment, canaryName, canaryService, replicasFor } from './plan.js';
@@ -160,10 +161,10 @@ export class CanaryDeploy {
       namespace: this.o.namespace,
       replicas: this.startReplicas(live, this.firstWeight(live)),
     });
-    if (!this.o.deployment) {
-      const problems = applyImageOverrides([object], this.o.images);
-      if (problems.length > 0) throw new Error(problems.join('\n'));
-    }
+    const problems = this.o.deployment ? [] : applyImageOverrides([object], this.o.images);
+    // The stable's template may mount an earlier config: mountConfig replaces it.
+    if (this.o.config) problems.push(...mountConfig(object, this.o.config));
+    if (problems.length > 0) throw new Error(problems.join('\n'));
     return object;
   }
 
@@ -306,7 +307,7 @@ export class CanaryDeploy {
       undoOnFailure: true,
       undoOnCancel: this.o.onCancel === 'abort',
       undoBudgetMs: this.o.timeoutMs,
-      keepBooks: (outcome) => keepBooks(this.c, s, outcome),
+      keepBooks: (outcome) => this.keepBooksAndTidy(outcome, () => keepBooks(this.c, s, outcome)),
       whereTrafficIs: () => whereTrafficIs(this.c, s),
       describeSuccess: () => describeSuccess(this.c, s),
       what: `Canary of ${this.o.app}`,
@@ -477,6 +478,8 @@ export class CanaryDeploy {
       );
     const object = structuredClone(deployment);
     object.metadata = { ...object.metadata, name: this.o.app, namespace: this.o.namespace };
+    const problems = this.o.config ? mountConfig(object, this.o.config) : [];
+    if (problems.length > 0) throw new Error(problems.join('\n'));
     const images = imagesOf((object as unknown as Deployment).spec.template);
     const record = newRecord({ strategy: 'canary', app: this.o.app, run: this.o.run });
     let revision: string | undefined;
@@ -520,25 +523,26 @@ export class CanaryDeploy {
       undoOnFailure: true,
       undoOnCancel: this.o.onCancel === 'abort',
       undoBudgetMs: this.o.timeoutMs,
-      keepBooks: async (outcome) => {
-        record.phase = outcome.ok ? 'succeeded' : 'failed';
-        record.stable = { images, ...(revision ? { revision } : {}) };
-        if (outcome.ok) await writeRecord(this.objects, DEPLOYMENTS, this.o.namespace, this.o.app, record);
-        await appendHistory(this.objects, this.o.namespace, this.o.app, {
-          action: 'deploy',
-          strategy: 'canary',
-          outcome: record.phase,
-          deployment: this.o.app,
-          ...(revision ? { revision } : {}),
-          images,
-          to: versionText(images),
-          commit: this.o.run.sha,
-          runUrl: record.runUrl,
-          actor: this.o.run.actor,
-          time: new Date().toISOString(),
-          ...(outcome.cause ? { reason: outcome.cause } : {}),
-        });
-      },
+      keepBooks: (outcome) =>
+        this.keepBooksAndTidy(outcome, async () => {
+          record.phase = outcome.ok ? 'succeeded' : 'failed';
+          record.stable = { images, ...(revision ? { revision } : {}) };
+          if (outcome.ok) await writeRecord(this.objects, DEPLOYMENTS, this.o.namespace, this.o.app, record);
+          await appendHistory(this.objects, this.o.namespace, this.o.app, {
+            action: 'deploy',
+            strategy: 'canary',
+            outcome: record.phase,
+            deployment: this.o.app,
+            ...(revision ? { revision } : {}),
+            images,
+            to: versionText(images),
+            commit: this.o.run.sha,
+            runUrl: record.runUrl,
+            actor: this.o.run.actor,
+            time: new Date().toISOString(),
+            ...(outcome.cause ? { reason: outcome.cause } : {}),
+          });
+        }),
       whereTrafficIs: (outcome) =>
         Promise.resolve(
           outcome.ok
@@ -563,6 +567,19 @@ export class CanaryDeploy {
       steps: [],
       firstDeploy: true,
     });
+  }
+
+  /**
+   * The books, then (after a run that reached its goal, still under the lock) the app's config
+   * ConfigMaps nothing refers to any more are collected; that never fails the run.
+   */
+  private async keepBooksAndTidy(outcome: EngineOutcome, books: () => Promise<void>): Promise<void> {
+    try {
+      await books();
+    } finally {
+      if (outcome.ok && this.o.config)
+        await tidyConfigs(this.objects, this.o.namespace, this.o.app, this.o.runner);
+    }
   }
 
   private outcome(

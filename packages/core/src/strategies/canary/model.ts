@@ -5,12 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { type CheckDefaults, type GateDecision, type Verdict } from '../../gate/index.js';
+import type { PrometheusAccess } from '../../gate/prometheus-access.js';
 import type { RunContext } from '../../github/github.js';
 import type { Kube } from '../../kube/kube.js';
 import { KubeObjects } from '../../kube/objects.js';
 import { waitForRollout, type Deployment } from '../../kube/rollout.js';
 import { errorText, PhaseFailed, type PhaseContext } from '../../engine/phases.js';
 import { type ImageOverride, type KubeObject } from '../../manifests/manifests.js';
+import type { ConfigMount } from '../../manifests/config-files.js';
 import { type CanaryState, type DeploymentRecord } from '../../record/record.js';
 import type { Runner } from '../../runner/runner.js';
 import {
@@ -30,6 +32,8 @@ export type CanaryPhase = 'none' | 'progressing' | 'paused' | 'promoted' | 'abor
 
 export interface PrometheusSettings {
   url: string;
+  /** How `url` is reached: credentials, CA, or the Kubernetes API's Service proxy. */
+  access?: PrometheusAccess;
   /** Request counter with namespace, service, version and status labels. */
   metric: string;
   /** Latency histogram (without `_bucket`). */
@@ -62,6 +66,8 @@ export interface CanaryOptions {
   deployment?: KubeObject;
   others: { object: KubeObject; source: string }[];
   images: ImageOverride[];
+  /** The app's config (config-files) the canary mounts (and the stable, once promoted); its ConfigMap is among `others`. */
+  config?: ConfigMount;
   action: CanaryAction;
   steps: Step[];
   /** Go no further than this weight (one step per job); undefined: every step. */

@@ -7,6 +7,7 @@ import { listRevisions } from '../../kube/revisions.js';
 import { waitForRollout, type Deployment } from '../../kube/rollout.js';
 import { errorText, PhaseFailed, type Phase, type Undo } from '../../engine/phases.js';
 import { type KubeObject } from '../../manifests/manifests.js';
+import { configMountOf, mountConfig } from '../../manifests/config-files.js';
 import { forReplace } from '../../traffic/index.js';
 import { selectorText } from '../../traffic/service.js';
 import { CANARY, promotedTemplate, STABLE } from './plan.js';
@@ -83,7 +84,14 @@ export function promotePhase(c: CanaryContext, s: Shared): Phase {
 /** The canary's pod template with the manifest's own labels back (the canary's were rewritten). */
 export function promotionSource(c: CanaryContext, canary: Deployment): KubeObject {
   const source = c.o.deployment ? structuredClone(c.o.deployment) : undefined;
-  if (source) return source;
+  if (source) {
+    // The manifest lacks the config the canary mounts (config-files): the stable takes it too,
+    // also when a later job promotes without reading the config files.
+    const config = configMountOf(canary.spec.template.spec);
+    const problems = config ? mountConfig(source, config) : [];
+    if (problems.length > 0) throw new PhaseFailed(problems.join('; '));
+    return source;
+  }
   const template = structuredClone(canary.spec.template);
   const labels = { ...template.metadata?.labels };
   for (const [k, v] of Object.entries(c.labels.selected)) labels[k] = v;

@@ -124,7 +124,7 @@ export async function confirmTraffic(
   if (!p || !c.o.verifySplit) return;
   const services = c.separate ? [c.o.service, c.names.service] : [c.o.service];
   const observed = await confirmSplit({
-    client: createPrometheusClient(p.url),
+    client: createPrometheusClient(p.url, p.access),
     query: trafficQuery(p.metric, c.o.versionLabel, c.o.namespace, services),
     versionLabel: c.o.versionLabel,
     version: CANARY,
@@ -164,6 +164,7 @@ export async function gateStep(
     signal: ctx.signal,
     log: (text) => c.o.runner.info(`${step.weight}%: ${text}`),
     ...(c.o.prometheus ? { prometheusUrl: c.o.prometheus.url } : {}),
+    ...(c.o.prometheus?.access ? { prometheus: c.o.prometheus.access } : {}),
   });
   c.gates.push({ name: `${step.weight}%`, decision });
   s.verdict = decision.verdict;

@@ -1,7 +1,7 @@
 /**
  * How a rolling deploy ended, read from the cluster once the phases and any undo are done: per
  * Deployment what serves now, the record annotation and the history entry (rollback reads both),
- * and where traffic is, in words.
+ * each with the verify gate's verdict when checks ran, and where traffic is, in words.
  */
 import type { EngineOutcome } from '../../engine/phases.js';
 import { runUrl } from '../../github/github.js';
@@ -9,6 +9,7 @@ import { DEPLOYMENTS } from '../../kube/objects.js';
 import { openHistory, writeRecord, type DeploymentRecord } from '../../record/record.js';
 import { currentRevision, imagesOf, listRevisions } from '../../kube/revisions.js';
 import { revisionOfTemplate, type RollingRun } from './phases.js';
+import { recordedGate } from './gate.js';
 import {
   describeDeployment,
   judgeDeployment,
@@ -97,9 +98,12 @@ export async function keepRollingBooks(
   if (outcome.reason === 'lock-lost')
     throw new Error('another run holds the lock now, so this run writes nothing more');
   const failures: string[] = [];
+  // The verify gate's verdict goes on the record and on each history entry (as `gate`).
+  const gate = s.decision ? { gate: recordedGate(s.decision) } : {};
   const records = deployments.map(async (d) => {
-    const record = s.records.get(d.name);
-    if (!record || d.revision === undefined) return; // it does not exist: nothing to annotate
+    const found = s.records.get(d.name);
+    if (!found || d.revision === undefined) return; // it does not exist: nothing to annotate
+    const record: DeploymentRecord = Object.assign(found, gate);
     const phase = phaseOf(d, outcome);
     const version = { revision: d.revision, images: d.images, templateHash: d.candidateHash };
     record.phase = phase;
@@ -135,6 +139,7 @@ export async function keepRollingBooks(
         runUrl: runUrl(s.run),
         actor: s.run.actor,
         time: new Date().toISOString(),
+        ...gate,
       };
       await write(`history entry for ${d.name}`, () => log.append(entry)).catch((error: unknown) =>
         failures.push(String((error as Error).message)),

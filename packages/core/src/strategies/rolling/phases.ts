@@ -1,15 +1,19 @@
 /**
  * deploy-rolling as phases for the strategy engine (engine/phases.ts): prepare reads, apply and
- * images write (each saying first how to put its write back), rollout confirms. What the phases
- * learn is kept on one RollingRun, which the books (rolling-books.ts) read at the end.
+ * images write (each saying first how to put its write back), rollout confirms, verify (with
+ * checks) gates the new version: a gate that does not pass, and a cancel while it runs, unwind
+ * the writes like any failure. What the phases learn is kept on one RollingRun, which the books
+ * (books.ts) read at the end.
  */
 import type { Autoscaled } from '../../kube/autoscalers.js';
 import { PhaseFailed, type Phase, type PhaseContext, type Undo } from '../../engine/phases.js';
+import type { GateDecision } from '../../gate/types.js';
 import { undoApply } from '../../engine/undo-apply.js';
 import type { RunContext } from '../../github/github.js';
 import type { Kube } from '../../kube/kube.js';
 import { DEPLOYMENTS, type KubeObjects } from '../../kube/objects.js';
-import { applyImageOverrides, podContainers, type KubeObject } from '../../manifests/manifests.js';
+import { applyImageOverrides, type KubeObject } from '../../manifests/manifests.js';
+import { configMountPatch } from '../../manifests/config-files.js';
 import {
   newRecord,
   openHistory,
@@ -26,6 +30,7 @@ import {
   type Revision,
 } from '../../kube/revisions.js';
 import type { RollingPlan } from './plan.js';
+import { runVerifyGate, type VerifyGate } from './gate.js';
 import { waitForRollout, type Deployment } from '../../kube/rollout.js';
 import type { Runner } from '../../runner/runner.js';
 
@@ -73,6 +78,10 @@ export interface RollingRun {
   restored: Set<string>;
   /** The template hash of the version this run tried, seen before it was rolled back. */
   candidates: Map<string, string>;
+  /** Checks that verify the new version once it has rolled out (input "checks"). */
+  gate?: VerifyGate;
+  /** The verify phase's decision, once its gate ended (cancelled included). */
+  decision?: GateDecision;
 }
 
 export function deploymentKey(name: string): string {
@@ -98,16 +107,48 @@ function changeCause(run: RunContext): string {
   return `cd-actions deploy-rolling ${run.repository}@${run.sha.slice(0, 7)} run ${run.runId}`;
 }
 
-export type ImagePatch = { spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
+type PatchedContainer = { name: string; image: string; volumeMounts?: Record<string, unknown>[] };
 
-/** The image patch for a live Deployment that has no manifest (images-only deploy). */
+export type ImagePatch = {
+  spec: {
+    template: {
+      spec: { containers: PatchedContainer[]; initContainers?: PatchedContainer[]; volumes?: unknown[] };
+    };
+  };
+};
+
+/**
+ * The strategic patch for a live Deployment that has no manifest (images-only deploy): its
+ * containers' images by name, and with config-files the config volume and mounts.
+ */
 export async function imagePatch(s: RollingRun, name: string, signal?: AbortSignal): Promise<ImagePatch> {
   const live = await s.objects.mustGet<KubeObject>(DEPLOYMENTS, s.namespace, name, { signal });
   const copy = structuredClone(live);
   const problems = applyImageOverrides([copy], s.plan.liveImageOverrides);
+  const config = s.plan.config ? configMountPatch(live, s.plan.config) : undefined;
+  if (config) problems.push(...config.problems);
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  const containers = podContainers(copy).map((c) => ({ name: c.name, image: c.image }));
-  return { spec: { template: { spec: { containers } } } };
+  const pod = (copy.spec as { template: { spec: Record<string, { name: string; image: string }[]> } })
+    .template.spec;
+  // Init containers stay under their own key: listed as containers, the patch would add them as such.
+  const patched = (key: 'containers' | 'initContainers'): PatchedContainer[] =>
+    (pod[key] ?? []).map((c) => ({
+      name: c.name,
+      image: c.image,
+      ...(config ? { volumeMounts: config.mounts.get(c.name) ?? [] } : {}),
+    }));
+  const initContainers = patched('initContainers');
+  return {
+    spec: {
+      template: {
+        spec: {
+          containers: patched('containers'),
+          ...(initContainers.length > 0 ? { initContainers } : {}),
+          ...(config ? { volumes: config.volumes } : {}),
+        },
+      },
+    },
+  };
 }
 
 /** The phases of one rolling deploy, in order; only those with something to do. */
@@ -118,7 +159,21 @@ export function rollingPhases(s: RollingRun): Phase[] {
     ...(s.plan.objects.length > 0 ? [{ name: 'apply', run: (ctx: PhaseContext) => apply(s, ctx) }] : []),
     ...(imagesOnly ? [{ name: 'images', run: (ctx: PhaseContext) => images(s, ctx) }] : []),
     { name: 'rollout', run: (ctx) => rollout(s, ctx) },
+    ...(s.gate ? [{ name: 'verify', run: (ctx: PhaseContext) => verify(s, s.gate!, ctx) }] : []),
   ];
+}
+
+/** The checks on the version that rolled out; one that does not pass fails the deploy (and rolls it back). */
+async function verify(s: RollingRun, gate: VerifyGate, ctx: PhaseContext): Promise<void> {
+  const rolledOut = [...s.rolledOut].map(([name, r]) => `${name} revision ${r.revision}`).join(', ');
+  await runVerifyGate(gate, ctx, {
+    kube: s.kube,
+    namespace: s.namespace,
+    what: `the new version (${rolledOut}) rolled out but did not pass its checks`,
+    keep: (decision) => {
+      s.decision = decision;
+    },
+  });
 }
 
 /** Reads what serves now (the undos restore it) and the history; writes nothing. */
@@ -203,7 +258,7 @@ async function images(s: RollingRun, ctx: PhaseContext): Promise<void> {
     );
     s.applied.push({ kind: 'Deployment', name, source: 'images', result: 'configured' });
     ctx.note(
-      `Deployment ${name}: images set to ${patch.spec.template.spec.containers.map((c) => c.image).join(', ')}`,
+      `Deployment ${name}: images set to ${patch.spec.template.spec.containers.map((c) => c.image).join(', ')}${s.plan.config ? `, config ${s.plan.config.configMap} at ${s.plan.config.mountPath}` : ''}`,
     );
   }
 }

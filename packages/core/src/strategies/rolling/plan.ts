@@ -11,6 +11,12 @@ import {
   type ImageOverride,
   type KubeObject,
 } from '../../manifests/manifests.js';
+import {
+  configMapOf,
+  mountConfig,
+  type ConfigFiles,
+  type ConfigMount,
+} from '../../manifests/config-files.js';
 
 /** Kinds without a namespace; everything else gets the target namespace when the manifest has none. */
 const CLUSTER_SCOPED = new Set([
@@ -52,6 +58,11 @@ export interface RollingPlanInput {
   images: readonly ImageOverride[];
   deployments: readonly string[];
   workspace: string;
+  /**
+   * The app's config files (input "config-files"): their ConfigMap is applied with the manifests
+   * and mounted into every Deployment in scope. `app` names it (default: the first Deployment).
+   */
+  config?: { files: ConfigFiles; mountPath: string; app?: string };
 }
 
 export interface RollingPlan {
@@ -63,6 +74,8 @@ export interface RollingPlan {
   deployments: string[];
   /** Image overrides for Deployments that are not in the manifests (images-only deploy). */
   liveImageOverrides: ImageOverride[];
+  /** The config the Deployments in scope mount; its ConfigMap is among `objects`, those from the manifests mount it already. */
+  config?: ConfigMount;
 }
 
 export async function planRolling(input: RollingPlanInput): Promise<RollingPlan> {
@@ -145,8 +158,16 @@ export async function planRolling(input: RollingPlanInput): Promise<RollingPlan>
       );
     }
   }
-  if (input.manifests.length === 0 && input.images.length === 0) {
-    problems.push('Input "manifests": give manifests, images, or both; there is nothing to deploy');
+  let config: ConfigMount | undefined;
+  const app = input.config?.app ?? deployments[0];
+  if (input.config && app) {
+    const configMap = configMapOf(app, input.config.files, namespace);
+    config = { configMap: configMap.metadata.name, mountPath: input.config.mountPath };
+    loaded.push({ object: configMap, source: 'config-files' });
+    for (const m of inScope) problems.push(...mountConfig(m.object, config));
+  }
+  if (input.manifests.length === 0 && input.images.length === 0 && !input.config) {
+    problems.push('Input "manifests": give manifests, images or config-files; there is nothing to deploy');
   }
   if (problems.length > 0) throw new PlanError(problems);
 
@@ -158,7 +179,7 @@ export async function planRolling(input: RollingPlanInput): Promise<RollingPlan>
     .map((m, index) => ({ ...m, index }))
     .sort((a, b) => rank(a.object.kind) - rank(b.object.kind) || a.index - b.index)
     .map(({ object, source }) => ({ object, source }));
-  return { namespace, objects, deployments, liveImageOverrides };
+  return { namespace, objects, deployments, liveImageOverrides, ...(config ? { config } : {}) };
 }
 
 export class PlanError extends Error {

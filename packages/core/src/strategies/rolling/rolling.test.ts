@@ -5,6 +5,7 @@
  */
 import { recordingRunner, type RecordingRunner } from '../../testing/recording-runner.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import type { FaultRule } from '../../../../sandbox/src/faults.js';
 import type { Sandbox } from '../../../../sandbox/src/sandbox.js';
 import {
@@ -21,6 +22,8 @@ import {
 import type { RunContext } from '../../github/github.js';
 import { createKube, type Kube } from '../../kube/kube.js';
 import { parseImageOverrides } from '../../manifests/manifests.js';
+import { parseChecks } from '../../gate/parse.js';
+import type { VerifyGate } from './gate.js';
 import { planRolling } from './plan.js';
 import { rollingSummary } from './summary.js';
 import { deployRolling, type RollingOutcome } from './rolling.js';
@@ -80,6 +83,8 @@ interface Deploy {
   runner?: RecordingRunner;
   timeoutMs?: number;
   autoRollback?: boolean;
+  gate?: VerifyGate;
+  signal?: AbortSignal;
 }
 
 async function deploy(app: string, d: Deploy): Promise<RollingOutcome & { runner: RecordingRunner }> {
@@ -102,9 +107,10 @@ async function deploy(app: string, d: Deploy): Promise<RollingOutcome & { runner
     onCancel: 'rollback',
     lockWaitMs: 0,
     annotations: {},
+    ...(d.gate ? { gate: d.gate } : {}),
     dryRun: false,
     run: RUN,
-    signal: new AbortController().signal,
+    signal: d.signal ?? new AbortController().signal,
     runner,
   });
   return { ...outcome, runner };
@@ -333,5 +339,136 @@ describe('deploy-rolling phases', () => {
     expect(outcome.rolledBack).toBe(false);
     expect(recordPhase('fresh')).toBe('failed');
     expect(historyOf(sandbox, 'shop', 'fresh')).toMatchObject([{ outcome: 'failed' }]);
+  });
+});
+
+/** A gate of checks that need no Prometheus: a command `true` passes, `false` fails. */
+function commandGate(checks: string, durationMs = 1000): VerifyGate {
+  const parsed = parseChecks(parse(checks) as unknown, { namespace: 'shop' });
+  expect(parsed.problems).toEqual([]);
+  return { checks: parsed.checks, durationMs, intervalMs: 250 };
+}
+
+interface GatedRecord {
+  phase: string;
+  gate?: { verdict: string; passed: boolean; checks: { name: string; verdict: string }[] };
+}
+
+function recordOf(name: string): GatedRecord {
+  const raw = live(sandbox, 'Deployment', 'shop', name)?.metadata.annotations?.['cd-actions.dev/record'];
+  return JSON.parse(raw ?? '{}') as GatedRecord;
+}
+
+describe('deploy-rolling verify phase (checks after the rollout)', () => {
+  it('checks that pass: the deploy succeeds, and the record and history keep the verdict', async () => {
+    await serving('vpass');
+    const outcome = await deploy('vpass', {
+      images: ['vpass=ghcr.io/acme/vpass:2'],
+      deployment: 'vpass',
+      gate: commandGate('- { kind: command, name: smoke, command: ["true"] }'),
+    });
+    expect(outcome.ok, outcome.message).toBe(true);
+    expect(outcome.gate?.verdict).toBe('pass');
+    expect(outcome.message).toMatch(/^Rolled out vpass to revision 2; checks pass: /);
+    expect(image('vpass')).toBe('ghcr.io/acme/vpass:2');
+    expect(recordOf('vpass')).toMatchObject({
+      phase: 'succeeded',
+      gate: { verdict: 'pass', passed: true, checks: [{ name: 'smoke', verdict: 'pass' }] },
+    });
+    expect(historyOf(sandbox, 'shop', 'vpass').at(-1)).toMatchObject({
+      outcome: 'succeeded',
+      gate: { verdict: 'pass' },
+    });
+    const summary = rollingSummary({ app: 'vpass', namespace: 'shop', outcome, durationMs: 1000 });
+    expect(summary).toContain('**Checks after the rollout:** pass');
+    expect(summary).toContain('Health gate: ✅ pass');
+  });
+
+  it('a check that fails: the new version is rolled back to the previous revision, naming the check', async () => {
+    await serving('vfail');
+    const outcome = await deploy('vfail', {
+      images: ['vfail=ghcr.io/acme/vfail:2'],
+      deployment: 'vfail',
+      gate: commandGate(
+        '- { kind: command, name: smoke, command: ["true"] }\n- { kind: command, name: orders-e2e, command: ["false"], critical: true }',
+      ),
+    });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.failedPhase).toBe('verify');
+    expect(outcome.rolledBack).toBe(true);
+    expect(outcome.gate?.verdict).toBe('fail');
+    expect(outcome.message).toContain(
+      'the new version (vfail revision 2) rolled out but did not pass its checks: check(s) "orders-e2e" failed',
+    );
+    expect(outcome.message).toContain('Every change was put back');
+    expect(image('vfail')).toBe('ghcr.io/acme/vfail:1');
+    expect(readyPodImages(sandbox, 'shop', 'vfail')).toEqual(Array(3).fill('ghcr.io/acme/vfail:1'));
+    expect(recordOf('vfail')).toMatchObject({
+      phase: 'rolled-back',
+      gate: { verdict: 'fail', passed: false },
+    });
+    const last = historyOf(sandbox, 'shop', 'vfail').at(-1) as { outcome: string; templateHash?: string };
+    expect(last).toMatchObject({ outcome: 'rolled-back', gate: { verdict: 'fail' } });
+    // The version that failed its checks, so rollback's "previous" skips it.
+    const bad = sandbox.store
+      .list(kind('ReplicaSet'), 'shop')
+      .items.find((rs) => rs.metadata.labels?.app === 'vfail' && imageOf(rs) === 'ghcr.io/acme/vfail:2');
+    expect(last.templateHash).toBe(bad?.metadata.labels?.['pod-template-hash']);
+  });
+
+  it('checks still inconclusive at the end fail too (on-inconclusive: fail)', async () => {
+    await serving('vholds');
+    const outcome = await deploy('vholds', {
+      images: ['vholds=ghcr.io/acme/vholds:2'],
+      deployment: 'vholds',
+      // A Prometheus nobody listens at: every sample has no data, so no verdict.
+      gate: commandGate(
+        '- { kind: prometheus, name: slow, query: "sum(up)", condition: "> 0", prometheus-url: "http://127.0.0.1:9" }',
+      ),
+    });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.gate?.verdict).toBe('inconclusive');
+    expect(outcome.message).toContain(
+      'the checks were inconclusive (on-inconclusive: fail; no verdict from "slow")',
+    );
+    expect(image('vholds')).toBe('ghcr.io/acme/vholds:1');
+  });
+
+  it('a cancel while the checks run rolls back too', async () => {
+    await serving('vcancel');
+    const cancel = new AbortController();
+    const runner = recordingRunner({
+      verify: { start: () => setTimeout(() => cancel.abort(new Error('cancelled by SIGINT')), 300) },
+    });
+    const outcome = await deploy('vcancel', {
+      images: ['vcancel=ghcr.io/acme/vcancel:2'],
+      deployment: 'vcancel',
+      gate: commandGate('- { kind: command, name: smoke, command: ["true"] }', 10_000),
+      signal: cancel.signal,
+      runner,
+    });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.cancelled).toBe(true);
+    expect(outcome.failedPhase).toBe('verify');
+    expect(outcome.rolledBack).toBe(true);
+    expect(image('vcancel')).toBe('ghcr.io/acme/vcancel:1');
+    expect(readyPodImages(sandbox, 'shop', 'vcancel')).toEqual(Array(3).fill('ghcr.io/acme/vcancel:1'));
+    expect(recordOf('vcancel')).toMatchObject({ phase: 'rolled-back', gate: { verdict: 'inconclusive' } });
+  });
+
+  it('a check naming a Deployment that is neither deployed nor in the cluster fails before any write', async () => {
+    await serving('vpre');
+    const writes = sandbox.audit.writes({ succeededOnly: true }).length;
+    await expect(
+      deploy('vpre', {
+        images: ['vpre=ghcr.io/acme/vpre:2'],
+        deployment: 'vpre',
+        gate: commandGate('- { kind: pods, deployment: nowhere }'),
+      }),
+    ).rejects.toThrow(
+      /^Input "checks": check "pods-nowhere": Deployment shop\/nowhere not found; nothing was changed$/,
+    );
+    expect(sandbox.audit.writes({ succeededOnly: true }).length).toBe(writes);
+    expect(image('vpre')).toBe('ghcr.io/acme/vpre:1');
   });
 });

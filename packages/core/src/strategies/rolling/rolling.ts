@@ -1,9 +1,10 @@
 /**
  * deploy-rolling against the cluster. Before the lock, and writing nothing: resolve the
- * Deployments, keep an HPA's replica count, and dry-run every write on the server. Then, on the
- * strategy engine (runDeploy): prepare, apply, images, rollout (rolling-phases.ts); any failure,
- * cancel or lost lock after the first write puts back what served before and waits until it
- * serves. Never reports success unless every Deployment completed its rollout.
+ * Deployments, keep an HPA's replica count, check the checks (preflight) and dry-run every write
+ * on the server. Then, on the strategy engine (runDeploy): prepare, apply, images, rollout, and
+ * with checks verify (phases.ts); any failure, a gate that does not pass, a cancel or a lost lock
+ * after the first write puts back what served before and waits until it serves. Never reports
+ * success unless every Deployment completed its rollout and the checks passed.
  */
 import { findAutoscaled } from '../../kube/autoscalers.js';
 import { runDeploy } from '../../engine/deploy.js';
@@ -12,7 +13,10 @@ import type { RunContext } from '../../github/github.js';
 import type { Kube } from '../../kube/kube.js';
 import { DEPLOYMENTS, KubeObjects } from '../../kube/objects.js';
 import { diffObjects } from '../../manifests/diff.js';
+import { tidyConfigs } from '../../manifests/config-files.js';
 import type { KubeObject } from '../../manifests/manifests.js';
+import type { GateDecision } from '../../gate/types.js';
+import { preflightVerifyGate, type VerifyGate } from './gate.js';
 import { keepRollingBooks, settleDeployments, whereTrafficIs, type DeploymentOutcome } from './books.js';
 import type { RollingPlan } from './plan.js';
 import { forApply, imagePatch, rollingPhases, type AppliedObject, type RollingRun } from './phases.js';
@@ -32,6 +36,8 @@ export interface RollingOptions {
   onCancel: 'rollback' | 'leave';
   lockWaitMs: number;
   annotations: Record<string, string>;
+  /** Checks run once the rollout completed; a gate that does not pass rolls the deploy back. */
+  gate?: VerifyGate;
   dryRun: boolean;
   githubToken?: string;
   environment?: string;
@@ -55,6 +61,8 @@ export interface RollingOutcome {
   deployments: DeploymentOutcome[];
   timeline: TimelineEntry[];
   diff?: string;
+  /** The verify phase's decision, when it ran (a cancelled gate included). */
+  gate?: GateDecision;
 }
 
 export async function deployRolling(o: RollingOptions): Promise<RollingOutcome> {
@@ -82,8 +90,17 @@ export async function deployRolling(o: RollingOptions): Promise<RollingOutcome> 
     failures: new Map(),
     restored: new Set(),
     candidates: new Map(),
+    ...(o.gate ? { gate: o.gate } : {}),
   };
   s.targets = await resolveTargets(s);
+  if (o.gate) {
+    await preflightVerifyGate(o.gate, {
+      kube: o.kube,
+      namespace: o.namespace,
+      deploys: new Set(s.targets.keys()),
+      signal: o.signal,
+    });
+  }
   await keepAutoscaledReplicas(s, note);
   const dryRun = await dryRunAll(s);
   if (o.dryRun) {
@@ -120,12 +137,17 @@ export async function deployRolling(o: RollingOptions): Promise<RollingOutcome> 
     undoOnCancel: o.onCancel === 'rollback',
     undoBudgetMs: o.timeoutMs,
     keepBooks: async (outcome) => {
-      deployments = await settleDeployments(s, outcome);
-      await keepRollingBooks(s, outcome, deployments);
+      try {
+        deployments = await settleDeployments(s, outcome);
+        await keepRollingBooks(s, outcome, deployments);
+      } finally {
+        // Under the lock still: no run of this app is between creating a config and mounting it.
+        if (outcome.ok && o.plan.config) await tidyConfigs(s.objects, o.namespace, o.app, o.runner);
+      }
     },
     whereTrafficIs: () => whereTrafficIs(s),
     describeSuccess: () =>
-      `Rolled out ${[...s.targets.keys()].map((name) => `${name} to revision ${s.rolledOut.get(name)?.revision ?? '?'}`).join(', ')}`,
+      `Rolled out ${[...s.targets.keys()].map((name) => `${name} to revision ${s.rolledOut.get(name)?.revision ?? '?'}`).join(', ')}${s.decision ? `; checks ${s.decision.verdict}: ${s.decision.reason}` : ''}`,
     what: `Rolling deploy of ${o.app}`,
   });
   // No books were kept (nothing was written, or reading the Deployments failed): say what is known.
@@ -141,6 +163,7 @@ export async function deployRolling(o: RollingOptions): Promise<RollingOutcome> 
     applied: s.applied,
     deployments,
     timeline: [...timeline, ...result.timeline],
+    ...(s.decision ? { gate: s.decision } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 /** The job summary of a rolling deploy: verdict first, then what changed, then how it went. */
+import { gateSummary } from '../../gate/index.js';
 import { details, heading, table, timeline } from '../../runner/report.js';
 import type { RollingOutcome } from './rolling.js';
 
@@ -30,6 +31,7 @@ export function rollingSummary(o: {
   ];
   const facts = [
     ...(outcome.failedPhase ? [`**Failed in phase:** ${outcome.failedPhase}`] : []),
+    ...(outcome.gate ? [`**Checks after the rollout:** ${outcome.gate.verdict}`] : []),
     ...(outcome.traffic ? [`**Traffic:** ${outcome.traffic}`] : []),
   ];
   if (facts.length > 0) parts.push(facts.map((f) => `- ${f}`).join('\n'));
@@ -58,6 +60,7 @@ export function rollingSummary(o: {
       details(`Last events of the failing pod of ${d.name}`, ['```', ...(d.events ?? []), '```'].join('\n')),
     );
   }
+  if (outcome.gate) parts.push(heading('Checks after the rollout', 3), gateSummary(outcome.gate));
   if (outcome.applied.length > 0) {
     parts.push(
       heading('Objects', 3),
