@@ -4,8 +4,12 @@
  * deploy v3 whose pods crash (caught, rolled back) → Slack notice updated → manual rollback to
  * v1 → canary v4 behind an Istio VirtualService, 5 → 25 → 50 → 100%, promoted → Slack notice
  * with its report → canary v5 answering 20% errors, aborted at 5% by the comparison with the
- * stable → Slack notice with its report, with a readable timeline, each step's job summary and,
- * for the canaries, what the sandbox saw: the traffic each version served and where it goes now.
+ * stable → Slack notice with its report → the example pipeline (workflows-examples/, its deploy
+ * workflow for dev run step by step by the workflow evaluator of test/workflows/evaluator.ts, set
+ * up as its e2e test sets it up): a healthy release, then a broken one its gate catches and its
+ * rollback step puts back. With a readable timeline, each step's job summary and, for the canaries
+ * and the example, what the sandbox saw: the traffic each version served and where it goes now,
+ * the example's Deployment and its Slack notice.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -15,6 +19,16 @@ import { runAction, type ActionResult } from '../packages/sandbox/src/harness.js
 import { startSandbox, type Sandbox } from '../packages/sandbox/src/sandbox.js';
 import type { KubeObject } from '../packages/sandbox/src/store.js';
 import { imageOf, kind, live, readyPodImages } from '../test/e2e/fixtures.js';
+import type { JobRun } from '../test/workflows/evaluator.js';
+import {
+  EXAMPLE_ENVIRONMENT,
+  EXAMPLE_IMAGES,
+  EXAMPLE_SLACK_CHANNEL,
+  exampleTarget,
+  prepareExample,
+  releaseExample,
+  type Example,
+} from '../test/workflows/example-release.js';
 
 const root = resolve(import.meta.dirname, '..');
 const bold = (s: string): string => `\x1b[1m${s}\x1b[0m`;
@@ -209,6 +223,129 @@ function blockText(value: unknown): string[] {
   ];
 }
 
+/** The inputs and outputs that tell what a step of the example did, by action. */
+const KEY_INPUTS: Record<string, string[]> = { 'notify-slack': ['status'], rollback: ['reason'] };
+const KEY_OUTPUTS: Record<string, string[]> = {
+  'notify-slack': ['ok', 'ts'],
+  'deploy-rolling': ['previous-revision', 'revision', 'rolled-back', 'images'],
+  'health-gate': ['verdict', 'failed-checks', 'duration'],
+  rollback: ['from-revision', 'to-revision', 'images'],
+};
+
+/** One line per step of the run: ran or not (and why), its outcome, what it was given and left. */
+function printJob(run: JobRun): void {
+  const width = Math.max(...run.steps.map((step) => step.label.length));
+  for (const step of run.steps) {
+    const pick = (names: string[] | undefined, values: Readonly<Record<string, string>>): string[] =>
+      (names ?? []).flatMap((name) => (values[name] ? [`${name} ${values[name]}`] : []));
+    const details = step.action
+      ? [...pick(KEY_INPUTS[step.action], step.inputs), ...pick(KEY_OUTPUTS[step.action], step.outputs)]
+      : [];
+    const what: string =
+      step.outcome === 'skipped'
+        ? `skipped (${step.notRun ?? 'if: false'})`
+        : step.notRun
+          ? `not run here (${step.notRun})`
+          : `ran → ${step.outcome === 'success' ? '✔' : '✖'} ${step.outcome}`;
+    console.log(
+      `           ${step.label.padEnd(width)}  ${what}${details.length ? dim(`  ${details.join(', ')}`) : ''}`,
+    );
+    if (step.outcome === 'failure')
+      for (const error of step.result?.errors ?? [])
+        console.log(`           ${' '.repeat(width)}  ✖ ${error}`);
+  }
+}
+
+/** The example's Deployment and its ready pods, as the store holds them; holds when they all run `image`. */
+function exampleDeploymentNow(example: Example, image: string): Fact {
+  const now = imageOf(live(example.sandbox, 'Deployment', example.namespace, example.app));
+  const pods = readyPodImages(example.sandbox, example.namespace, example.app);
+  return fact(
+    `Deployment ${example.app} (${example.namespace}) runs ${now ?? 'nothing'} (ready pods: ${pods.join(', ') || 'none'})`,
+    now === image && pods.length > 0 && pods.every((pod) => pod === image),
+  );
+}
+
+/** The notice the started step posted, as the closing step left it; holds when it was updated to `status`. */
+function exampleNoticeNow(example: Example, run: JobRun, status: string): Fact {
+  const ts = run.step('notice').outputs.ts ?? '';
+  const message = example.sandbox.slack.message(EXAMPLE_SLACK_CHANNEL, ts);
+  const lines = blockText([message?.blocks, message?.attachments])
+    .flatMap((text) => text.split('\n'))
+    .filter(Boolean);
+  const closing = run.steps.find((step) => step.label === 'Slack notice (result)');
+  return fact(
+    `the Slack notice in ${EXAMPLE_SLACK_CHANNEL} (ts ${ts || 'none'}), updated by the closing step:\n` +
+      lines.map((line) => `               ${line}`).join('\n'),
+    message?.method === 'chat.update' && closing?.inputs.status === status,
+  );
+}
+
+/**
+ * The example pipeline: workflows-examples/.github/workflows/deploy.yml for dev, its steps run
+ * in order by the workflow evaluator, a healthy release and then a broken one. Returns whether
+ * every release ended as it should.
+ */
+async function examplePipeline(sandbox: Sandbox): Promise<boolean> {
+  console.log(
+    bold(
+      `\n${clock()}  the example pipeline: workflows-examples/.github/workflows/deploy.yml, ${EXAMPLE_ENVIRONMENT}`,
+    ),
+  );
+  console.log(
+    dim(
+      '           (test/workflows/evaluator.ts runs the job: our bundles, with `with:`, `if:` and step outputs as the runner evaluates them)',
+    ),
+  );
+  const example = await prepareExample(sandbox);
+  const releases = [
+    {
+      title: `release ${EXAMPLE_IMAGES.healthy} (healthy)`,
+      image: EXAMPLE_IMAGES.healthy,
+      job: 'success',
+      facts: (run: JobRun): Fact[] => [
+        fact(
+          `gate verdict ${run.step('gate').outputs.verdict}; rollback ${run.step('rollback').outcome}`,
+          run.step('gate').outputs.verdict === 'pass' && run.step('rollback').outcome === 'skipped',
+        ),
+        exampleDeploymentNow(example, EXAMPLE_IMAGES.healthy),
+        exampleNoticeNow(example, run, 'success'),
+      ],
+    },
+    {
+      title: `release ${EXAMPLE_IMAGES.broken} (its home page answers 500): caught by the gate, put back by the rollback step`,
+      image: EXAMPLE_IMAGES.broken,
+      job: 'failure',
+      facts: (run: JobRun): Fact[] => [
+        fact(
+          `gate verdict ${run.step('gate').outputs.verdict} (failed: ${run.step('gate').outputs['failed-checks'] ?? 'none'}); rollback ${run.step('rollback').outcome}`,
+          run.step('gate').outputs.verdict === 'fail' && run.step('rollback').outcome === 'success',
+        ),
+        exampleDeploymentNow(example, EXAMPLE_IMAGES.healthy),
+        exampleNoticeNow(example, run, 'rolled-back'),
+      ],
+    },
+  ];
+  let ok = true;
+  try {
+    for (const release of releases) {
+      console.log(`\n${bold(`${clock()}  ▶ ${release.title}`)}`);
+      const run = await releaseExample(example, release.image);
+      printJob(run);
+      console.log(bold(`${clock()}  ${run.status === 'success' ? '✔' : '✖'} job ${run.status}`));
+      if (run.status !== release.job) ok = false;
+      console.log(bold('  ── what the sandbox shows ──'));
+      for (const { text, holds } of release.facts(run)) {
+        console.log(`  ${holds ? '✔' : '✖'} ${text}`);
+        if (!holds) ok = false;
+      }
+    }
+  } finally {
+    await example.stop();
+  }
+  return ok;
+}
+
 async function main(): Promise<void> {
   for (const name of ['deploy-rolling', 'rollback', 'health-gate', 'notify-slack', 'canary-step']) {
     if (!existsSync(join(root, 'dist', name, 'index.js')))
@@ -220,7 +357,12 @@ async function main(): Promise<void> {
     ),
   );
   // 100 requests a second: enough for canary-step to confirm a 5% split within seconds.
-  const sandbox = await startSandbox({ prometheus: true, rps: 100, namespaces: [NAMESPACE] });
+  // The example pipeline deploys to its own namespace (web-dev), as its .github/deploy.yml says.
+  const sandbox = await startSandbox({
+    prometheus: true,
+    rps: 100,
+    namespaces: [NAMESPACE, exampleTarget().namespace],
+  });
   console.log(
     dim(
       `  API server ${sandbox.apiServer}, Prometheus ${sandbox.prometheus}, kubeconfig ${sandbox.kubeconfig}`,
@@ -464,6 +606,7 @@ async function main(): Promise<void> {
         if (!holds) ok = false;
       }
     }
+    if (!(await examplePipeline(sandbox))) ok = false;
     const deployments = sandbox.github.deployments.map(
       (d) => `${d.environment}#${d.id}: ${d.statuses.map((s) => s.state).join(' → ')}`,
     );

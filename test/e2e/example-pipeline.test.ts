@@ -5,93 +5,29 @@
  * with `with:`, `if:` and step outputs evaluated as the runner would — in a copy of the example
  * folder, with the Role its README documents. A healthy release ends deployed with a success
  * notice; a release whose home page fails the dev gate is put back by the workflow's rollback
- * step, the job fails, and the notice says rolled back.
+ * step, the job fails, and the notice says rolled back. The setup (checkout, Role, pages by image)
+ * is test/workflows/example-release.ts, which the demo runs too.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseDocument } from 'yaml';
-import type { FaultRule } from '../../packages/sandbox/src/faults.js';
 import type { Sandbox } from '../../packages/sandbox/src/sandbox.js';
-import { runJob, type JobRun } from '../workflows/evaluator.js';
-import { DEPLOYER_ROLE, imageOf, kind, live, readyPodImages, startTestSandbox } from './fixtures.js';
+import type { JobRun } from '../workflows/evaluator.js';
+import {
+  EXAMPLE_ENVIRONMENT as ENVIRONMENT,
+  EXAMPLE_IMAGES,
+  EXAMPLE_SLACK_CHANNEL as SLACK_CHANNEL,
+  exampleTarget,
+  prepareExample,
+  releaseExample,
+  type Example,
+} from '../workflows/example-release.js';
+import { imageOf, live, readyPodImages, startTestSandbox } from './fixtures.js';
 
-const EXAMPLES = resolve(import.meta.dirname, '../../workflows-examples');
-const WORKFLOW = '.github/workflows/deploy.yml';
-const ENVIRONMENT = 'dev';
-/** A channel the Slack stand-in has: it knows only #deploys, #alerts and #general. */
-const SLACK_CHANNEL = '#deploys';
-
-const GOOD = 'ghcr.io/acme/storefront-web:1.0.0';
-const BROKEN = 'ghcr.io/acme/storefront-web:1.1.0';
-
-interface DevEntry {
-  namespace: string;
-  app: string;
-}
+const GOOD = EXAMPLE_IMAGES.healthy;
+const BROKEN = EXAMPLE_IMAGES.broken;
+const dev = exampleTarget();
 
 let sandbox: Sandbox;
-let checkout: string;
-let dev: DevEntry;
-let kubeconfig: string;
-let stopPages: () => void;
-
-/**
- * The page `/` each image serves: the app's index (what the dev gate's `home` check looks for)
- * or, for BROKEN, 500s. The sandbox tells versions apart by the pods' `version` label, which the
- * example keeps `stable` for every release; so the page follows the image the Deployment rolls
- * out, switching the moment its template changes (the gate runs once the rollout is done).
- */
-function servePagesByImage(namespace: string, deployment: string): () => void {
-  const pageOf = (image: string | undefined): Pick<FaultRule, 'status' | 'body'> =>
-    image === BROKEN
-      ? { status: 500, body: { error: 'the release under test is broken' } }
-      : { status: 200, body: '<script src="flutter_bootstrap.js" async></script>' };
-  let served: string | undefined;
-  let removeRule = (): void => undefined;
-  const stopWatch = sandbox.store.watch(kind('Deployment'), namespace, undefined, (event) => {
-    if (event.object.metadata.name !== deployment || event.type === 'DELETED') return;
-    const image = imageOf(event.object);
-    if (image === served) return;
-    served = image;
-    removeRule();
-    removeRule = sandbox.faults.add({
-      target: 'workload',
-      name: `page of ${image}`,
-      match: { path: /^\/$/ },
-      ...pageOf(image),
-    });
-  });
-  return () => {
-    stopWatch();
-    removeRule();
-  };
-}
-
-/** A checkout of the example folder, its dev notices sent to a channel the Slack stand-in has. */
-async function exampleCheckout(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'example-pipeline-'));
-  await cp(EXAMPLES, dir, { recursive: true });
-  const configPath = join(dir, '.github', 'deploy.yml');
-  const config = parseDocument(await readFile(configPath, 'utf8'));
-  config.setIn(['environments', ENVIRONMENT, 'slack', 'channel'], SLACK_CHANNEL);
-  await writeFile(configPath, config.toString());
-  return dir;
-}
-
-/** The example's deploy workflow for dev, called as pipeline.yml calls it, with this image. */
-function release(image: string): Promise<JobRun> {
-  return runJob({
-    workflow: join(checkout, WORKFLOW),
-    job: 'deploy',
-    inputs: { environment: ENVIRONMENT, image },
-    secrets: { KUBECONFIG: kubeconfig, SLACK_BOT_TOKEN: sandbox.slack.token },
-    workspace: checkout,
-    env: { SLACK_API_URL: `${sandbox.slack.url}/api` },
-    stepTimeoutMs: 4 * 60_000,
-  });
-}
+let example: Example;
 
 /** Every step's outcome, by id or name, for a message that shows the whole run. */
 function outcomes(run: JobRun): Record<string, string> {
@@ -136,31 +72,17 @@ function mountedConfigData(namespace: string, deployment: string): string[] {
 }
 
 beforeAll(async () => {
-  const config = parse(await readFile(join(EXAMPLES, '.github', 'deploy.yml'), 'utf8')) as {
-    environments: Record<string, DevEntry>;
-  };
-  dev = config.environments[ENVIRONMENT]!;
   sandbox = await startTestSandbox({ namespaces: [dev.namespace], rps: 5 });
-  checkout = await exampleCheckout();
-  // The README's KUBECONFIG: limited to the environment's namespace, with the Roles of
-  // deploy-rolling and health-gate (get on services/proxy for the gate's http checks).
-  kubeconfig = sandbox.kubeconfigFor({
-    ...DEPLOYER_ROLE,
-    name: `example-${ENVIRONMENT}`,
-    namespaces: [dev.namespace],
-    resources: [...DEPLOYER_ROLE.resources, 'services/proxy'],
-  });
-  stopPages = servePagesByImage(dev.namespace, dev.app);
+  example = await prepareExample(sandbox);
 });
 afterAll(async () => {
-  stopPages?.();
+  await example?.stop();
   await sandbox?.stop();
-  if (checkout) await rm(checkout, { recursive: true, force: true });
 });
 
 describe(`the example deploy workflow, ${ENVIRONMENT} (rolling)`, () => {
   it('a healthy release: deployed, gated, the job succeeds and the notice says success', async () => {
-    const run = await release(GOOD);
+    const run = await releaseExample(example, GOOD);
 
     expect(run.status, explain(run)).toBe('success');
     expect(outcomes(run), explain(run)).toMatchObject({
@@ -191,7 +113,7 @@ describe(`the example deploy workflow, ${ENVIRONMENT} (rolling)`, () => {
       imageOf(live(sandbox, 'Deployment', dev.namespace, dev.app)),
       'the healthy release runs first',
     ).toBe(GOOD);
-    const run = await release(BROKEN);
+    const run = await releaseExample(example, BROKEN);
 
     expect(run.status, explain(run)).toBe('failure');
     expect(outcomes(run), explain(run)).toMatchObject({
