@@ -4,7 +4,8 @@
  * deploy v3 whose pods crash (caught, rolled back) → Slack notice updated → manual rollback to
  * v1 → canary v4 behind an Istio VirtualService, 5 → 25 → 50 → 100%, promoted → Slack notice
  * with its report → canary v5 answering 20% errors, aborted at 5% by the comparison with the
- * stable → Slack notice with its report → the example pipeline (workflows-examples/, its deploy
+ * stable → Slack notice with its report (and each canary's notice by e-mail, through a real Postfix
+ * when it is installed) → the example pipeline (workflows-examples/, its deploy
  * workflow for dev run step by step by the workflow evaluator of test/workflows/evaluator.ts, set
  * up as its e2e test sets it up): a healthy release, then a broken one its gate catches and its
  * rollback step puts back. With a readable timeline, each step's job summary and, for the canaries
@@ -16,6 +17,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runAction, type ActionResult } from '../packages/sandbox/src/harness.js';
+import { startMailServer, type MailServer } from '../packages/sandbox/src/mail/postfix.js';
 import { startSandbox, type Sandbox } from '../packages/sandbox/src/sandbox.js';
 import type { KubeObject } from '../packages/sandbox/src/store.js';
 import { imageOf, kind, live, readyPodImages } from '../test/e2e/fixtures.js';
@@ -347,7 +349,14 @@ async function examplePipeline(sandbox: Sandbox): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  for (const name of ['deploy-rolling', 'rollback', 'health-gate', 'notify-slack', 'canary-step']) {
+  for (const name of [
+    'deploy-rolling',
+    'rollback',
+    'health-gate',
+    'notify-slack',
+    'notify-email',
+    'canary-step',
+  ]) {
     if (!existsSync(join(root, 'dist', name, 'index.js')))
       throw new Error(`dist/${name} is missing: run npm run build`);
   }
@@ -369,7 +378,24 @@ async function main(): Promise<void> {
     ),
   );
   const kubeconfig = sandbox.api.kubeconfig();
-  const env = { GITHUB_API_URL: sandbox.github.url, SLACK_API_URL: `${sandbox.slack.url}/api` };
+  // The e-mail notices go through a real Postfix (STARTTLS, login, a maildir) when it is installed
+  // (scripts/setup.sh installs it); without it the demo says so and sends Slack's notices only.
+  const mail: MailServer | undefined = await startMailServer({ mailboxes: ['release'] }).catch(
+    (err: unknown) => {
+      console.log(dim(`  e-mail notices skipped: ${err instanceof Error ? err.message : String(err)}`));
+      return undefined;
+    },
+  );
+  if (mail)
+    console.log(
+      dim(`  mail server (Postfix) STARTTLS on 127.0.0.1:${mail.starttlsPort}, maildir per mailbox`),
+    );
+  const env = {
+    GITHUB_API_URL: sandbox.github.url,
+    SLACK_API_URL: `${sandbox.slack.url}/api`,
+    // The runner's trust for the mail server's private CA, as a team with its own relay would set it.
+    ...(mail ? { NODE_EXTRA_CA_CERTS: mail.caFile } : {}),
+  };
   const slack = {
     token: sandbox.slack.token,
     channel: sandbox.slack.channels.deploys!,
@@ -414,6 +440,53 @@ async function main(): Promise<void> {
         ),
       ];
     };
+  /** The canary's notice by e-mail, to release@example.test, with the same report as Slack's. */
+  const emailNotice = (
+    title: string,
+    workspace: string,
+    inputs: Record<string, string>,
+    summary: string,
+  ): Step[] =>
+    mail
+      ? [
+          {
+            title,
+            action: 'notify-email',
+            workspace,
+            inputs: {
+              server: '127.0.0.1',
+              port: String(mail.starttlsPort),
+              username: mail.user,
+              password: mail.password,
+              from: 'Deploy Bot <deploys@example.test>',
+              to: 'Release Managers <release@example.test>',
+              environment: 'staging',
+              app: 'shop',
+              strategy: 'canary',
+              report: 'canary-report.json',
+              ...inputs,
+            },
+            facts: async (result) => {
+              const delivered = await mail.waitForMessage('release', result.outputs['message-id'] ?? '');
+              const text = delivered?.parts.find((p) => p.type === 'text/plain')?.body ?? '';
+              const parts = delivered?.parts.map((p) => p.type).join(' + ') ?? 'nothing';
+              return [
+                fact(
+                  `release@example.test's maildir holds "${delivered?.header('subject') ?? '(no message)'}" (${parts}):\n` +
+                    text
+                      .split('\n')
+                      .filter(Boolean)
+                      .map((line) => `               ${line}`)
+                      .join('\n'),
+                  result.outputs.ok === 'true' &&
+                    parts === 'text/plain + text/html' &&
+                    text.includes(summary),
+                ),
+              ];
+            },
+          },
+        ]
+      : [];
   const steps: Step[] = [
     {
       title: 'Slack: deploy started',
@@ -519,6 +592,12 @@ async function main(): Promise<void> {
       },
       facts: slackWithReport('Canary promoted: 5% ✓ · 25% ✓ · 50% ✓ · 100% ✓'),
     },
+    ...emailNotice(
+      'E-mail: canary v4 promoted, with its report (Postfix, STARTTLS and login)',
+      'canary-v4',
+      { status: 'success', version: '4.0.0' },
+      'Canary promoted: 5% ✓ · 25% ✓ · 50% ✓ · 100% ✓',
+    ),
     {
       title: 'canary v5 (answers 20% errors): aborted at 5% by the comparison with the stable',
       action: 'canary-step',
@@ -565,6 +644,16 @@ async function main(): Promise<void> {
       },
       facts: slackWithReport('Canary aborted at 5%: 5% ✗ fail'),
     },
+    ...emailNotice(
+      'E-mail: canary v5 rolled back, with its report',
+      'canary-v5',
+      {
+        status: 'rolled-back',
+        version: '5.0.0',
+        text: 'v5 failed its comparison with v4 at 5%; v4 serves everything',
+      },
+      'Canary aborted at 5%: 5% ✗ fail',
+    ),
   ];
   let ok = true;
   const outputs = new Map<string, Record<string, string>>();
@@ -617,6 +706,7 @@ async function main(): Promise<void> {
       console.log(`  ${m.channel} ${m.ts}: ${sandbox.slack.message(m.channel, m.ts)?.text ?? ''}`);
     }
   } finally {
+    await mail?.stop();
     await sandbox.stop();
   }
   console.log(

@@ -11,7 +11,11 @@ export const FAST_TIMINGS = {
   readyAfterMs: 100,
   crashRestartMs: 150,
   progressCheckMs: 200,
-  terminationMs: 300,
+  // Pods answer for 1.5 s after deletion, longer than the slowest node's kube-proxy lag (below),
+  // as a preStop sleep makes them do on a real cluster.
+  terminationMs: 1500,
+  // The data plane lags the API as a real one does: kube-proxy up to 1 s, a mesh's push 0.5 s.
+  dataPlane: { kubeProxyMs: 1000, meshPushMs: 500 },
 };
 
 export function startTestSandbox(options: SandboxOptions = {}): Promise<Sandbox> {

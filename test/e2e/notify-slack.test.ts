@@ -2,7 +2,7 @@
  * notify-slack end to end: the committed bundle run as the runner runs it, against the Slack
  * stand-in, which checks every message against Block Kit's shapes and limits.
  */
-import { readdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,12 @@ let work: string;
 beforeAll(async () => {
   slack = await startSlack({ faults, audit });
   work = await mkdtemp(join(tmpdir(), 'notify-slack-e2e-'));
+  // Payload files, in the workspace (the runs' cwd) as payload-file-path wants them.
+  await mkdir(join(work, 'slack'));
+  await writeFile(
+    join(work, 'slack/unknown.yml'),
+    'text: "{{app}}"\nblocks:\n  - type: section\n    text: { type: mrkdwn, text: "{{ branch }}" }\n',
+  );
 });
 afterAll(async () => {
   await slack.stop();
@@ -53,7 +59,8 @@ async function eventWithCommit(message: string): Promise<string> {
 
 function secrets(): string[] {
   const webhookSecret = slack.webhookUrl.split('/').pop()!;
-  return [slack.token, slack.webhookUrl, webhookSecret];
+  const triggerSecret = slack.triggerUrl.split('/').pop()!;
+  return [slack.token, slack.webhookUrl, webhookSecret, slack.triggerUrl, triggerSecret];
 }
 
 /** The token and webhook never reach the log, the outputs or the summary; they were masked. */
@@ -127,6 +134,22 @@ describe('bad inputs fail before anything reaches Slack', { concurrent: true }, 
     ['a report without a verdict', { 'webhook-url': 'WEBHOOK', report: 'REPORT_NO_VERDICT' }, 'report'],
     ['fail-on-error: yes', { 'webhook-url': 'WEBHOOK', 'fail-on-error': 'yes' }, 'fail-on-error'],
     ['a timeout without a unit', { 'webhook-url': 'WEBHOOK', timeout: '30' }, 'timeout'],
+    [
+      'a payload file with an unknown placeholder',
+      { 'webhook-url': 'WEBHOOK', 'payload-file-path': 'slack/unknown.yml' },
+      'payload-file-path',
+    ],
+    [
+      'a payload file outside the workspace',
+      { token: 'TOKEN', channel: '#deploys', 'payload-file-path': '/etc/hostname' },
+      'payload-file-path',
+    ],
+    ['a trigger URL given as an incoming webhook', { 'webhook-url': 'TRIGGER' }, 'webhook-type'],
+    [
+      'trigger variables that are not flat',
+      { 'webhook-url': 'TRIGGER', 'webhook-type': 'webhook-trigger', payload: 'title: x\ndetails: { a: b }' },
+      'payload',
+    ],
   ];
 
   it.each(cases)('%s: exit 1, names the input', async (_name, given, input) => {
@@ -136,6 +159,7 @@ describe('bad inputs fail before anything reaches Slack', { concurrent: true }, 
     for (const [key, value] of Object.entries(given)) {
       inputs[key] = value
         .replace('WEBHOOK', slack.webhookUrl)
+        .replace('TRIGGER', slack.triggerUrl)
         .replace('TOKEN', slack.token)
         .replace('REPORT_NO_VERDICT', badReport);
     }
@@ -185,12 +209,17 @@ describe('delivery', () => {
     const message = slack.messages.at(-1)!;
     expect(message.via).toBe('webhook');
     expect(message.text).toContain('<@U0ABCDEFG1> <!subteam^S0ONCALL01>');
-    const [header, mention] = message.blocks as Block[];
+    const [header, mention, failed] = message.blocks as Block[];
     expect(header).toEqual({
       type: 'header',
       text: { type: 'plain_text', text: ':x: shop 1.4.2 deploy to production failed', emoji: true },
     });
     expect(mention?.text?.text).toContain('<@U0ABCDEFG1>');
+    // What failed and where the logs are, above the fold.
+    expect(failed?.text?.text).toBe(
+      '*Failed check:* `error-rate` · <https://github.com/acme/shop/actions/runs/4242|View the run #17>',
+    );
+    expect(message.text).toContain('deploy to production failed (failed: error-rate)');
     const attachment = (message.attachments as { color: string; blocks: Block[] }[])[0]!;
     expect(attachment.color).toBe('#E01E5A');
     const fields = attachment.blocks.find((b) => b.fields)!.fields!.map((f) => f.text);
@@ -417,6 +446,204 @@ describe('delivery', () => {
     expect((message.blocks as Block[])[0]!.text!.text).toBe(
       '*shop* 1.0.0 to staging by octocat: <https://github.com/acme/shop/actions/runs/4242|run> (3f78685)',
     );
+  });
+});
+
+describe('payload-file-path', () => {
+  it('a YAML file by bot token and a JSON file by webhook: placeholders filled, accepted by the stand-in', async () => {
+    await writeFile(
+      join(work, 'slack/notice.yml'),
+      [
+        '# The message of a deploy, kept in the repository.',
+        'text: "{{ status_emoji }} {{ app }} {{ status }}"',
+        'blocks:',
+        '  - type: header',
+        '    text: { type: plain_text, text: "{{ headline }}" }',
+        '  - type: section',
+        '    text:',
+        '      type: mrkdwn',
+        '      text: "*{{app}}* {{version}} by {{actor}} · failed: {{failed_checks}} · <{{run_url}}|run>"',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(work, 'slack/notice.json'),
+      JSON.stringify(
+        {
+          blocks: [
+            { type: 'section', text: { type: 'mrkdwn', text: '{{app}} <{{commit_url}}|{{commit_short}}>' } },
+          ],
+        },
+        null,
+        2,
+      ),
+    );
+    const report = join(work, 'failed-gate.json');
+    await writeFile(
+      report,
+      JSON.stringify({ verdict: 'fail', checks: [{ name: 'error-rate', verdict: 'fail' }] }),
+    );
+    const rejected = slack.rejected.length;
+
+    const byToken = await notify({
+      token: slack.token,
+      channel: '#deploys',
+      status: 'failure',
+      app: 'shop',
+      version: '2.1.0',
+      report,
+      'payload-file-path': 'slack/notice.yml',
+    });
+    expect(byToken.exitCode, byToken.log).toBe(0);
+    const posted = slack.message('#deploys', byToken.outputs.ts!)!;
+    expect(posted.text).toBe(':x: shop failure');
+    expect((posted.blocks as Block[]).map((b) => b.text!.text)).toEqual([
+      'shop 2.1.0 deploy failed',
+      '*shop* 2.1.0 by octocat · failed: error-rate · <https://github.com/acme/shop/actions/runs/4242|run>',
+    ]);
+
+    const byWebhook = await notify({
+      'webhook-url': slack.webhookUrl,
+      status: 'success',
+      app: 'shop',
+      'payload-file-path': 'slack/notice.json',
+    });
+    expect(byWebhook.exitCode, byWebhook.log).toBe(0);
+    const hooked = slack.messages.at(-1)!;
+    expect(hooked.via).toBe('webhook');
+    expect((hooked.blocks as Block[])[0]!.text!.text).toBe(
+      `shop <https://github.com/acme/shop/commit/${SHA}|3f78685>`,
+    );
+    // No text in the file: the notification text is ours.
+    expect(hooked.text).toBe(':white_check_mark: shop deployed');
+    expect(slack.rejected).toHaveLength(rejected);
+  });
+
+  it('a file with a block Slack would refuse: exit 1 naming the file and line, nothing sent', async () => {
+    await writeFile(
+      join(work, 'slack/refused.json'),
+      '{\n  "blocks": [\n    { "type": "section" },\n    { "type": "divider" }\n  ]\n}\n',
+    );
+    audit.clear();
+    const result = await notify({
+      token: slack.token,
+      channel: '#deploys',
+      status: 'success',
+      'payload-file-path': 'slack/refused.json',
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.errors.join('\n')).toContain(
+      'Input "payload-file-path" is not valid Block Kit: slack/refused.json:3: blocks[0]: needs text or fields',
+    );
+    expect(result.outputs).toEqual({});
+    expect(audit.entries).toEqual([]);
+  });
+});
+
+describe('webhook-type: webhook-trigger', () => {
+  afterEach(() => {
+    slack.triggerVariables = [];
+  });
+
+  const trigger = () => ({ 'webhook-url': slack.triggerUrl, 'webhook-type': 'webhook-trigger' });
+
+  it("starts the workflow with the deploy facts as string variables, the report's failed check and the run among them", async () => {
+    const report = join(work, 'trigger-gate.json');
+    await writeFile(
+      report,
+      JSON.stringify({
+        verdict: 'fail',
+        checks: [{ name: 'error-rate', verdict: 'fail', value: 0.2 }],
+        monitoring: { alerts: [{ level: 'warning', metric: 'latency-p95', value: 0.6, threshold: 0.5 }] },
+      }),
+    );
+    const triggers = slack.triggers.length;
+    const result = await notify(
+      {
+        ...trigger(),
+        status: 'failure',
+        app: 'shop',
+        environment: 'production',
+        version: '1.4.2',
+        report,
+        fields: 'region: eu-west-1',
+        'mention-on-failure': 'S0ONCALL01',
+      },
+      { GITHUB_EVENT_PATH: await eventWithCommit('Fix <checkout> & totals') },
+    );
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs).toEqual({ ok: 'true', ts: '', 'thread-ts': '', 'channel-id': '' });
+    expect(slack.triggers).toHaveLength(triggers + 1);
+    const { variables } = slack.triggers.at(-1)!;
+    expect(variables).toMatchObject({
+      app: 'shop',
+      environment: 'production',
+      version: '1.4.2',
+      status: 'failure',
+      headline: 'shop 1.4.2 deploy to production failed',
+      verdict: 'fail',
+      failed_checks: 'error-rate',
+      alerts: '1 warning',
+      // Variables are data: sent as they are, not escaped for mrkdwn.
+      commit_message: 'Fix <checkout> & totals',
+      commit: SHA,
+      run_url: 'https://github.com/acme/shop/actions/runs/4242',
+      mentions: '<!subteam^S0ONCALL01>',
+      region: 'eu-west-1',
+    });
+    expect(result.summary).toContain('| Sent to | Workflow Builder trigger |');
+    expect(result.log).toContain('Starting the Slack workflow');
+  });
+
+  it("a payload file's top-level keys are the variables, filled", async () => {
+    await writeFile(
+      join(work, 'slack/variables.json'),
+      JSON.stringify({ title: '{{app}} {{status}}', link: '{{run_url}}', replicas: 3 }),
+    );
+    slack.triggerVariables = ['title', 'link', 'replicas'];
+    const result = await notify({
+      ...trigger(),
+      status: 'success',
+      app: 'shop',
+      'payload-file-path': 'slack/variables.json',
+    });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(slack.triggers.at(-1)!.variables).toEqual({
+      title: 'shop success',
+      link: 'https://github.com/acme/shop/actions/runs/4242',
+      replicas: '3',
+    });
+  });
+
+  it('a workflow that declares a variable the payload lacks: refused by Slack, said plainly, no retry', async () => {
+    slack.triggerVariables = ['title', 'owner'];
+    audit.clear();
+    const result = await notify({
+      ...trigger(),
+      status: 'success',
+      payload: 'title: "{{app}}"',
+      'fail-on-error': 'true',
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs.ok).toBe('false');
+    expect(result.errors.join('\n')).toContain(
+      'Slack answered HTTP 400 invalid_payload (the trigger refused the request: it takes a flat JSON object whose values are all strings, with every variable the workflow declares): variable "owner" is missing',
+    );
+    expect(audit.entries.map((e) => [e.verb, e.status])).toEqual([['trigger', 400]]);
+  });
+
+  it('a trigger whose answer was lost after Slack took it: not sent again (the workflow would run twice)', async () => {
+    audit.clear();
+    const triggers = slack.triggers.length;
+    faults.add({ target: 'slack', match: { verb: 'trigger' }, dropAfterServe: true, times: 1 });
+    const result = await notify({ ...trigger(), status: 'success', app: 'shop' });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs.ok).toBe('false');
+    expect(result.warnings.join('\n')).toMatch(
+      /The message to the Workflow Builder trigger may have been delivered: .*ECONNRESET.*a Workflow Builder trigger offers no way to check whether the workflow started\. It was not sent again/,
+    );
+    expect(result.summary).toContain('Delivered | maybe');
+    expect(slack.triggers).toHaveLength(triggers + 1);
+    expect(audit.entries.map((e) => e.verb)).toEqual(['trigger']);
   });
 });
 

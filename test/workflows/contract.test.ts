@@ -150,7 +150,7 @@ jobs:
   deploy:
     runs-on: ubuntu-latest
     steps:
-      - uses: acme/cd-actions/actions/deploy-rolling@v1
+      - uses: your-org/cd-actions/actions/deploy-rolling@v1
         with:
           manifest: k8s/*.yaml
 `);
@@ -159,12 +159,14 @@ jobs:
   });
 
   it('an action that does not exist', () => {
-    expect(rules(check('- uses: acme/cd-actions/actions/deploy-rollin@v1'))).toEqual(['unknown-action 1']);
+    expect(rules(check('- uses: your-org/cd-actions/actions/deploy-rollin@v1'))).toEqual([
+      'unknown-action 1',
+    ]);
   });
 
   it('a required input not given', () => {
     const problems = check(`
-- uses: acme/cd-actions/actions/notify-slack@v1
+- uses: your-org/cd-actions/actions/notify-slack@v1
   with:
     webhook-url: \${{ secrets.SLACK_WEBHOOK }}
 `);
@@ -173,7 +175,7 @@ jobs:
 
   it('an input required unless the deploy config supplies it, for every environment the step may run in', () => {
     const gate = (environment: string) => `
-- uses: acme/cd-actions/actions/health-gate@v1
+- uses: your-org/cd-actions/actions/health-gate@v1
   with:
     environment: ${environment}
 `;
@@ -188,14 +190,14 @@ jobs:
 
   it('the requirements across inputs: app or deployment, channel with token', () => {
     const rollback = (environment: string) => `
-- uses: acme/cd-actions/actions/rollback@v1
+- uses: your-org/cd-actions/actions/rollback@v1
   with:
     environment: ${environment}
 `;
     expect(check(rollback('checked'))).toEqual([]);
     expect(check(rollback('bare')).map((p) => p.input)).toEqual(['app']);
     const notice = (environment: string) => `
-- uses: acme/cd-actions/actions/notify-slack@v1
+- uses: your-org/cd-actions/actions/notify-slack@v1
   with:
     token: \${{ secrets.SLACK_BOT_TOKEN }}
     environment: ${environment}
@@ -209,7 +211,7 @@ jobs:
     expect(
       rules(
         check(
-          '- { uses: acme/cd-actions/actions/health-gate@v1, with: { environment: prod, url: https://x.example } }',
+          '- { uses: your-org/cd-actions/actions/health-gate@v1, with: { environment: prod, url: https://x.example } }',
         ),
       ),
     ).toEqual(['unknown-environment 1']);
@@ -217,12 +219,12 @@ jobs:
 
   it('literal values the action would refuse, checks included', () => {
     const problems = check(`
-- uses: acme/cd-actions/actions/canary-step@v1
+- uses: your-org/cd-actions/actions/canary-step@v1
   with:
     images: web=ghcr.io/acme/web:1
     route: istoi
     weight: 150
-- uses: acme/cd-actions/actions/deploy-rolling@v1
+- uses: your-org/cd-actions/actions/deploy-rolling@v1
   with:
     images: web=ghcr.io/acme/web:1
     checks: |
@@ -238,10 +240,10 @@ jobs:
   it('an output the action does not declare, and a step that does not exist', () => {
     const problems = check(`
 - id: gate
-  uses: acme/cd-actions/actions/health-gate@v1
+  uses: your-org/cd-actions/actions/health-gate@v1
   with: { url: https://shop.example.com/healthz }
 - if: always()
-  uses: acme/cd-actions/actions/notify-slack@v1
+  uses: your-org/cd-actions/actions/notify-slack@v1
   with:
     webhook-url: \${{ secrets.SLACK_WEBHOOK }}
     status: \${{ steps.gate.outputs.verdicts == 'pass' && 'success' || 'failure' }}
@@ -332,7 +334,7 @@ jobs:
       '# An action',
       '',
       '```yaml',
-      '- uses: acme/cd-actions/actions/rollback@v1',
+      '- uses: your-org/cd-actions/actions/rollback@v1',
       '  with:',
       '    app: web',
       '    to-revison: previous',
@@ -354,7 +356,7 @@ jobs:
 
   it('problems an allowance covers pass, and an allowance that covers nothing is reported', () => {
     const problems = check(`
-- uses: acme/cd-actions/actions/deploy-rolling@v1
+- uses: your-org/cd-actions/actions/deploy-rolling@v1
   with: { images: 'web=ghcr.io/acme/web:1', feature-flags: config/dev.yaml, manifest: k8s/ }
 `);
     const allowances: Allowance[] = [

@@ -54,7 +54,7 @@ export interface ContractContext {
 const DEFAULT_CONFIG = '.github/deploy.yml';
 const CHECK_INPUTS = new Set(['checks', 'pre-switch-checks', 'post-switch-checks']);
 /** Inputs whose literal value may name a file that must exist (a PEM bundle). */
-const FILE_READING_INPUTS = new Set(['prometheus-ca']);
+const FILE_READING_INPUTS = new Set(['prometheus-ca', 'payload-file-path']);
 /** Stands in for a Prometheus URL that a workflow gives by expression or the config supplies. */
 const SOME_PROMETHEUS = 'http://prometheus.invalid:9090';
 /** The placeholders the deploy actions fill in their checks (`${color}`...), as their own rules fill them. */

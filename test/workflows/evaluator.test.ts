@@ -256,7 +256,7 @@ describe('the step runner refuses before running anything', () => {
     await expect(
       run(
         `      - id: build\n        run: echo "image=web:1" >> "$GITHUB_OUTPUT"\n` +
-          `      - uses: acme/cd-actions/actions/notify-slack@v1\n        with:\n          version: \${{ steps.build.outputs.image }}\n          status: started\n`,
+          `      - uses: your-org/cd-actions/actions/notify-slack@v1\n        with:\n          version: \${{ steps.build.outputs.image }}\n          status: started\n`,
       ),
     ).rejects.toThrow(/reads steps\.build, which this runner does not run \(a run: step\)/);
   });
@@ -264,14 +264,14 @@ describe('the step runner refuses before running anything', () => {
   it('a with: key the action does not declare', async () => {
     await expect(
       run(
-        `      - uses: acme/cd-actions/actions/notify-slack@v1\n        with:\n          status: started\n          colour: red\n`,
+        `      - uses: your-org/cd-actions/actions/notify-slack@v1\n        with:\n          status: started\n          colour: red\n`,
       ),
     ).rejects.toThrow(/notify-slack has no input "colour"/);
   });
 
   it('a step key it does not run', async () => {
     await expect(
-      run(`      - uses: acme/cd-actions/actions/notify-slack@v1\n        continue-on-error: true\n`),
+      run(`      - uses: your-org/cd-actions/actions/notify-slack@v1\n        continue-on-error: true\n`),
     ).rejects.toThrow(/step key "continue-on-error"/);
   });
 
@@ -284,7 +284,7 @@ describe('the step runner refuses before running anything', () => {
   it('runs nothing that its if: skips, and logs the steps it does not run', async () => {
     const result = await run(
       `      - uses: actions/checkout@v5\n      - run: echo hi\n` +
-        `      - id: slack\n        if: inputs.strategy == 'blue-green'\n        uses: acme/cd-actions/actions/notify-slack@v1\n        with:\n          status: started\n`,
+        `      - id: slack\n        if: inputs.strategy == 'blue-green'\n        uses: your-org/cd-actions/actions/notify-slack@v1\n        with:\n          status: started\n`,
     );
     expect(result.status).toBe('success');
     expect(result.step('slack')).toMatchObject({ outcome: 'skipped', inputs: {} });

@@ -285,3 +285,125 @@ describe('readNotifySlackSettings: report', () => {
     expect(run).not.toThrow(/hunter2|root:x/);
   });
 });
+
+describe('readNotifySlackSettings: payload-file-path and webhook-type', () => {
+  const TRIGGER = 'https://hooks.slack.com/triggers/T000/3141592653589/s3cretTriggerPart';
+  let workspace: string;
+  beforeAll(async () => {
+    workspace = await mkdtemp(join(tmpdir(), 'notify-payload-'));
+    await mkdir(join(workspace, 'slack'));
+    const files: Record<string, string> = {
+      'slack/notice.yml': 'text: "{{ app }} {{status}}"\nblocks:\n  - type: divider\n',
+      'slack/notice.json': '{\n  "text": "{{app}}",\n  "blocks": [{ "type": "divider" }]\n}\n',
+      'slack/unknown.yml':
+        'text: ok\nblocks:\n  - type: section\n    text: { type: mrkdwn, text: "{{ sha }}" }\n',
+      'slack/broken.yml': 'text: ok\nblocks: [\n',
+      'slack/bad-block.json':
+        '{\n  "text": "x",\n  "blocks": [\n    { "type": "header", "text": { "type": "mrkdwn", "text": "x" } }\n  ]\n}\n',
+      'slack/variables.yml': 'title: "{{app}} {{status}}"\nreplicas: 3\n',
+      'slack/nested.yml': 'title: "{{app}}"\ndetails:\n  region: eu\n',
+    };
+    for (const [name, text] of Object.entries(files)) await writeFile(join(workspace, name), text);
+  });
+  afterAll(() => rm(workspace, { recursive: true, force: true }));
+
+  const run = (inputs: Record<string, string>) =>
+    read({ status: 'success', ...inputs }, { GITHUB_WORKSPACE: workspace }).run;
+
+  it('reads a YAML or JSON file from the workspace as the payload, for a webhook and for the Web API', () => {
+    expect(run({ 'webhook-url': HOOK, 'payload-file-path': 'slack/notice.yml' })().payload).toEqual({
+      text: '{{ app }} {{status}}',
+      blocks: [{ type: 'divider' }],
+    });
+    const api = run({ token: TOKEN, channel: '#deploys', 'payload-file-path': 'slack/notice.json' })();
+    expect(api).toMatchObject({ destination: { kind: 'api' }, payload: { text: '{{app}}' } });
+  });
+
+  it('names the file and line of an unknown placeholder, a YAML error or a block Slack would refuse', () => {
+    expect(run({ 'webhook-url': HOOK, 'payload-file-path': 'slack/unknown.yml' })).toThrow(
+      /^Input "payload-file-path" has value "slack\/unknown\.yml": unknown placeholder \{\{sha\}\} at slack\/unknown\.yml:4 \(the placeholders are app, /,
+    );
+    expect(run({ 'webhook-url': HOOK, 'payload-file-path': 'slack/broken.yml' })).toThrow(
+      /^Input "payload-file-path" has value "slack\/broken\.yml": slack\/broken\.yml:3: .*not valid YAML or JSON; expected the path of a JSON or YAML file/,
+    );
+    expect(run({ 'webhook-url': HOOK, 'payload-file-path': 'slack/bad-block.json' })).toThrow(
+      'Input "payload-file-path" is not valid Block Kit: slack/bad-block.json:4: blocks[0].text.type: must be plain_text',
+    );
+  });
+
+  it('keeps the file inside the workspace, and takes payload or payload-file-path, not both', () => {
+    expect(run({ 'webhook-url': HOOK, 'payload-file-path': '../outside.json' })).toThrow(
+      /Input "payload-file-path" has value "\.\.\/outside\.json": the path leads out of the workspace/,
+    );
+    expect(run({ 'webhook-url': HOOK, 'payload-file-path': 'slack/missing.yml' })).toThrow(
+      'Input "payload-file-path" has value "slack/missing.yml": the file does not exist',
+    );
+    expect(
+      run({ 'webhook-url': HOOK, payload: 'text: hi', 'payload-file-path': 'slack/notice.yml' }),
+    ).toThrow('Inputs "payload" and "payload-file-path" were both given');
+    expect(run({ 'webhook-url': HOOK, fields: 'a: b', 'payload-file-path': 'slack/notice.yml' })).toThrow(
+      'Input "payload-file-path" was given with "fields"',
+    );
+  });
+
+  it('webhook-trigger: the destination is the trigger, and a payload is its flat variables', () => {
+    const { run: trigger, masked } = read(
+      {
+        'webhook-url': TRIGGER,
+        'webhook-type': 'webhook-trigger',
+        status: 'failure',
+        'payload-file-path': 'slack/variables.yml',
+      },
+      { GITHUB_WORKSPACE: workspace },
+    );
+    expect(trigger()).toMatchObject({
+      destination: { kind: 'trigger', url: TRIGGER },
+      payload: { title: '{{app}} {{status}}', replicas: 3 },
+    });
+    expect(masked).toContain('s3cretTriggerPart');
+    // Not Block Kit, and that is fine for a trigger; but nothing nested.
+    expect(
+      run({
+        'webhook-url': TRIGGER,
+        'webhook-type': 'webhook-trigger',
+        'payload-file-path': 'slack/nested.yml',
+      }),
+    ).toThrow(
+      'Input "payload-file-path" is not a Workflow Builder trigger\'s variables: slack/nested.yml:3: variable "details" is a map',
+    );
+    expect(run({ 'webhook-url': TRIGGER, 'webhook-type': 'webhook-trigger', payload: 'a: [1]' })).toThrow(
+      'Input "payload" is not a Workflow Builder trigger\'s variables: line 1: variable "a" is a list',
+    );
+  });
+
+  it('webhook-type must match the URL, goes with webhook-url only, and a trigger has no thread', () => {
+    expect(run({ 'webhook-url': TRIGGER })).toThrow(
+      'Input "webhook-url" is a Workflow Builder trigger URL but "webhook-type" is incoming-webhook: set webhook-type: webhook-trigger',
+    );
+    expect(run({ 'webhook-url': HOOK, 'webhook-type': 'webhook-trigger' })).toThrow(
+      'Input "webhook-url" is an incoming webhook URL but "webhook-type" is webhook-trigger: set webhook-type: incoming-webhook',
+    );
+    expect(run({ token: TOKEN, channel: '#deploys', 'webhook-type': 'incoming-webhook' })).toThrow(
+      'Input "webhook-type" was given with "token"',
+    );
+    expect(run({ 'webhook-url': HOOK, 'webhook-type': 'trigger' })).toThrow(
+      'Input "webhook-type" has value "trigger": expected one of incoming-webhook, webhook-trigger',
+    );
+    const trigger = { 'webhook-url': TRIGGER, 'webhook-type': 'webhook-trigger' };
+    expect(run({ ...trigger, 'thread-ts': '1700000000.000100' })).toThrow(
+      'Input "thread-ts" was given with webhook-type webhook-trigger',
+    );
+    expect(run({ ...trigger, fields: 'region: eu\nversion: 2' })).toThrow(
+      'Input "fields" names "version", one of the variables the trigger is sent already',
+    );
+    expect(run({ ...trigger, fields: 'region: eu' })()).toMatchObject({ fields: [['region', 'eu']] });
+    // A gateway's URL says nothing either way: webhook-type decides.
+    expect(
+      run({ 'webhook-url': 'https://gateway.example/slack/abc', 'webhook-type': 'webhook-trigger' })()
+        .destination,
+    ).toEqual({
+      kind: 'trigger',
+      url: 'https://gateway.example/slack/abc',
+    });
+  });
+});

@@ -1,8 +1,8 @@
 /**
  * notify-slack's inputs: the spec (core's input kinds), the checks across inputs, and the step
  * from core's settings to NotifySettings. Validation, the deploy config (`environment` with
- * `config`) and error wording are core's resolveSettings; everything here is local work (a file
- * read for `report`, YAML parsing) and runs before any network call.
+ * `config`) and error wording are core's resolveSettings; everything here is local work (file
+ * reads for `report` and `payload-file-path`, YAML parsing) and runs before any network call.
  */
 import { readFileSync } from 'node:fs';
 import { deployInputs, resolveSettings } from '@cd-actions/core/config/config';
@@ -16,12 +16,17 @@ import {
 } from '@cd-actions/core/inputs/inputs';
 import type { Parsed } from '@cd-actions/core/inputs/kinds';
 import { setSecret } from '@cd-actions/core/runner/io';
-import { checkBlockKitMessage } from '@cd-actions/core/slack/block-kit';
 import { DEFAULT_SLACK_API_URL, type Destination } from '@cd-actions/core/slack/deliver-types';
 import { summarizeReport } from '@cd-actions/core/slack/gate-report';
 import { DEPLOY_STATUSES } from '@cd-actions/core/slack/message';
 import type { NotifySettings } from '@cd-actions/core/slack/notify-types';
-import { PLACEHOLDERS, unknownPlaceholders } from '@cd-actions/core/slack/placeholders';
+import {
+  parsePayloadTemplate,
+  readPayloadFile,
+  templateProblems,
+  type PayloadTemplate,
+} from '@cd-actions/core/slack/payload-template';
+import { PLACEHOLDERS, isPlaceholder } from '@cd-actions/core/slack/placeholders';
 
 export const SLACK_TS = /^\d{9,11}\.\d{6}$/;
 const TS_ACCEPTED =
@@ -29,6 +34,8 @@ const TS_ACCEPTED =
 export const CHANNEL = /^(?:[CGD][A-Z0-9]{6,}|#?[a-z0-9][a-z0-9._-]{0,79})$/;
 export const MENTION = /^(?:[UWS][A-Z0-9]{6,}|here|channel|everyone)$/;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+export const WEBHOOK_TYPES = ['incoming-webhook', 'webhook-trigger'] as const;
+type WebhookType = (typeof WEBHOOK_TYPES)[number];
 
 /**
  * A spec whose parsed value gets one more check; `check` returns the reason it fails. Unlike the
@@ -53,7 +60,7 @@ function webhookUrl(): InputSpec<string, false> {
   return {
     ...input.url({ protocols: ['https'], secret: true, config: false }),
     accepted:
-      'an https URL of a Slack incoming webhook, such as https://hooks.slack.com/services/T.../B.../...',
+      'an https URL of a Slack incoming webhook (https://hooks.slack.com/services/T.../B.../...) or Workflow Builder trigger (https://hooks.slack.com/triggers/T.../.../...)',
     parse: (raw) => {
       if (!URL.canParse(raw)) return { ok: false };
       const url = new URL(raw);
@@ -99,6 +106,36 @@ function reportFile(): InputSpec<NonNullable<NotifySettings['report']>, false> {
       }
       const summary = summarizeReport(json);
       return summary.ok ? { ok: true, value: summary.summary } : { ok: false, reason: summary.reason };
+    },
+  };
+}
+
+const PAYLOAD_FORM =
+  "a Block Kit message as YAML or JSON ({ text, blocks, attachments }), or with webhook-type webhook-trigger the workflow's variables (name: value), with placeholders such as {{app}}";
+
+/** The `payload` input: parsed, and its placeholder names checked, here; its shape once the destination is known. */
+function payloadText(): InputSpec<PayloadTemplate, false> {
+  return {
+    ...input.document({ config: false }),
+    accepted: PAYLOAD_FORM,
+    parse: (raw) => {
+      const parsed = parsePayloadTemplate(raw);
+      return parsed.ok ? { ok: true, value: parsed.template } : { ok: false, reason: parsed.reason };
+    },
+  };
+}
+
+/** `payload-file-path`: a file inside the workspace (workspace-path.ts), read and parsed as `payload` is. */
+function payloadFile(): InputSpec<PayloadTemplate, false> {
+  const where = input.path({ config: false, what: 'a JSON or YAML payload file' });
+  return {
+    ...where,
+    accepted: `the path of a JSON or YAML file, relative to the workspace and inside it, holding ${PAYLOAD_FORM}`,
+    parse: (raw, context) => {
+      const inside = where.parse(raw, context);
+      if (!inside.ok) return inside;
+      const parsed = readPayloadFile(inside.value, raw);
+      return parsed.ok ? { ok: true, value: parsed.template } : { ok: false, reason: parsed.reason };
     },
   };
 }
@@ -154,19 +191,9 @@ function notifySlackSpec() {
     'update-ts': input.string({ config: false, pattern: SLACK_TS, patternDescription: TS_ACCEPTED }),
     'thread-ts': input.string({ config: false, pattern: SLACK_TS, patternDescription: TS_ACCEPTED }),
     report: reportFile(),
-    payload: refine(
-      input.document({
-        config: false,
-        shape: 'mapping',
-        description: `a Block Kit message as YAML or JSON ({ text, blocks, attachments }) with placeholders such as {{app}} (${PLACEHOLDERS.join(', ')})`,
-      }),
-      (value) => {
-        const unknown = unknownPlaceholders(value);
-        if (unknown.length > 0) return `unknown placeholder(s) ${unknown.map((n) => `{{${n}}}`).join(', ')}`;
-        const problems = checkBlockKitMessage(value);
-        return problems.length > 0 ? `not valid Block Kit: ${problems.slice(0, 5).join('; ')}` : undefined;
-      },
-    ),
+    payload: payloadText(),
+    'payload-file-path': payloadFile(),
+    'webhook-type': input.enum(WEBHOOK_TYPES, { default: 'incoming-webhook', config: false }),
     config: deployInputs.config,
     'fail-on-error': input.boolean({ default: false, config: false }),
     timeout: input.duration({ default: '30s', min: '1s', max: '10m', config: false }),
@@ -179,6 +206,17 @@ export const spec = notifySlackSpec();
 type NotifySpec = typeof spec;
 
 const DESTINATION = 'either "webhook-url", or "token" with "channel"';
+
+/** What a webhook URL's path says it is: Slack's incoming webhooks and triggers differ there. */
+function webhookKind(url: string): WebhookType | undefined {
+  const path = URL.canParse(url) ? new URL(url).pathname : '';
+  if (path.startsWith('/services/')) return 'incoming-webhook';
+  // Legacy Workflow Builder webhooks were /workflows/...; today's are /triggers/...
+  if (path.startsWith('/triggers/') || path.startsWith('/workflows/')) return 'webhook-trigger';
+  return undefined;
+}
+
+const PAYLOAD_INPUTS = ['payload', 'payload-file-path'] as const;
 
 /**
  * The checks across inputs. `explicit` holds the inputs the step gave: a channel the config
@@ -227,14 +265,79 @@ function rules(explicit: ReadonlySet<string>): Rule<NotifySpec>[] {
           }
         : undefined,
     (s) =>
-      s.payload !== undefined && (s.fields !== undefined || s.report !== undefined)
+      explicit.has('webhook-type') && s.token !== undefined
         ? {
-            input: 'payload',
-            accepted: 'payload alone, or fields/report with the default message',
+            input: 'webhook-type',
+            accepted: 'webhook-type only with "webhook-url"',
             message:
-              'Input "payload" was given with "fields" or "report": those only shape the default message; use placeholders in the payload instead',
+              'Input "webhook-type" was given with "token": it says what "webhook-url" is; the Web API needs none',
           }
         : undefined,
+    (s) => {
+      if (s.webhookUrl === undefined) return undefined;
+      const kind = webhookKind(s.webhookUrl);
+      if (kind === undefined || kind === s.webhookType) return undefined;
+      const is = kind === 'webhook-trigger' ? 'a Workflow Builder trigger' : 'an incoming webhook';
+      return {
+        input: 'webhook-type',
+        accepted: `webhook-type ${kind} for ${is} URL`,
+        message: `Input "webhook-url" is ${is} URL but "webhook-type" is ${s.webhookType}: set webhook-type: ${kind}`,
+      };
+    },
+    (s) =>
+      s.webhookType === 'webhook-trigger' && s.webhookUrl !== undefined && s.threadTs !== undefined
+        ? {
+            input: 'thread-ts',
+            accepted: 'thread-ts with an incoming webhook or "token"',
+            message:
+              'Input "thread-ts" was given with webhook-type webhook-trigger: a trigger starts a workflow, it does not reply in a thread',
+          }
+        : undefined,
+    (s) =>
+      s.payload !== undefined && s.payloadFilePath !== undefined
+        ? {
+            input: 'payload-file-path',
+            accepted: 'payload or payload-file-path, not both',
+            message: 'Inputs "payload" and "payload-file-path" were both given: expected one of them',
+          }
+        : undefined,
+    (s) => {
+      const given = PAYLOAD_INPUTS.find((name) => explicit.has(name));
+      return given !== undefined && s.fields !== undefined
+        ? {
+            input: given,
+            accepted: `${given} alone, or fields with the default message`,
+            message: `Input "${given}" was given with "fields": fields only shape the default message (or the trigger's default variables); write them into the payload instead`,
+          }
+        : undefined;
+    },
+    (s) => {
+      if (s.webhookType !== 'webhook-trigger' || s.webhookUrl === undefined || s.fields === undefined)
+        return undefined;
+      const taken = Object.keys(s.fields as Record<string, unknown>).find(isPlaceholder);
+      return taken === undefined
+        ? undefined
+        : {
+            input: 'fields',
+            accepted: `field names other than the trigger's own variables (${PLACEHOLDERS.join(', ')})`,
+            message: `Input "fields" names "${taken}", one of the variables the trigger is sent already: choose another name`,
+          };
+    },
+    (s) => {
+      const given = PAYLOAD_INPUTS.find((name) => explicit.has(name));
+      const template = s.payload ?? s.payloadFilePath;
+      if (given === undefined || template === undefined) return undefined;
+      const trigger = s.webhookUrl !== undefined && s.webhookType === 'webhook-trigger';
+      const problems = templateProblems(template, trigger ? 'trigger' : 'message');
+      if (problems.length === 0) return undefined;
+      const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
+      const what = trigger ? "not a Workflow Builder trigger's variables" : 'not valid Block Kit';
+      return {
+        input: given,
+        accepted: PAYLOAD_FORM,
+        message: `Input "${given}" is ${what}: ${problems.slice(0, 5).join('; ')}${more}`,
+      };
+    },
   ];
 }
 
@@ -248,7 +351,7 @@ function maskWebhookSecret(raw: string): void {
 function toNotifySettings(s: Settings<NotifySpec>, env: NodeJS.ProcessEnv): NotifySettings {
   const destination: Destination =
     s.webhookUrl !== undefined
-      ? { kind: 'webhook', url: s.webhookUrl }
+      ? { kind: s.webhookType === 'webhook-trigger' ? 'trigger' : 'webhook', url: s.webhookUrl }
       : {
           kind: 'api',
           token: s.token!,
@@ -276,8 +379,8 @@ function toNotifySettings(s: Settings<NotifySpec>, env: NodeJS.ProcessEnv): Noti
   if (s.updateTs !== undefined) settings.updateTs = s.updateTs;
   if (s.threadTs !== undefined) settings.threadTs = s.threadTs;
   if (s.report !== undefined) settings.report = s.report;
-  // A plain copy: core deep-freezes the documents it parses.
-  if (s.payload !== undefined) settings.payload = structuredClone(s.payload as Record<string, unknown>);
+  const template = s.payload ?? s.payloadFilePath;
+  if (template !== undefined) settings.payload = template.value;
   return Object.freeze(settings);
 }
 

@@ -1,10 +1,11 @@
 /**
- * The real kubectl (v1.32 on these machines) against the API server: apply (client- and
- * server-side), get -o yaml/json/jsonpath, patch, scale, set image, label, rollout history and
- * undo over ReplicaSets shaped as the deployment controller shapes them, delete.
+ * The real kubectl (the machine's, or the v1.35 that scripts/setup.sh brings where it has none)
+ * against the API server: apply (client- and server-side), get -o yaml/json/jsonpath, patch,
+ * scale, set image, label, rollout history and undo over ReplicaSets shaped as the deployment
+ * controller shapes them, delete.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,9 @@ import { parse as parseYaml } from 'yaml';
 import { findResource } from '../src/resources.js';
 import { startTestApi, type TestApi, type Untyped } from './api-helpers.js';
 
-const KUBECTL = process.env.KUBECTL_BIN ?? '/usr/bin/kubectl';
+// On PATH, where `npm test` puts node_modules/.bin first: scripts/setup.sh links kubectl there
+// when the machine has none. KUBECTL_BIN picks another one.
+const KUBECTL = process.env.KUBECTL_BIN ?? 'kubectl';
 const deployments = findResource('apps', 'deployments')!;
 const replicasets = findResource('apps', 'replicasets')!;
 
@@ -102,11 +105,17 @@ function writeManifest(name: string, text: string): string {
 }
 
 beforeAll(async () => {
-  if (!existsSync(KUBECTL)) {
-    throw new Error(`kubectl not found at ${KUBECTL}: install kubectl (v1.32) or point KUBECTL_BIN at it`);
-  }
-  t = await startTestApi();
   dir = mkdtempSync(join(tmpdir(), 'sandbox-kubectl-'));
+  await new Promise<void>((resolve, reject) =>
+    execFile(KUBECTL, ['version', '--client'], (error) =>
+      error
+        ? reject(
+            new Error(`cannot run ${KUBECTL} (${error.message}): run scripts/setup.sh, or set KUBECTL_BIN`),
+          )
+        : resolve(),
+    ),
+  );
+  t = await startTestApi();
   kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, t.api.kubeconfig(), { mode: 0o600 });
 });
@@ -170,7 +179,10 @@ describe('kubectl', () => {
       data: { token: 'czNjcmV0' },
     });
     const deployment = await kubectl(['create', 'deployment', 'd', '-n', 'gen', '--image', 'nginx']);
-    expect(deployment.stderr).toContain('send Deployment as JSON');
+    expect(deployment.stdout, deployment.stderr).toBe('deployment.apps/d created\n');
+    expect(t.store.get(findResource('apps', 'deployments')!, 'gen', 'd')?.spec).toMatchObject({
+      template: { spec: { containers: [{ image: 'nginx' }] } },
+    });
   });
 
   it('leaves the cluster alone on a server dry run', async () => {

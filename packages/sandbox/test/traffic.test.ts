@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DATA_PLANE_DEFAULTS } from '../src/cluster/data-plane.js';
 import { RoutingSnapshot } from '../src/cluster/routing.js';
 import { HEADER_SHARE } from '../src/cluster/traffic.js';
 import type { KubeObject } from '../src/store.js';
@@ -208,8 +209,9 @@ describe('load generator routing at steady state', () => {
     const svc = store.mustGet(T.services, 'demo', 'app');
     (svc.spec as { selector: Record<string, string> }).selector = { app: 'app', version: 'v2' };
     store.update(T.services, svc);
-    // Requests already in flight may still land on v1; everything sent after the switch goes to v2.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Every node's kube-proxy syncs within kubeProxyMs (data-plane.ts), and requests already in
+    // flight may still land on v1; everything sent after that goes to v2.
+    await new Promise((resolve) => setTimeout(resolve, DATA_PLANE_DEFAULTS.kubeProxyMs + 100));
     const after = await observe(['app'], 200);
     expect(Object.keys(after)).toEqual(['app:v2']);
   });

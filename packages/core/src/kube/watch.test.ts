@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createKube, type Kube } from './kube.js';
 import {
   buildKubeconfig,
@@ -12,6 +12,7 @@ import {
   type RecordedRequest,
   type WatchStream,
 } from '../testing/fake-kube-api.js';
+import { track, untilReal, useFakeClock } from '../testing/fake-clock.js';
 import { WatchFailedError, watchObjects, WatchTimeoutError } from './watch.js';
 
 const PATH = '/apis/apps/v1/namespaces/shop/deployments';
@@ -30,6 +31,9 @@ afterAll(async () => {
 });
 beforeEach(() => {
   api.requests = [];
+});
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 function deployment(name: string, resourceVersion: string, available: number): V1Deployment {
@@ -394,13 +398,22 @@ describe('watchObjects', () => {
       if (!isWatch(req)) return list(res, '10', [deployment('web', '10', 0)]);
       sendStatus(res, 500, 'InternalError', 'etcd is unavailable');
     };
-    const err = await watchObjects<V1Deployment>({
-      kube,
-      path: PATH,
-      deadline: Date.now() + 300,
-      retry: { ...fast, maxAttempts: 100_000, budgetMs: 600_000 },
-      onEvent: (_t, d) => available(d),
-    }).catch((e: unknown) => e);
+    useFakeClock();
+    const progress: string[] = [];
+    const wait = track(
+      watchObjects<V1Deployment>({
+        kube,
+        path: PATH,
+        deadline: Date.now() + 300,
+        retry: { ...fast, maxAttempts: 100_000, budgetMs: 600_000 },
+        onEvent: (_t, d) => available(d),
+        onProgress: (m) => progress.push(m),
+      }),
+    );
+    await untilReal('a failed watch', () => progress.some((m) => m.includes('failed (HTTP 500)')));
+    await vi.advanceTimersByTimeAsync(300);
+    expect(wait.settled()).toBe(true);
+    const err = await wait.outcome;
     expect(err).toBeInstanceOf(WatchTimeoutError);
     expect((err as Error).message).toMatch(/; the watch request was failing \(HTTP 500, \d+ time\(s\)\)$/);
   });
@@ -410,21 +423,33 @@ describe('watchObjects', () => {
       if (!isWatch(req)) return list(res, '10', [deployment('web', '10', 0)]);
       startWatch(res).send('MODIFIED', deployment('web', '11', 1)); // then silence
     };
-    const started = Date.now();
-    const err = await watchObjects<V1Deployment>({
-      kube,
-      path: PATH,
-      deadline: Date.now() + 300,
-      what: 'deployment shop/web to have 2 available replicas',
-      describe: (d) =>
-        `${d?.status?.availableReplicas ?? 0}/2 available (resourceVersion ${d?.metadata?.resourceVersion})`,
-      onEvent: (_t, d) => available(d),
-    }).catch((e: unknown) => e);
+    useFakeClock();
+    const versions: string[] = [];
+    const wait = track(
+      watchObjects<V1Deployment>({
+        kube,
+        path: PATH,
+        deadline: Date.now() + 300,
+        what: 'deployment shop/web to have 2 available replicas',
+        describe: (d) =>
+          `${d?.status?.availableReplicas ?? 0}/2 available (resourceVersion ${d?.metadata?.resourceVersion})`,
+        onEvent: (_t, d) => {
+          versions.push(d.metadata!.resourceVersion!);
+          return available(d);
+        },
+      }),
+    );
+    await untilReal('the event from the watch', () => versions.includes('11'));
+    // The open, silent watch must not hold the wait past its deadline, nor may anything end it early.
+    await vi.advanceTimersByTimeAsync(299);
+    expect(wait.settled()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(wait.settled()).toBe(true);
+    const err = await wait.outcome;
     expect(err).toBeInstanceOf(WatchTimeoutError);
     expect((err as Error).message).toMatch(
       /^Timed out after 0s waiting for deployment shop\/web to have 2 available replicas; last seen: 1\/2 available \(resourceVersion 11\)$/,
     );
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('stops when the signal aborts', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   classifyError,
   httpErrorInfo,
@@ -7,6 +7,7 @@ import {
   withRetry,
   type RetryInfo,
 } from './retry.js';
+import { track, useFakeClock } from '../testing/fake-clock.js';
 
 /** Shapes as thrown by client-node v2 (ApiException), axios and Node's network stack. */
 function apiException(code: number, headers: Record<string, string> = {}, body = ''): Error {
@@ -86,6 +87,10 @@ describe('classifyError', () => {
 });
 
 describe('withRetry', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('retries 503 for an idempotent call and returns the success', async () => {
     const seen: RetryInfo[] = [];
     let calls = 0;
@@ -105,15 +110,26 @@ describe('withRetry', () => {
   });
 
   it('waits at least Retry-After on 429', async () => {
-    const started = Date.now();
+    useFakeClock();
     const seen: RetryInfo[] = [];
-    await withRetry(
-      (attempt) =>
-        attempt === 1 ? Promise.reject(axiosError(429, { 'retry-after': '0.15' })) : Promise.resolve(1),
-      { ...fast, onRetry: (info) => seen.push(info) },
+    let calls = 0;
+    const run = track(
+      withRetry(
+        (attempt) => {
+          calls = attempt;
+          return attempt === 1
+            ? Promise.reject(axiosError(429, { 'retry-after': '0.15' }))
+            : Promise.resolve(1);
+        },
+        { ...fast, onRetry: (info) => seen.push(info) },
+      ),
     );
+    await vi.advanceTimersByTimeAsync(149);
     expect(seen[0]?.delayMs).toBe(150);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await run.outcome).toBe(1);
+    expect(calls).toBe(2);
   });
 
   it('does not retry 422', async () => {
@@ -146,19 +162,24 @@ describe('withRetry', () => {
   });
 
   it('gives up at once when Retry-After would pass the deadline', async () => {
-    const started = Date.now();
+    // On a fake clock: waiting for the deadline instead would end at 1000 ms, not at 0.
+    useFakeClock();
     let calls = 0;
-    const failure = withRetry(
-      () => {
-        calls += 1;
-        return Promise.reject(apiException(429, { 'retry-after': '30' }));
-      },
-      { ...fast, deadlineMs: 1000 },
+    const run = track(
+      withRetry(
+        () => {
+          calls += 1;
+          return Promise.reject(apiException(429, { 'retry-after': '30' }));
+        },
+        { ...fast, deadlineMs: 1000 },
+      ),
     );
-    await expect(failure).rejects.toBeInstanceOf(RetryDeadlineError);
-    await expect(failure).rejects.toThrow(/last failure: HTTP 429/);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(run.settled()).toBe(true);
+    const error = await run.outcome;
+    expect(error).toBeInstanceOf(RetryDeadlineError);
+    expect((error as Error).message).toMatch(/gave up after 1 attempt\(s\) in 0 ms .*last failure: HTTP 429/);
     expect(calls).toBe(1);
-    expect(Date.now() - started).toBeLessThan(500);
   });
 
   it('ends an attempt that hangs past the deadline', async () => {
@@ -182,17 +203,29 @@ describe('withRetry', () => {
   });
 
   it('stops waiting between attempts when the caller aborts', async () => {
+    // On a fake clock: the abort comes 10 ms into a 5 s backoff; waiting it out would end at 5 s.
+    useFakeClock();
     const controller = new AbortController();
-    const started = Date.now();
-    const failure = withRetry(() => Promise.reject(apiException(503)), {
-      idempotent: true,
-      baseDelayMs: 5000,
-      maxDelayMs: 5000,
-      signal: controller.signal,
-      onRetry: () => setTimeout(() => controller.abort(new Error('cancelled by the runner')), 10),
-    });
-    await expect(failure).rejects.toThrow('cancelled by the runner');
-    expect(Date.now() - started).toBeLessThan(1000);
+    let calls = 0;
+    const run = track(
+      withRetry(
+        () => {
+          calls += 1;
+          return Promise.reject(apiException(503));
+        },
+        {
+          idempotent: true,
+          baseDelayMs: 5000,
+          maxDelayMs: 5000,
+          signal: controller.signal,
+          onRetry: () => setTimeout(() => controller.abort(new Error('cancelled by the runner')), 10),
+        },
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(10);
+    expect(run.settled()).toBe(true);
+    expect(await run.outcome).toMatchObject({ message: 'cancelled by the runner' });
+    expect(calls).toBe(1);
   });
 
   it('uses a custom classifier', async () => {

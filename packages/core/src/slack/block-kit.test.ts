@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkMessage } from '../../../sandbox/src/standins/block-kit.js';
-import { checkBlockKitMessage } from './block-kit.js';
+import { blockKitProblems, checkBlockKitMessage, problemPathSegments } from './block-kit.js';
 
 const valid: Record<string, unknown>[] = [
   { text: 'plain' },
@@ -91,5 +91,29 @@ describe('checkBlockKitMessage', () => {
 
   it('refuses a payload that is not a map', () => {
     expect(checkBlockKitMessage(['x'])).toEqual([expect.stringContaining('must be a map')]);
+  });
+});
+
+describe('problemPathSegments', () => {
+  it('turns a problem path into keys and indexes, the message itself being none', () => {
+    expect(problemPathSegments('blocks[0].text.type')).toEqual(['blocks', 0, 'text', 'type']);
+    expect(problemPathSegments('attachments[1].blocks[12].elements[0]')).toEqual([
+      'attachments',
+      1,
+      'blocks',
+      12,
+      'elements',
+      0,
+    ]);
+    expect(problemPathSegments('payload')).toEqual([]);
+    expect(problemPathSegments('payload.channel')).toEqual(['channel']);
+  });
+
+  it('each path blockKitProblems gives leads into the message', () => {
+    const message = { channel: 'C1', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 1 } }] };
+    expect(blockKitProblems(message).map((p) => problemPathSegments(p.path))).toEqual([
+      ['channel'],
+      ['blocks', 0, 'text', 'text'],
+    ]);
   });
 });

@@ -47,10 +47,16 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** One problem: where in the message (`blocks[0].text.type`; `payload` is the message itself) and what. */
+export interface BlockKitProblem {
+  readonly path: string;
+  readonly text: string;
+}
+
 class Problems {
-  readonly list: string[] = [];
-  add(path: string, message: string): void {
-    this.list.push(`${path}: ${message}`);
+  readonly list: BlockKitProblem[] = [];
+  add(path: string, text: string): void {
+    this.list.push({ path, text });
   }
 }
 
@@ -180,6 +186,25 @@ function blocks(value: unknown, path: string, p: Problems): void {
 
 /** Every structural problem of a message payload, each as `path: what is wrong`; empty when fine. */
 export function checkBlockKitMessage(message: unknown): string[] {
+  return blockKitProblems(message).map((problem) => `${problem.path}: ${problem.text}`);
+}
+
+/**
+ * The path of a problem as keys and indexes into the message: `blocks[0].text` → blocks, 0,
+ * text; `payload` (the message itself) → none.
+ */
+export function problemPathSegments(path: string): (string | number)[] {
+  const segments: (string | number)[] = [];
+  for (const part of path.split('.')) {
+    const [, name = '', indexes = ''] = /^([^[]*)((?:\[\d+\])*)$/.exec(part) ?? [];
+    if (name !== '') segments.push(name);
+    for (const index of indexes.matchAll(/\[(\d+)\]/g)) segments.push(Number(index[1]));
+  }
+  return segments[0] === 'payload' ? segments.slice(1) : segments;
+}
+
+/** Every structural problem of a message payload, with its path; empty when fine. */
+export function blockKitProblems(message: unknown): BlockKitProblem[] {
   const p = new Problems();
   if (!isObject(message)) {
     p.add('payload', 'must be a map (an object with text, blocks and/or attachments)');

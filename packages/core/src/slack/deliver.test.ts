@@ -1,10 +1,11 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog, Faults } from '../../../sandbox/src/faults.js';
 import { startSlack, type SlackStandIn } from '../../../sandbox/src/standins/slack.js';
 import { NOTICE_EVENT_TYPE, SlackDeliveryError, deliver, type Destination } from './deliver.js';
 import { createHttpPost, type HttpPost } from './transport.js';
+import { track, untilReal, useFakeClock } from '../testing/fake-clock.js';
 
 const faults = new Faults();
 const audit = new AuditLog();
@@ -17,6 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => slack.stop());
 afterEach(() => {
+  vi.useRealTimers();
   faults.clear();
   audit.clear();
 });
@@ -91,31 +93,105 @@ describe('deliver', () => {
     expect(error.message).not.toContain('not-the-secret');
   });
 
+  it('starts a Workflow Builder trigger with its variables', async () => {
+    const variables = { app: 'shop', status: 'success', failed_checks: '' };
+    const result = await deliver({
+      destination: { kind: 'trigger', url: slack.triggerUrl },
+      message: variables,
+      deadlineMs: 5000,
+    });
+    expect(result).toEqual({ attempts: 1 });
+    expect(slack.triggers.at(-1)!.variables).toEqual(variables);
+  });
+
+  it("explains a trigger's refusal by its status, and does not retry it", async () => {
+    const triggers = slack.triggers.length;
+    const error = (await deliver({
+      destination: { kind: 'trigger', url: slack.triggerUrl },
+      message: { app: 'shop', replicas: 3 },
+      deadlineMs: 5000,
+      baseDelayMs: 5,
+    }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(SlackDeliveryError);
+    expect(error.message).toBe(
+      'Could not post to the Workflow Builder trigger: Slack answered HTTP 400 invalid_payload (the trigger refused the request: it takes a flat JSON object whose values are all strings, with every variable the workflow declares): variable "replicas" is a number, not a string',
+    );
+    const wrongSecret = (await deliver({
+      destination: { kind: 'trigger', url: slack.triggerUrl.replace(/[^/]+$/, 'not-the-secret') },
+      message: { app: 'shop' },
+      deadlineMs: 5000,
+    }).catch((e: unknown) => e)) as Error;
+    expect(wrongSecret.message).toContain('HTTP 401 invalid_auth (the trigger URL is not valid');
+    expect(audit.entries.map((e) => [e.verb, e.status])).toEqual([
+      ['trigger', 400],
+      ['trigger', 401],
+    ]);
+    expect(slack.triggers).toHaveLength(triggers);
+  });
+
+  it('retries a trigger answered 503, then starts it once', async () => {
+    faults.add({ target: 'slack', match: { verb: 'trigger' }, status: 503, times: 1 });
+    const triggers = slack.triggers.length;
+    const result = await deliver({
+      destination: { kind: 'trigger', url: slack.triggerUrl },
+      message: { app: 'shop' },
+      deadlineMs: 5000,
+      baseDelayMs: 5,
+    });
+    expect(result.attempts).toBe(2);
+    expect(slack.triggers).toHaveLength(triggers + 1);
+  });
+
   it('gives up at the deadline with what it saw last', async () => {
     faults.add({ target: 'slack', status: 503 });
+    // On the fake clock, which moves only by the backoff waits: each answer comes over a real
+    // socket, then the clock is moved by the wait deliver chose. It must stop by the deadline.
+    useFakeClock();
     const started = Date.now();
-    const error = (await deliver({ destination: api, message, deadlineMs: 600, baseDelayMs: 50 }).catch(
-      (e: unknown) => e,
-    )) as Error;
-    expect(Date.now() - started).toBeLessThan(2000);
+    const waits: number[] = [];
+    const run = track(
+      deliver({
+        destination: api,
+        message,
+        deadlineMs: 600,
+        baseDelayMs: 50,
+        onRetry: (_attempt, delayMs) => waits.push(delayMs),
+      }),
+    );
+    for (let moved = 0; ; moved += 1) {
+      await untilReal('an answer or a retry', () => run.settled() || waits.length > moved);
+      if (run.settled()) break;
+      await vi.advanceTimersByTimeAsync(waits[moved]!);
+    }
+    const error = (await run.outcome) as Error;
+    expect(Date.now() - started).toBeLessThanOrEqual(600);
     expect(error.message).toMatch(/within the 1 s deadline|after \d+ attempts/);
     expect(error.message).toContain('HTTP 503');
+    expect(audit.entries.length).toBe(waits.length + 1);
     expect(audit.entries.length).toBeGreaterThan(1);
   });
 
   it('stops when the run is cancelled', async () => {
     faults.add({ target: 'slack', status: 429, retryAfterSeconds: 30 });
+    // On the fake clock: the cancel comes 100 ms into a 30 s Retry-After; waiting it out would end at 30 s.
+    useFakeClock();
     const cancel = new AbortController();
     setTimeout(() => cancel.abort(new Error('the run was cancelled')), 100);
-    const started = Date.now();
-    const error = (await deliver({
-      destination: api,
-      message,
-      deadlineMs: 60_000,
-      signal: cancel.signal,
-    }).catch((e: unknown) => e)) as Error;
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(error.message).toContain('cancelled');
+    let retries = 0;
+    const run = track(
+      deliver({
+        destination: api,
+        message,
+        deadlineMs: 60_000,
+        signal: cancel.signal,
+        onRetry: () => (retries += 1),
+      }),
+    );
+    await untilReal('the 429', () => retries === 1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(run.settled()).toBe(true);
+    expect(((await run.outcome) as Error).message).toContain('cancelled');
+    expect(audit.entries).toHaveLength(1);
   });
 });
 
@@ -310,6 +386,22 @@ describe('deliver when the answer to a post is lost', () => {
       /^The message to the incoming webhook may have been delivered: the request was sent and its answer was lost \(ECONNRESET\); a webhook offers no way to check whether it arrived\. It was not sent again/,
     );
     expect(posted).toHaveLength(1);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('does not start a Workflow Builder trigger again after a lost answer: the workflow may have started', async () => {
+    script = dropFirstPost();
+    const error = await deliver({
+      destination: { kind: 'trigger', url: `${base}/triggers/T0/1/secret` },
+      message: { app: 'shop' },
+      deadlineMs: 5000,
+      baseDelayMs: 5,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SlackDeliveryError);
+    expect(error).toMatchObject({ maybeDelivered: true, attempts: 1 });
+    expect((error as Error).message).toMatch(
+      /^The message to the Workflow Builder trigger may have been delivered: the request was sent and its answer was lost \(ECONNRESET\); a Workflow Builder trigger offers no way to check whether the workflow started\. It was not sent again/,
+    );
     expect(seen).toHaveLength(1);
   });
 

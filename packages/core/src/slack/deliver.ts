@@ -12,8 +12,9 @@
  *   When it cannot be looked up (a channel given by name, which conversations.history does not
  *   take; a custom payload with its own metadata; the lookup itself failing, say for want of the
  *   channels:history scope) it ends as a webhook does.
- * - Webhook: Slack offers no way to look, so the step reports that the message may have been
- *   delivered (a warning, or a failure with fail-on-error) instead of risking a duplicate.
+ * - Webhook and Workflow Builder trigger: Slack offers no way to look, so the step reports that
+ *   the message may have been delivered (a warning, or a failure with fail-on-error) instead of
+ *   risking a duplicate message, or a workflow run twice.
  * chat.update is idempotent: it is retried after a lost answer like any transient failure.
  */
 import { randomUUID } from 'node:crypto';
@@ -25,9 +26,9 @@ import {
   type RetryDecision,
 } from '../net/retry.js';
 import { formatDuration } from '../inputs/duration.js';
-import { TRANSIENT_SLACK_ERRORS, explainSlackError } from './slack-errors.js';
+import { TRANSIENT_SLACK_ERRORS, explainSlackError, explainTriggerRefusal } from './slack-errors.js';
 import { SlackHttpError, createHttpPost, type HttpPost } from './transport.js';
-import type { Destination } from './deliver-types.js';
+import { destinationName, type Destination } from './deliver-types.js';
 
 /** How long one attempt waits for Slack's answer (never past the deadline) before it counts as lost. */
 const ANSWER_TIMEOUT_MS = 10_000;
@@ -42,6 +43,7 @@ export { DEFAULT_SLACK_API_URL, type Destination } from './deliver-types.js';
 
 export interface DeliveryRequest {
   destination: Destination;
+  /** A Block Kit message; for a trigger, its flat map of string variables. */
   message: Record<string, unknown>;
   /** Update this message instead of posting a new one (Web API only). */
   updateTs?: string;
@@ -64,15 +66,19 @@ export interface DeliveryResult {
   attempts: number;
 }
 
-/** Slack refused the message (`ok: false`, or a webhook's 4xx text); `code` is Slack's error code. */
+/**
+ * Slack refused the message (`ok: false`, or a webhook's 4xx text); `code` is Slack's error code.
+ * `explained` replaces the code's usual explanation (a trigger's refusals are told by status).
+ */
 export class SlackApiError extends Error {
   override readonly name = 'SlackApiError';
   constructor(
     readonly code: string,
     readonly details: string[] = [],
+    explained?: string,
   ) {
     super(
-      `Slack answered ${explainSlackError(code)}${details.length > 0 ? `: ${details.slice(0, 5).join('; ')}` : ''}`,
+      `Slack answered ${explained ?? explainSlackError(code)}${details.length > 0 ? `: ${details.slice(0, 5).join('; ')}` : ''}`,
     );
   }
 }
@@ -174,6 +180,36 @@ function webhookError(err: unknown): unknown {
   return err;
 }
 
+/** A trigger's 4xx (other than 429) as a SlackApiError: its JSON `{ ok: false, error }`, or text. */
+function triggerError(err: unknown): unknown {
+  if (!(err instanceof SlackHttpError) || err.status < 400 || err.status >= 500 || err.status === 429)
+    return err;
+  let code: string | undefined;
+  let details: string[] = [];
+  try {
+    const parsed = JSON.parse(err.body) as Record<string, unknown>;
+    if (typeof parsed.error === 'string') code = parsed.error;
+    details = apiDetails(parsed);
+  } catch {
+    if (/^[a-z_]+$/.test(err.body.trim())) code = err.body.trim();
+  }
+  return new SlackApiError(code ?? `http_${err.status}`, details, explainTriggerRefusal(err.status, code));
+}
+
+/** A trigger's 2xx answer: `{ ok: true }` (or plain `ok`); `{ ok: false, error }` is a refusal. */
+function triggerAnswer(body: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return; // "ok", or an empty body: Slack took it
+  }
+  if (typeof parsed === 'object' && parsed !== null && (parsed as { ok?: unknown }).ok === false) {
+    const error = (parsed as { error?: unknown }).error;
+    throw new SlackApiError(typeof error === 'string' ? error : 'unknown_error');
+  }
+}
+
 /**
  * One POST, waiting at most `answerTimeoutMs` for the answer. A failure after the request may
  * have gone out becomes AnswerLost; the deadline and a cancel stay what they are.
@@ -224,17 +260,21 @@ async function attempt(
 ): Promise<Omit<DeliveryResult, 'attempts'>> {
   const { destination, message } = request;
   const answerTimeoutMs = request.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
+  const json = { 'content-type': 'application/json; charset=utf-8' };
+  if (destination.kind === 'trigger') {
+    let answer: string;
+    try {
+      answer = await send(post, destination.url, JSON.stringify(message), json, signal, answerTimeoutMs);
+    } catch (err) {
+      throw triggerError(err);
+    }
+    triggerAnswer(answer);
+    return {};
+  }
   if (destination.kind === 'webhook') {
     const body = JSON.stringify({ ...message, ...(request.threadTs ? { thread_ts: request.threadTs } : {}) });
     try {
-      await send(
-        post,
-        destination.url,
-        body,
-        { 'content-type': 'application/json; charset=utf-8' },
-        signal,
-        answerTimeoutMs,
-      );
+      await send(post, destination.url, body, json, signal, answerTimeoutMs);
     } catch (err) {
       throw webhookError(err);
     }
@@ -253,7 +293,7 @@ async function attempt(
       post,
       apiCall(destination, method),
       JSON.stringify(args),
-      { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${destination.token}` },
+      { ...json, authorization: `Bearer ${destination.token}` },
       signal,
       answerTimeoutMs,
     ),
@@ -324,6 +364,8 @@ async function findPost(
 function noLookup(request: DeliveryRequest): string | undefined {
   const { destination } = request;
   if (destination.kind === 'webhook') return 'a webhook offers no way to check whether it arrived';
+  if (destination.kind === 'trigger')
+    return 'a Workflow Builder trigger offers no way to check whether the workflow started';
   if (!/^[CGD][A-Z0-9]{6,}$/.test(destination.channel))
     return `the channel was given by name (${destination.channel}), and Slack looks up messages by channel id only`;
   if (request.message.metadata !== undefined)
@@ -342,8 +384,9 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
   const post = request.post ?? createHttpPost();
   const { destination } = request;
   let attempts = 0;
-  const where = destination.kind === 'webhook' ? 'the incoming webhook' : `channel ${destination.channel}`;
-  const creates = destination.kind === 'webhook' || !request.updateTs;
+  const where = destinationName(destination);
+  // Only chat.update is safe to repeat: every other request posts a message or starts a workflow.
+  const creates = destination.kind !== 'api' || !request.updateTs;
   const cannotLookUp = creates ? noLookup(request) : undefined;
   const noticeId = creates && cannotLookUp === undefined ? randomUUID() : undefined;
   const firstSentAt = Date.now();
@@ -358,7 +401,7 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
           return await attempt(request, post, signal, noticeId);
         } catch (err) {
           if (!(err instanceof AnswerLost) || !creates) throw err;
-          if (noticeId === undefined || destination.kind === 'webhook')
+          if (noticeId === undefined || destination.kind !== 'api')
             throw new MaybePosted(err, cannotLookUp ?? 'it cannot be looked up');
           let found: Omit<DeliveryResult, 'attempts'> | undefined;
           try {

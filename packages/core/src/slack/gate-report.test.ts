@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CanaryOutcome } from '../strategies/canary/canary.js';
 import { canaryReport } from '../strategies/canary/summary.js';
-import { canaryLine, summarizeReport, type CanaryFacts } from './gate-report.js';
+import { canaryLine, failedChecks, summarizeReport, type CanaryFacts } from './gate-report.js';
 
 /** A canary-step outcome as the strategy returns it, with one gate per weight reached. */
 function outcome(o: Partial<CanaryOutcome> & Pick<CanaryOutcome, 'phase' | 'steps'>): CanaryOutcome {
@@ -151,8 +151,8 @@ describe('canary reports', () => {
           phase: 'aborted',
           weight: 0,
           steps: [
-            { weight: 5, verdict: 'pass' },
-            { weight: 25, verdict: 'fail' },
+            { weight: 5, verdict: 'pass', observed: 5.4 },
+            { weight: 25, verdict: 'fail', observed: 24.8 },
           ],
           observedSplit: 'canary answered 24.8% of 400 requests after the change (target 25%, allowed ±4.1)',
         },
@@ -185,6 +185,48 @@ describe('canary reports', () => {
       weight: 25,
       steps: [{ weight: 5, verdict: 'pass' }, { weight: 25 }],
     });
+  });
+
+  it("reads each step's time, traffic share and run when the report has them, and the failed phase", () => {
+    const result = summarizeReport({
+      strategy: 'canary',
+      verdict: 'fail',
+      phase: 'aborted',
+      weight: 0,
+      failedPhase: 'gate at 25%',
+      steps: [
+        { weight: 5, verdict: 'pass', at, observed: 5.1, runId: 4242 },
+        { weight: 25, verdict: 'fail', at: 'not a time', observed: '24' },
+      ],
+      checks: [],
+    });
+    expect(result.ok && result.summary).toMatchObject({
+      failedPhase: 'gate at 25%',
+      canary: {
+        steps: [
+          { weight: 5, verdict: 'pass', at, observed: 5.1, runId: '4242' },
+          // What cannot be read is left out, not guessed.
+          { weight: 25, verdict: 'fail' },
+        ],
+      },
+    });
+  });
+
+  it('failedChecks: the checks that failed outright, else every one not passing', () => {
+    const read = (checks: { name: string; verdict: string }[]) => {
+      const result = summarizeReport({ verdict: 'fail', checks });
+      if (!result.ok) throw new Error(result.reason);
+      return failedChecks(result.summary).map((check) => check.name);
+    };
+    expect(
+      read([
+        { name: 'a', verdict: 'inconclusive' },
+        { name: 'b', verdict: 'FAIL' },
+        { name: 'c', verdict: 'pass' },
+      ]),
+    ).toEqual(['b']);
+    expect(read([{ name: 'a', verdict: 'inconclusive' }])).toEqual(['a']);
+    expect(read([{ name: 'c', verdict: 'pass' }])).toEqual([]);
   });
 
   it.each<[string, CanaryFacts, string]>([

@@ -16,6 +16,12 @@ export interface ReportCheck {
 export interface CanaryStepFact {
   weight: number;
   verdict?: string;
+  /** When the step was taken (ISO 8601), when the report says. */
+  at?: string;
+  /** The canary's share of the traffic seen at this step, percent. */
+  observed?: number;
+  /** The workflow run that took the step (one step per job spreads a canary over runs). */
+  runId?: string;
 }
 
 /** Where a canary stands, from canary-step's report. */
@@ -49,6 +55,8 @@ export interface ReportSummary {
   canary?: CanaryFacts;
   /** The monitoring alerts, critical first; absent when the report has no monitoring section. */
   alerts?: ReportAlert[];
+  /** The deploy phase that failed (canary-step's and the deploy actions' `failedPhase`). */
+  failedPhase?: string;
 }
 
 const PASSING = new Set(['pass', 'passed', 'ok', 'success', 'succeeded', 'healthy', 'promote', 'promoted']);
@@ -86,7 +94,15 @@ function canaryFacts(report: Record<string, unknown>): CanaryFacts | undefined {
     .filter((step): step is Record<string, unknown> => isObject(step) && typeof step.weight === 'number')
     .map((step): CanaryStepFact => {
       const verdict = scalar(step.verdict);
-      return { weight: step.weight as number, ...(verdict ? { verdict } : {}) };
+      const at = typeof step.at === 'string' && !Number.isNaN(Date.parse(step.at)) ? step.at : undefined;
+      const runId = scalar(step.runId);
+      return {
+        weight: step.weight as number,
+        ...(verdict ? { verdict } : {}),
+        ...(at ? { at } : {}),
+        ...(typeof step.observed === 'number' ? { observed: step.observed } : {}),
+        ...(runId ? { runId } : {}),
+      };
     });
   const observedSplit = scalar(report.observedSplit);
   return {
@@ -131,7 +147,13 @@ export function alertCounts(alerts: readonly ReportAlert[]): string {
   return [...counts].map(([level, n]) => `${n} ${level}`).join(', ');
 }
 
-function stepText(step: CanaryStepFact): string {
+/** The checks that failed outright, else every one that did not pass: what a failure notice names. */
+export function failedChecks(report: ReportSummary): ReportCheck[] {
+  const failed = report.failing.filter((check) => check.verdict.toLowerCase() === 'fail');
+  return failed.length > 0 ? failed : report.failing;
+}
+
+export function stepText(step: CanaryStepFact): string {
   if (step.verdict === undefined) return `${step.weight}% – not judged`;
   if (isPassingVerdict(step.verdict)) return `${step.weight}% ✓`;
   return `${step.weight}% ${step.verdict === 'fail' ? '✗' : '⚠'} ${step.verdict}`;
@@ -191,6 +213,7 @@ export function summarizeReport(
   }
   const canary = canaryFacts(report);
   const alerts = alertsOf(report);
+  const failedPhase = scalar(report.failedPhase);
   return {
     ok: true,
     summary: {
@@ -200,6 +223,7 @@ export function summarizeReport(
       failing,
       ...(canary ? { canary } : {}),
       ...(alerts ? { alerts } : {}),
+      ...(failedPhase ? { failedPhase } : {}),
     },
   };
 }

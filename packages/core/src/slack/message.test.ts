@@ -205,6 +205,78 @@ describe('buildDefaultMessage', () => {
     expect(text).not.toContain('Gate verdict');
   });
 
+  it("a canary report with dated steps: the step timeline, each time in the reader's zone and each run linked", () => {
+    const report = summarizeReport({
+      strategy: 'canary',
+      verdict: 'fail',
+      phase: 'aborted',
+      weight: 0,
+      steps: [
+        { weight: 5, verdict: 'pass', at: '2025-01-01T10:00:05.000Z', observed: 5.2, runId: '41' },
+        { weight: 25, verdict: 'fail', at: '2025-01-01T10:10:07.000Z', runId: '42' },
+      ],
+      checks: [{ name: 'error-rate', verdict: 'fail' }],
+    });
+    if (!report.ok) throw new Error(report.reason);
+    const message = buildDefaultMessage(
+      facts({
+        status: 'failure',
+        report: report.summary,
+        runUrl: 'https://github.com/acme/shop/actions/runs/42/attempts/2',
+      }),
+    );
+    expect(checkMessage(message)).toBeUndefined();
+    const lines = details(message)
+      .find((b) => b.text?.text.includes('Canary'))!
+      .text.text.split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      ':red_circle: *Canary aborted at 25%: 5% ✓ · 25% ✗ fail*',
+      '*Steps*',
+      '• <!date^1735725605^{time_secs}|10:00:05 UTC> 5% ✓ · 5.2% of the traffic seen · <https://github.com/acme/shop/actions/runs/41|run 41>',
+      '• <!date^1735726207^{time_secs}|10:10:07 UTC> 25% ✗ fail · <https://github.com/acme/shop/actions/runs/42|run 42>',
+    ]);
+  });
+
+  it('a failed deploy names the failed check and the failed phase right under the header, and links the run', () => {
+    const report = summarizeReport({
+      verdict: 'fail',
+      failedPhase: 'verify',
+      checks: [
+        { name: 'error-rate', verdict: 'fail', value: 0.2 },
+        { name: 'p95 <latency>', verdict: 'inconclusive' },
+        { name: 'pods', verdict: 'pass' },
+      ],
+    });
+    if (!report.ok) throw new Error(report.reason);
+    const failed = buildDefaultMessage(facts({ status: 'failure', report: report.summary }));
+    expect(checkMessage(failed)).toBeUndefined();
+    expect((failed.blocks as Block[])[1]).toEqual({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: '*Failed check:* `error-rate` · *Failed phase:* verify · <https://github.com/acme/shop/actions/runs/1|View the run #17>',
+      },
+    });
+    expect(failed.text).toBe(':x: shop 1.4.2 deploy to production failed (failed: error-rate)');
+
+    // Without a failing check (the deploy broke elsewhere), still the link to the run's logs.
+    const broke = buildDefaultMessage(facts({ status: 'rolled-back' }));
+    expect((broke.blocks as Block[])[1]!.text.text).toBe(
+      '<https://github.com/acme/shop/actions/runs/1|View the run #17>',
+    );
+    const inconclusive = summarizeReport({
+      verdict: 'inconclusive',
+      checks: [{ name: 'a<b', verdict: 'inconclusive' }],
+    });
+    if (!inconclusive.ok) throw new Error(inconclusive.reason);
+    expect(
+      (buildDefaultMessage(facts({ status: 'failure', report: inconclusive.summary })).blocks as Block[])[1]!
+        .text.text,
+    ).toMatch(/^\*Failed check:\* `a&lt;b` · /);
+    // A deploy that went well says nothing of failures.
+    expect(buildDefaultMessage(facts({ status: 'success', report: report.summary })).blocks).toHaveLength(1);
+  });
+
   it('splits more than 10 fields into sections Slack accepts', () => {
     const fields = Array.from({ length: 12 }, (_, i): [string, string] => [`k${i}`, `v${i}`]);
     const message = buildDefaultMessage(facts({ fields }));

@@ -1,15 +1,19 @@
 /**
- * The default deploy notice as Block Kit: a header with the status emoji and app, the facts as
- * fields, the commit linked with its message, the gate report's verdict, failing checks and
- * monitoring alerts, a button to the run, all under an attachment whose colour follows the
- * status. Pure: built from a `DeployFacts` value, so every variation is unit-tested without a
- * network.
+ * The default deploy notice as Block Kit: a header with the status emoji and app; for a failed
+ * or rolled-back deploy, the failed check and a link to the run right under it; then, under an
+ * attachment whose colour follows the status, the facts as fields, the commit linked with its
+ * message, the report (a canary's steps with their times, the gate's verdict, failing checks and
+ * monitoring alerts) and a button to the run. Pure: built from a `DeployFacts` value, so every
+ * variation is unit-tested without a network.
  */
 import {
   alertCounts,
   canaryLine,
+  failedChecks,
   isPassingVerdict,
+  stepText,
   type CanaryFacts,
+  type CanaryStepFact,
   type ReportAlert,
   type ReportSummary,
 } from './gate-report.js';
@@ -128,8 +132,34 @@ function commitSection(commit: CommitFacts): Block {
   };
 }
 
-/** A canary report's own lines: where it stands, the weights reached with their verdicts, the split seen. */
-function canaryLines(canary: CanaryFacts): string[] {
+/** `<!date^1700000000^{time_secs}|22:13:20 UTC>`: Slack shows the time in each reader's own zone. */
+function slackTime(iso: string): string {
+  const ms = Date.parse(iso);
+  return `<!date^${Math.floor(ms / 1000)}^{time_secs}|${new Date(ms).toISOString().slice(11, 19)} UTC>`;
+}
+
+const RUN_PATH = /\/actions\/runs\/\d+(?:\/attempts\/\d+)?$/;
+
+/** Another run of this workflow (one canary step per job spreads a canary over runs): this run's link with its id. */
+function otherRunUrl(runUrl: string | undefined, runId: string): string | undefined {
+  if (!runUrl || !RUN_PATH.test(runUrl) || !/^\d+$/.test(runId)) return undefined;
+  return runUrl.replace(RUN_PATH, `/actions/runs/${runId}`);
+}
+
+/** `• 14:01:02 UTC 5% ✗ fail · 5.3% of the traffic seen · run 4242`: one step of the timeline. */
+function timelineLine(step: CanaryStepFact, runUrl: string | undefined): string {
+  const parts = [`${step.at ? slackTime(step.at) : 'at an unknown time'} ${escapeMrkdwn(stepText(step))}`];
+  if (step.observed !== undefined) parts.push(`${step.observed}% of the traffic seen`);
+  const link = step.runId ? otherRunUrl(runUrl, step.runId) : undefined;
+  if (link) parts.push(`<${link}|run ${step.runId}>`);
+  return `• ${parts.join(' · ')}`;
+}
+
+/**
+ * A canary report's own lines: where it stands with the weights reached and their verdicts, the
+ * split seen, and, when the report dates its steps, the timeline (one line per step).
+ */
+function canaryLines(canary: CanaryFacts, runUrl?: string): string[] {
   const failed =
     canary.phase === 'aborted' ||
     canary.steps.some((s) => s.verdict !== undefined && !isPassingVerdict(s.verdict));
@@ -141,6 +171,8 @@ function canaryLines(canary: CanaryFacts): string[] {
       : ':large_yellow_circle:';
   const lines = [`${emoji} *${escapeMrkdwn(canaryLine(canary))}*`];
   if (canary.observedSplit) lines.push(`Observed split: ${escapeMrkdwn(canary.observedSplit)}`);
+  if (canary.steps.some((step) => step.at !== undefined))
+    lines.push('*Steps*', ...canary.steps.map((step) => timelineLine(step, runUrl)));
   return lines;
 }
 
@@ -159,8 +191,8 @@ function alertLines(alerts: readonly ReportAlert[]): string[] {
   return lines;
 }
 
-export function reportLines(report: ReportSummary): string[] {
-  const lines = report.canary ? canaryLines(report.canary) : [];
+export function reportLines(report: ReportSummary, runUrl?: string): string[] {
+  const lines = report.canary ? canaryLines(report.canary, runUrl) : [];
   // A canary run that judged nothing (promote, abort, status) has no gate to speak of.
   if (report.canary && report.verdict === 'none' && report.total === 0) return lines;
   const verdict = `*Gate verdict: ${escapeMrkdwn(report.verdict)}*`;
@@ -186,10 +218,41 @@ function contextLine(facts: DeployFacts): string {
   return parts.join(' · ');
 }
 
+/** The names of the checks a failed or rolled-back deploy failed on; empty for any other status. */
+export function failedCheckNames(facts: DeployFacts): string[] {
+  if (!wantsMentions(facts.status) || !facts.report) return [];
+  return failedChecks(facts.report).map((check) => check.name);
+}
+
+/**
+ * For a failed or rolled-back deploy, right under the header (an attachment may be folded):
+ * the check it failed on, the phase that failed and the link to the run's logs.
+ */
+function failureLine(facts: DeployFacts): string | undefined {
+  if (!wantsMentions(facts.status)) return undefined;
+  const parts: string[] = [];
+  const names = failedCheckNames(facts);
+  if (names.length > 0) {
+    const shown = names.slice(0, 5).map((name) => `\`${escapeMrkdwn(name)}\``);
+    const more = names.length > 5 ? ` and ${names.length - 5} more` : '';
+    parts.push(`*Failed check${names.length === 1 ? '' : 's'}:* ${shown.join(', ')}${more}`);
+  }
+  if (facts.report?.failedPhase) parts.push(`*Failed phase:* ${escapeMrkdwn(facts.report.failedPhase)}`);
+  if (facts.runUrl)
+    parts.push(
+      `<${facts.runUrl}|View the run${facts.runNumber ? ` #${escapeMrkdwn(facts.runNumber)}` : ''}>`,
+    );
+  return parts.length > 0 ? parts.join(' · ') : undefined;
+}
+
 /** Notification text: what Slack shows in push notices and where blocks cannot render. */
 export function fallbackText(facts: DeployFacts): string {
   const mentions = wantsMentions(facts.status) ? facts.mentions.map(mentionMarkup) : [];
-  return [...mentions, `${STATUS_STYLE[facts.status].emoji} ${escapeMrkdwn(headline(facts))}`].join(' ');
+  const names = failedCheckNames(facts);
+  const failed = names.length > 0 ? ` (failed: ${escapeMrkdwn(names.join(', '))})` : '';
+  return [...mentions, `${STATUS_STYLE[facts.status].emoji} ${escapeMrkdwn(headline(facts))}${failed}`].join(
+    ' ',
+  );
 }
 
 export function buildDefaultMessage(facts: DeployFacts): SlackPayload {
@@ -203,12 +266,17 @@ export function buildDefaultMessage(facts: DeployFacts): SlackPayload {
       text: { type: 'mrkdwn', text: `${facts.mentions.map(mentionMarkup).join(' ')} please take a look` },
     });
   }
+  const failure = failureLine(facts);
+  if (failure) top.push({ type: 'section', text: { type: 'mrkdwn', text: failure } });
   const details: Block[] = [];
   if (facts.text) details.push({ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(facts.text) } });
   details.push(...fieldSections(factFields(facts)));
   if (facts.commit) details.push(commitSection(facts.commit));
   if (facts.report)
-    details.push({ type: 'section', text: { type: 'mrkdwn', text: reportLines(facts.report).join('\n') } });
+    details.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: reportLines(facts.report, facts.runUrl).join('\n') },
+    });
   details.push({ type: 'context', elements: [{ type: 'mrkdwn', text: contextLine(facts) }] });
   if (facts.runUrl) {
     details.push({

@@ -43,4 +43,20 @@ describe('composeMessage', () => {
     expect(message.attachments).toEqual([expect.objectContaining({ color: '#2EB67D' })]);
     expect(checkMessage(message)).toBeUndefined();
   });
+
+  it("gives a trigger its variables: the deploy facts, or the payload's keys filled", () => {
+    const trigger: NotifySettings = {
+      ...settings,
+      destination: { kind: 'trigger', url: 'https://hooks.slack.com/triggers/T/1/x' },
+    };
+    const facts = deployFacts(trigger, env);
+    const fromFacts = composeMessage(trigger, facts);
+    expect(fromFacts.message).toMatchObject({ app: 'shop', status: 'success', commit: 'abcdef1234567' });
+    expect(fromFacts.notes).toEqual([]);
+    const payload = { title: '{{app}} {{status}}', run: '{{run_url}}' };
+    expect(composeMessage({ ...trigger, payload }, facts).message).toEqual({
+      title: 'shop success',
+      run: 'https://github.com/acme/shop/actions/runs/7',
+    });
+  });
 });

@@ -1,13 +1,14 @@
 /**
- * notify-slack after validation: build the message (default or custom payload), meet Slack's
- * limits, deliver it, and report. Loaded by the action only once its inputs are valid, so a bad
- * input never pays for this code.
+ * notify-slack after validation: build the message (default or custom payload) and meet Slack's
+ * limits, or for a Workflow Builder trigger its variables; deliver it, and report. Loaded by the
+ * action only once its inputs are valid, so a bad input never pays for this code.
  */
+import { destinationName } from './deliver-types.js';
 import { deliver, SlackDeliveryError } from './deliver.js';
 import { enforceLimits } from './limits.js';
 import { buildDefaultMessage, fallbackText, type DeployFacts } from './message.js';
 import type { NotifyOutcome, NotifySettings } from './notify-types.js';
-import { renderPayload } from './placeholders.js';
+import { renderPayload, triggerVariables } from './placeholders.js';
 import { runFacts, sinceTs } from './run-facts.js';
 import { notifySummary } from './summary.js';
 import type { WorkflowIo } from '../runner/io.js';
@@ -36,10 +37,13 @@ export function deployFacts(settings: NotifySettings, env: NodeJS.ProcessEnv, no
   };
 }
 
+/** The Block Kit message to send, or a trigger's flat variables; `notes` say what limits cut. */
 export function composeMessage(
   settings: NotifySettings,
   facts: DeployFacts,
 ): { message: Record<string, unknown>; notes: string[] } {
+  if (settings.destination.kind === 'trigger')
+    return { message: triggerVariables(settings.payload, facts), notes: [] };
   let message = settings.payload ? renderPayload(settings.payload, facts) : buildDefaultMessage(facts);
   // Slack wants notification text with blocks; a custom payload may leave it out.
   if (typeof message.text !== 'string' || message.text.trim() === '')
@@ -56,9 +60,15 @@ export async function runNotifySlack(
   const facts = deployFacts(settings, env);
   const { message, notes } = composeMessage(settings, facts);
   for (const note of notes) io.info(`Slack limits: ${note}`);
-  const target =
-    settings.destination.kind === 'webhook' ? 'incoming webhook' : `channel ${settings.destination.channel}`;
-  io.info(`${settings.updateTs ? 'Updating' : 'Posting'} the ${settings.status} notice to Slack (${target})`);
+  const target = destinationName(settings.destination);
+  if (settings.destination.kind === 'trigger')
+    io.info(
+      `Starting the Slack workflow with the ${settings.status} notice's variables (${target}): ${Object.keys(message).join(', ')}`,
+    );
+  else
+    io.info(
+      `${settings.updateTs ? 'Updating' : 'Posting'} the ${settings.status} notice to Slack (${target})`,
+    );
 
   let outcome: NotifyOutcome;
   try {

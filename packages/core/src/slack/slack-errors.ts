@@ -54,6 +54,24 @@ export const TRANSIENT_SLACK_ERRORS = new Set([
   'request_timeout',
 ]);
 
+/**
+ * A Workflow Builder trigger's refusals by HTTP status: Slack does not document its error codes
+ * for triggers, so the status says what went wrong and the code (when it sends one) is shown as
+ * given.
+ */
+const TRIGGER_REFUSALS: Record<number, string> = {
+  400: 'the trigger refused the request: it takes a flat JSON object whose values are all strings, with every variable the workflow declares',
+  401: "the trigger URL is not valid: copy it again from the workflow's webhook step",
+  403: "the trigger URL is not valid: copy it again from the workflow's webhook step",
+  404: 'no trigger at this URL: the workflow or its webhook step was removed or unpublished, or the URL is incomplete',
+};
+
+/** What a trigger's 4xx means, e.g. `HTTP 400 invalid_payload (the trigger refused ...)`. */
+export function explainTriggerRefusal(status: number, code: string | undefined): string {
+  const what = TRIGGER_REFUSALS[status] ?? 'the trigger refused the request';
+  return `HTTP ${status}${code ? ` ${code}` : ''} (${what})`;
+}
+
 /** `code (what it means and what to do)`, or the code alone when Slack's docs are the best help. */
 export function explainSlackError(code: string): string {
   const explanation = EXPLANATIONS[code];

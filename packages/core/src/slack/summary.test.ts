@@ -37,6 +37,18 @@ describe('notifySummary', () => {
     );
     expect(text).toContain('| Gate verdict | fail (1 of 1 checks not passing) |');
     expect(text).toContain('| Monitoring alerts | 1 critical, 2 warning |');
+    expect(text).toContain('| Failed checks | `success-rate` |');
+  });
+
+  it('says a trigger started a workflow', () => {
+    const trigger: NotifySettings = {
+      ...settings,
+      destination: { kind: 'trigger', url: 'https://hooks.slack.com/triggers/T/1/x' },
+    };
+    const text = notifySummary(trigger, deployFacts(trigger, env), { ok: true });
+    expect(text).toContain('| Sent to | Workflow Builder trigger |');
+    expect(text).toContain('| Action | workflow started with variables |');
+    expect(text).not.toContain('hooks.slack.com');
   });
 
   it('has no monitoring row for a report without a monitoring section', () => {

@@ -1,6 +1,6 @@
 /** The job-summary section of a Slack notice: what was sent where, and how it went. No secrets. */
 import { alertCounts, canaryLine } from './gate-report.js';
-import type { DeployFacts } from './message.js';
+import { failedCheckNames, type DeployFacts } from './message.js';
 import type { NotifyOutcome, NotifySettings } from './notify-types.js';
 
 function cell(text: string): string {
@@ -11,17 +11,21 @@ export function notifySummary(settings: NotifySettings, facts: DeployFacts, outc
   const destination =
     settings.destination.kind === 'webhook'
       ? 'incoming webhook'
-      : `channel \`${cell(settings.destination.channel)}\``;
+      : settings.destination.kind === 'trigger'
+        ? 'Workflow Builder trigger'
+        : `channel \`${cell(settings.destination.channel)}\``;
   const rows: [string, string][] = [
     ['Status', facts.status],
     ['Sent to', destination],
     [
       'Action',
-      settings.updateTs
-        ? `update of ${settings.updateTs}`
-        : settings.threadTs
-          ? `reply in ${settings.threadTs}`
-          : 'new message',
+      settings.destination.kind === 'trigger'
+        ? 'workflow started with variables'
+        : settings.updateTs
+          ? `update of ${settings.updateTs}`
+          : settings.threadTs
+            ? `reply in ${settings.threadTs}`
+            : 'new message',
     ],
     [
       'Delivered',
@@ -41,6 +45,9 @@ export function notifySummary(settings: NotifySettings, facts: DeployFacts, outc
       'Gate verdict',
       `${cell(facts.report.verdict)} (${facts.report.failing.length} of ${facts.report.total} checks not passing)`,
     ]);
+  const failed = failedCheckNames(facts);
+  if (failed.length > 0) rows.push(['Failed checks', failed.map((name) => `\`${cell(name)}\``).join(', ')]);
+  if (facts.report?.failedPhase) rows.push(['Failed phase', cell(facts.report.failedPhase)]);
   if (facts.report?.alerts) rows.push(['Monitoring alerts', cell(alertCounts(facts.report.alerts))]);
   const table = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
   const error = outcome.error ? `\n\n> :warning: ${cell(outcome.error)}` : '';

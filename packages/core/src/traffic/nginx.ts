@@ -17,6 +17,7 @@ import {
   type VerifyResult,
   type Weights,
 } from './router.js';
+import { awaitPropagation } from './propagation.js';
 
 const A = 'nginx.ingress.kubernetes.io/';
 
@@ -161,11 +162,15 @@ export class NginxCanaryRouter implements TrafficRouter {
     };
   }
 
-  async verify(weights: Weights): Promise<VerifyResult> {
+  /** Reads the weights back; once they are right, allows the controller its rate-limited sync before saying so. */
+  async verify(weights: Weights, deadline: number, signal?: AbortSignal): Promise<VerifyResult> {
     const state = await this.getWeights();
     const seen = state?.weights ?? {};
     return sameWeights(seen, weights)
-      ? { ok: true, detail: `${this.describe()} reads back ${describeWeights(seen)}` }
+      ? {
+          ok: true,
+          detail: `${this.describe()} reads back ${describeWeights(seen)}${await awaitPropagation('ingress-nginx', deadline, signal)}`,
+        }
       : {
           ok: false,
           detail: `${this.describe()} reads back ${describeWeights(seen)}, expected ${describeWeights(weights)}`,

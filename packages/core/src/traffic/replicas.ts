@@ -8,6 +8,7 @@
 import { DEPLOYMENTS, type KubeObjects } from '../kube/objects.js';
 import type { KubeObject } from '../manifests/manifests.js';
 import { sleep } from '../net/retry.js';
+import { awaitPropagation } from './propagation.js';
 import {
   describeWeights,
   type HeaderRoute,
@@ -128,7 +129,9 @@ export class ReplicaRatioRouter implements TrafficRouter {
           ok: false,
           detail: `${detail}; the replica counts give ${describeWeights(want)}, not ${describeWeights(weights)}`,
         };
-      if (ready[this.canary.version] === want[this.canary.version]) return { ok: true, detail };
+      // The Service splits by its endpoints, which kube-proxy on each node programs late.
+      if (ready[this.canary.version] === want[this.canary.version])
+        return { ok: true, detail: `${detail}${await awaitPropagation('kube-proxy', deadline, signal)}` };
       if (Date.now() >= deadline) return { ok: false, detail };
       await sleep(250, signal);
     }

@@ -7,6 +7,7 @@ import type { Kube } from '../kube/kube.js';
 import { ENDPOINTSLICES, PODS, resourcePath, SERVICES } from '../kube/objects.js';
 import type { KubeObject } from '../manifests/manifests.js';
 import { watchObjects, WatchTimeoutError } from '../kube/watch.js';
+import { awaitPropagation } from './propagation.js';
 import {
   describeWeights,
   forReplace,
@@ -107,8 +108,9 @@ export class ServiceSelectorRouter implements TrafficRouter {
       labelSelector: selectorText(service.spec?.selector ?? {}),
     });
     const wanted = new Set(pods.items.map((p) => p.metadata.name));
-    // EndpointSlices are what kube-proxy routes by: the traffic has moved once every ready endpoint
-    // in the Service's slices is a pod of the target colour. Judged on the whole set of slices.
+    // EndpointSlices are what kube-proxy routes by: the traffic moves once every ready endpoint in
+    // the Service's slices is a pod of the target colour (judged on the whole set of slices) and
+    // kube-proxy on every node has programmed them.
     let detail = 'no EndpointSlices seen';
     try {
       await watchObjects<KubernetesObject>({
@@ -130,6 +132,7 @@ export class ServiceSelectorRouter implements TrafficRouter {
       if (error instanceof WatchTimeoutError) return { ok: false, detail };
       throw error;
     }
-    return { ok: true, detail: `selector ${this.o.colorLabel}=${target}; ${detail}` };
+    const allowed = await awaitPropagation('kube-proxy', deadline, signal);
+    return { ok: true, detail: `selector ${this.o.colorLabel}=${target}; ${detail}${allowed}` };
   }
 }

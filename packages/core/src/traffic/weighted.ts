@@ -5,6 +5,7 @@
  */
 import type { KubeObjects, ResourceRef } from '../kube/objects.js';
 import type { KubeObject } from '../manifests/manifests.js';
+import { awaitPropagation } from './propagation.js';
 import {
   describeWeights,
   forReplace,
@@ -85,11 +86,15 @@ export class WeightedObjectRouter implements TrafficRouter {
       await this.objects.replace(this.ref, this.namespace, body, signal ? { signal } : {});
   }
 
-  async verify(weights: Weights): Promise<VerifyResult> {
+  /** Reads the weights back; once they are right, allows the mesh its push before saying so. */
+  async verify(weights: Weights, deadline: number, signal?: AbortSignal): Promise<VerifyResult> {
     const live = await this.objects.mustGet<KubeObject>(this.ref, this.namespace, this.name);
     const seen = this.codec.read(live);
     return sameWeights(seen, weights)
-      ? { ok: true, detail: `${this.describe()} reads back ${describeWeights(seen)}` }
+      ? {
+          ok: true,
+          detail: `${this.describe()} reads back ${describeWeights(seen)}${await awaitPropagation('mesh', deadline, signal)}`,
+        }
       : {
           ok: false,
           detail: `${this.describe()} reads back ${describeWeights(seen)}, expected ${describeWeights(weights)}`,

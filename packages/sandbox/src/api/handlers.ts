@@ -30,7 +30,7 @@ import { recordUpdate, serverSideApply } from './managed-fields.js';
 import { serveWatch, type ActiveWatch, type PreviousObjects } from './watch.js';
 import { proxyToService } from './proxy.js';
 import { toTable, wantsTable } from './table.js';
-import { PROTOBUF, decodeProtobufObject } from './protobuf.js';
+import { PROTOBUF, decodeProtobuf } from './protobuf.js';
 
 export interface ServeDeps {
   store: Store;
@@ -90,7 +90,7 @@ const OBJECT_MEDIA_TYPES = new Set([
 ]);
 
 function parseObjectBody(text: string, contentType: string): KubeObject {
-  // Protobuf and CBOR bodies are refused with 415, which makes client-go fall back to JSON.
+  // CBOR (and protobuf past readObjectBody) is refused with 415, as for any unknown media type.
   if (!OBJECT_MEDIA_TYPES.has(contentType)) {
     throw new ApiError(
       415,
@@ -114,6 +114,21 @@ function parseObjectBody(text: string, contentType: string): KubeObject {
 
 function contentTypeOf(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/**
+ * The object in a create or update body: JSON or YAML, or protobuf from Go clients (kubectl's
+ * generators and typed clients). Protobuf fields the sandbox's tables lack go through
+ * `fieldValidation` like unknown JSON fields, rather than vanishing.
+ */
+async function readObjectBody(call: ResourceCall): Promise<KubeObject> {
+  const contentType = contentTypeOf(call.req);
+  if (contentType !== PROTOBUF) return parseObjectBody(await call.readBody(), contentType);
+  const { object, unknownFields } = decodeProtobuf(await call.readRawBody());
+  reportUnknownFields(call, unknownFields);
+  const obj = object as unknown as KubeObject;
+  if (!isObject(obj.metadata)) obj.metadata = {};
+  return obj;
 }
 
 /** Checks apiVersion, kind and namespace in a body against the URL, filling in what is missing. */
@@ -200,7 +215,15 @@ function checkFields(call: ResourceCall, obj: KubeObject, apply = false): void {
   const t = call.info.type;
   const version = call.info.version ?? t.versions[0] ?? '';
   const unknown = unknownFields(t, version, obj);
+  reportUnknownFields(call, unknown, apply);
+  pruneFields(obj, unknown);
+}
+
+/** Fails the request on unknown fields with `Strict`, warns about them with `Warn`. */
+function reportUnknownFields(call: ResourceCall, unknown: string[], apply = false): void {
   if (unknown.length === 0) return;
+  const t = call.info.type;
+  const version = call.info.version ?? t.versions[0] ?? '';
   const mode = call.url.searchParams.get('fieldValidation') ?? 'Warn';
   if (mode === 'Strict') {
     throw badRequest(
@@ -209,7 +232,6 @@ function checkFields(call: ResourceCall, obj: KubeObject, apply = false): void {
         : `${t.kind} in version "${version}" cannot be handled as a ${t.kind}: strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`,
     );
   }
-  pruneFields(obj, unknown);
   if (mode === 'Warn')
     for (const f of unknown) call.res.appendHeader('Warning', `299 - "unknown field \\"${f}\\""`);
 }
@@ -414,12 +436,7 @@ function startWatch(deps: ServeDeps, call: ResourceCall): void {
 async function serveCreate(deps: ServeDeps, call: ResourceCall): Promise<void> {
   const { info } = call;
   const t = info.type;
-  const contentType = contentTypeOf(call.req);
-  const obj =
-    contentType === PROTOBUF
-      ? (decodeProtobufObject(await call.readRawBody()) as unknown as KubeObject)
-      : parseObjectBody(await call.readBody(), contentType);
-  if (!isObject(obj.metadata)) obj.metadata = {};
+  const obj = await readObjectBody(call);
   reconcileTypeMeta(obj, call);
   prepareWrite(deps.store, call, obj, undefined);
   recordUpdate(undefined, obj, managerOf(call), t.kind, apiVersionOf(t, info.version));
@@ -430,7 +447,7 @@ async function serveCreate(deps: ServeDeps, call: ResourceCall): Promise<void> {
 async function serveUpdate(deps: ServeDeps, call: ResourceCall): Promise<void> {
   const { info } = call;
   const t = info.type;
-  const obj = parseObjectBody(await call.readBody(), contentTypeOf(call.req));
+  const obj = await readObjectBody(call);
   reconcileTypeMeta(obj, call);
   checkName(obj, info.name);
   const current = mustGet(deps.store, info);
@@ -501,11 +518,17 @@ interface DeleteOptions {
 }
 
 async function deleteOptionsOf(call: ResourceCall): Promise<DeleteOptions> {
-  const text = await call.readBody();
   let options: DeleteOptions = {};
-  if (text.trim() !== '') {
-    const parsed = parseJsonBody(text);
-    if (isObject(parsed)) options = parsed;
+  if (contentTypeOf(call.req) === PROTOBUF) {
+    // Typed client-go deletes send DeleteOptions as protobuf, even when empty.
+    const raw = await call.readRawBody();
+    if (raw.length > 0) options = decodeProtobuf(raw).object;
+  } else {
+    const text = await call.readBody();
+    if (text.trim() !== '') {
+      const parsed = parseJsonBody(text);
+      if (isObject(parsed)) options = parsed;
+    }
   }
   const policy = call.url.searchParams.get('propagationPolicy');
   if (policy) options.propagationPolicy = policy;
@@ -673,7 +696,7 @@ async function serveStatus(deps: ServeDeps, call: ResourceCall): Promise<void> {
   let next: KubeObject;
   if (info.verb === 'get') return sendJson(call.res, 200, present(current));
   if (info.verb === 'update') {
-    next = parseObjectBody(await call.readBody(), contentTypeOf(call.req));
+    next = await readObjectBody(call);
     reconcileTypeMeta(next, call);
     checkName(next, info.name);
   } else if (info.verb === 'patch') {
@@ -733,9 +756,9 @@ async function serveScale(deps: ServeDeps, call: ResourceCall): Promise<void> {
   const current = mustGet(deps.store, info);
   if (info.verb === 'get') return sendJson(call.res, 200, scaleOf(current));
   let scale: KubeObject;
-  const text = await call.readBody();
-  if (info.verb === 'update') scale = parseObjectBody(text, contentTypeOf(call.req));
+  if (info.verb === 'update') scale = await readObjectBody(call);
   else if (info.verb === 'patch') {
+    const text = await call.readBody();
     const contentType = contentTypeOf(call.req);
     // Scale is a built-in kind without lists, so a strategic merge is a merge patch.
     const effective =

@@ -1,186 +1,128 @@
 /**
- * Just enough of the Kubernetes protobuf encoding to read what kubectl's typed clients send for
- * the kinds it creates from generators (`kubectl create namespace|configmap|secret`): the
- * `k8s\0` envelope (runtime.Unknown) and the fields of those kinds. Other kinds are refused with
- * 415, and kubectl's `create -f` / `apply` send JSON anyway.
+ * Reads the Kubernetes protobuf encoding (`application/vnd.kubernetes.protobuf`), which Go
+ * clients send: kubectl's generators (`create deployment|service|ingress|configmap|secret|
+ * namespace`, `auth can-i`) and any client-go typed client. A body is the `k8s\0` magic, then a
+ * runtime.Unknown envelope naming apiVersion and kind, around the object's own message; the
+ * tables under ./protobuf/ say how each message maps onto JSON.
+ *
+ * Every built-in kind the sandbox serves decodes, plus Scale (the scale subresource),
+ * DeleteOptions (bodies of typed-client deletes) and SelfSubjectAccessReview. Custom resources
+ * have no protobuf form, on a real cluster either: 415, as for any kind not in the tables.
+ * Answers stay JSON: clients send `Accept: application/vnd.kubernetes.protobuf,application/json`
+ * and read whichever the response's Content-Type says.
  */
-import { ApiError } from './status.js';
-import type { JsonObject, Json } from './patch.js';
-
-type FieldType = 'string' | 'bytes' | 'int' | 'bool' | 'stringMap' | 'bytesMap' | Schema;
-
-interface FieldSpec {
-  name: string;
-  type: FieldType;
-  repeated?: boolean;
-}
-
-type Schema = Record<number, FieldSpec>;
-
-const OWNER_REFERENCE: Schema = {
-  1: { name: 'kind', type: 'string' },
-  3: { name: 'name', type: 'string' },
-  4: { name: 'uid', type: 'string' },
-  5: { name: 'apiVersion', type: 'string' },
-  6: { name: 'controller', type: 'bool' },
-  7: { name: 'blockOwnerDeletion', type: 'bool' },
-};
-
-const OBJECT_META: Schema = {
-  1: { name: 'name', type: 'string' },
-  2: { name: 'generateName', type: 'string' },
-  3: { name: 'namespace', type: 'string' },
-  5: { name: 'uid', type: 'string' },
-  6: { name: 'resourceVersion', type: 'string' },
-  11: { name: 'labels', type: 'stringMap' },
-  12: { name: 'annotations', type: 'stringMap' },
-  13: { name: 'ownerReferences', type: OWNER_REFERENCE, repeated: true },
-  14: { name: 'finalizers', type: 'string', repeated: true },
-};
-
-const RESOURCE_ATTRIBUTES: Schema = {
-  1: { name: 'namespace', type: 'string' },
-  2: { name: 'verb', type: 'string' },
-  3: { name: 'group', type: 'string' },
-  4: { name: 'version', type: 'string' },
-  5: { name: 'resource', type: 'string' },
-  6: { name: 'subresource', type: 'string' },
-  7: { name: 'name', type: 'string' },
-};
-
-const KINDS: Record<string, Schema> = {
-  SelfSubjectAccessReview: {
-    1: { name: 'metadata', type: OBJECT_META },
-    2: {
-      name: 'spec',
-      type: {
-        1: { name: 'resourceAttributes', type: RESOURCE_ATTRIBUTES },
-        2: {
-          name: 'nonResourceAttributes',
-          type: { 1: { name: 'path', type: 'string' }, 2: { name: 'verb', type: 'string' } },
-        },
-      },
-    },
-  },
-  Namespace: {
-    1: { name: 'metadata', type: OBJECT_META },
-    2: { name: 'spec', type: { 1: { name: 'finalizers', type: 'string', repeated: true } } },
-  },
-  ConfigMap: {
-    1: { name: 'metadata', type: OBJECT_META },
-    2: { name: 'data', type: 'stringMap' },
-    3: { name: 'binaryData', type: 'bytesMap' },
-    4: { name: 'immutable', type: 'bool' },
-  },
-  Secret: {
-    1: { name: 'metadata', type: OBJECT_META },
-    2: { name: 'data', type: 'bytesMap' },
-    3: { name: 'type', type: 'string' },
-    4: { name: 'stringData', type: 'stringMap' },
-    5: { name: 'immutable', type: 'bool' },
-  },
-};
-
-const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
-
-class Reader {
-  private offset = 0;
-  constructor(private readonly buffer: Buffer) {}
-
-  get done(): boolean {
-    return this.offset >= this.buffer.length;
-  }
-
-  varint(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.offset >= this.buffer.length) throw new Error('truncated varint');
-      const byte = this.buffer[this.offset++] ?? 0;
-      result += (byte & 0x7f) * 2 ** shift;
-      if ((byte & 0x80) === 0) return result;
-      shift += 7;
-    }
-  }
-
-  bytes(): Buffer {
-    const length = this.varint();
-    const out = this.buffer.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return out;
-  }
-
-  skip(wireType: number): void {
-    if (wireType === 0) this.varint();
-    else if (wireType === 1) this.offset += 8;
-    else if (wireType === 2) this.bytes();
-    else if (wireType === 5) this.offset += 4;
-    else throw new Error(`unsupported wire type ${wireType}`);
-  }
-}
-
-function decodeMessage(buffer: Buffer, schema: Schema): JsonObject {
-  const reader = new Reader(buffer);
-  const out: JsonObject = {};
-  while (!reader.done) {
-    const tag = reader.varint();
-    const field = schema[Math.floor(tag / 8)];
-    const wireType = tag % 8;
-    if (!field) {
-      reader.skip(wireType);
-      continue;
-    }
-    let value: Json;
-    if (field.type === 'int' || field.type === 'bool') {
-      const n = reader.varint();
-      value = field.type === 'bool' ? n !== 0 : n;
-    } else {
-      const bytes = reader.bytes();
-      if (field.type === 'string') value = bytes.toString('utf8');
-      else if (field.type === 'bytes') value = bytes.toString('base64');
-      else if (field.type === 'stringMap' || field.type === 'bytesMap') {
-        const entry = decodeMessage(bytes, {
-          1: { name: 'key', type: 'string' },
-          2: { name: 'value', type: field.type === 'stringMap' ? 'string' : 'bytes' },
-        });
-        const map = (out[field.name] as JsonObject | undefined) ?? {};
-        map[typeof entry.key === 'string' ? entry.key : ''] = entry.value ?? '';
-        out[field.name] = map;
-        continue;
-      } else value = decodeMessage(bytes, field.type);
-    }
-    if (field.repeated) out[field.name] = [...((out[field.name] as Json[] | undefined) ?? []), value];
-    // Go writes every non-pointer scalar, even when empty; JSON would have omitted it.
-    else if (value !== '' && value !== 0 && value !== false) out[field.name] = value;
-  }
-  return out;
-}
+import { ApiError, badRequest } from './status.js';
+import type { JsonObject } from './patch.js';
+import { buildRegistry, type Message } from './protobuf/schema.js';
+import { DecodeError, decodeMessage, type DecodeContext } from './protobuf/decode.js';
+import { META_V1, RUNTIME } from './protobuf/meta.js';
+import { CORE_V1 } from './protobuf/core-v1.js';
+import { APPS_V1 } from './protobuf/apps-v1.js';
+import { NETWORKING_V1 } from './protobuf/networking-v1.js';
+import { AUTOSCALING_V1, AUTOSCALING_V2 } from './protobuf/autoscaling.js';
+import { AUTHORIZATION_V1, COORDINATION_V1, DISCOVERY_V1 } from './protobuf/groups.js';
 
 export const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 
-/** Decodes a protobuf-encoded object of one of the kinds above; 415 for anything else. */
-export function decodeProtobufObject(body: Buffer): JsonObject {
-  const unsupported = (detail: string): ApiError =>
-    new ApiError(
-      415,
-      'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (${detail})`,
-    );
+const REGISTRY = buildRegistry({
+  runtime: RUNTIME,
+  meta: META_V1,
+  core: CORE_V1,
+  apps: APPS_V1,
+  networking: NETWORKING_V1,
+  autoscaling: AUTOSCALING_V2,
+  autoscalingv1: AUTOSCALING_V1,
+  discovery: DISCOVERY_V1,
+  coordination: COORDINATION_V1,
+  authorization: AUTHORIZATION_V1,
+});
+
+/** `apiVersion kind` → the message of that kind. */
+const KIND_MESSAGES: Readonly<Record<string, string>> = {
+  'v1 Namespace': 'core.Namespace',
+  'v1 Pod': 'core.Pod',
+  'v1 Service': 'core.Service',
+  'v1 Endpoints': 'core.Endpoints',
+  'v1 ConfigMap': 'core.ConfigMap',
+  'v1 Secret': 'core.Secret',
+  'v1 Event': 'core.Event',
+  'apps/v1 Deployment': 'apps.Deployment',
+  'apps/v1 ReplicaSet': 'apps.ReplicaSet',
+  'networking.k8s.io/v1 Ingress': 'networking.Ingress',
+  'discovery.k8s.io/v1 EndpointSlice': 'discovery.EndpointSlice',
+  'coordination.k8s.io/v1 Lease': 'coordination.Lease',
+  'autoscaling/v2 HorizontalPodAutoscaler': 'autoscaling.HorizontalPodAutoscaler',
+  'autoscaling/v1 Scale': 'autoscalingv1.Scale',
+  'authorization.k8s.io/v1 SelfSubjectAccessReview': 'authorization.SelfSubjectAccessReview',
+};
+
+/** The `apiVersion kind` pairs a protobuf body may carry (DeleteOptions aside). */
+export const PROTOBUF_KINDS: readonly string[] = Object.keys(KIND_MESSAGES);
+
+const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+/** A message of the tables by `package.Name` (`apps.Deployment`, `meta.ObjectMeta`). */
+export function messageNamed(name: string): Message {
+  const message = REGISTRY.get(name);
+  if (!message) throw new Error(`no protobuf message ${name}`);
+  return message;
+}
+
+/** DeleteOptions is registered in every group version, so its envelope names the client's. */
+export function messageFor(apiVersion: string, kind: string): Message | undefined {
+  if (kind === 'DeleteOptions') return messageNamed('meta.DeleteOptions');
+  const name = KIND_MESSAGES[`${apiVersion} ${kind}`];
+  return name === undefined ? undefined : messageNamed(name);
+}
+
+function unsupported(detail: string): ApiError {
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (${detail})`,
+  );
+}
+
+export interface DecodedProtobuf {
+  /** The object as JSON, apiVersion and kind included. */
+  object: JsonObject;
+  /**
+   * Fields on the wire that the tables do not declare, as `<json path>: field <n> of <message>`.
+   * kube-apiserver's protobuf decoder drops them silently; the sandbox reports them so the
+   * handler can apply `fieldValidation` (Strict fails, Warn warns) instead of losing them.
+   */
+  unknownFields: string[];
+}
+
+/** Decodes a protobuf request body; 415 for a kind without a protobuf form, 400 when malformed. */
+export function decodeProtobuf(body: Buffer): DecodedProtobuf {
   if (!body.subarray(0, 4).equals(MAGIC)) throw unsupported('no protobuf envelope');
-  const envelope = decodeMessage(body.subarray(4), {
-    1: {
-      name: 'typeMeta',
-      type: { 1: { name: 'apiVersion', type: 'string' }, 2: { name: 'kind', type: 'string' } },
-    },
-    2: { name: 'raw', type: 'bytes' },
-  });
-  const typeMeta = (envelope.typeMeta ?? {}) as JsonObject;
-  const kind = typeof typeMeta.kind === 'string' ? typeMeta.kind : '';
-  const schema = KINDS[kind];
-  if (!schema)
-    throw unsupported(
-      `protobuf is only read for ${Object.keys(KINDS).join(', ')}; send ${kind || 'this kind'} as JSON`,
-    );
-  const raw = Buffer.from(typeof envelope.raw === 'string' ? envelope.raw : '', 'base64');
-  return { apiVersion: typeMeta.apiVersion ?? 'v1', kind, ...decodeMessage(raw, schema) };
+  try {
+    const envelope = decodeMessage(body.subarray(4), messageNamed('runtime.Unknown'), '', {
+      unknownFields: [],
+    });
+    const typeMeta = (envelope.typeMeta ?? {}) as JsonObject;
+    const apiVersion = typeof typeMeta.apiVersion === 'string' ? typeMeta.apiVersion : '';
+    const kind = typeof typeMeta.kind === 'string' ? typeMeta.kind : '';
+    if (typeof envelope.contentEncoding === 'string')
+      throw unsupported(`content encoding ${envelope.contentEncoding}`);
+    const message = messageFor(apiVersion, kind);
+    if (!message)
+      throw unsupported(
+        `protobuf is read for ${PROTOBUF_KINDS.map((k) => k.split(' ')[1]).join(', ')} and DeleteOptions; send ${kind || 'this kind'} as JSON`,
+      );
+    const raw = Buffer.from(typeof envelope.raw === 'string' ? envelope.raw : '', 'base64');
+    const ctx: DecodeContext = { unknownFields: [] };
+    const object = { apiVersion, kind, ...decodeMessage(raw, message, '', ctx) };
+    return { object, unknownFields: ctx.unknownFields };
+  } catch (error) {
+    if (error instanceof DecodeError)
+      throw badRequest(`the protobuf body of the request could not be decoded: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The object alone, for bodies whose extra fields cannot matter (access reviews). */
+export function decodeProtobufObject(body: Buffer): JsonObject {
+  return decodeProtobuf(body).object;
 }

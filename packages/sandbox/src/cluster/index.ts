@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Faults } from '../faults.js';
 import type { ClusterHooks } from '../hooks.js';
 import type { KubeObject, Store, StoreEvent } from '../store.js';
+import type { DataPlaneTimings } from './data-plane.js';
 import { DeploymentController } from './deployment-controller.js';
 import { EndpointsController } from './endpoints-controller.js';
 import { EventRecorder } from './events.js';
@@ -29,6 +30,11 @@ export interface ClusterTimings {
   progressCheckMs?: number;
   /** How long a deleted pod stays Terminating, still answering, before it stops (at most its grace period). Default 1000. */
   terminationMs?: number;
+  /**
+   * How long the load generator's traffic takes to follow a change: kube-proxy for Services and
+   * Endpoints (default 1000), the mesh for routes (default 500), per node (data-plane.ts).
+   */
+  dataPlane?: DataPlaneTimings;
 }
 
 export interface ClusterOptions {
@@ -139,7 +145,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   }
 
   const metrics = new RequestMetrics();
-  const generator = new LoadGenerator(store, metrics, Math.max(0, options.rps ?? 20));
+  const generator = new LoadGenerator(
+    store,
+    metrics,
+    Math.max(0, options.rps ?? 20),
+    options.timings?.dataPlane,
+  );
   const metricsServer = createServer((req, res) => {
     if ((req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -161,6 +172,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       stats: (namespace, service) => metrics.stats(namespace, service),
       reset: () => metrics.resetStats(),
     },
+    // The API server's Service proxy picks an address from the Endpoints itself, not through
+    // kube-proxy, so it follows a change at once, as on a real cluster.
     resolveServiceProxy(namespace, service, port) {
       const svc = store.get(T.services, namespace, service);
       if (!svc) return undefined;

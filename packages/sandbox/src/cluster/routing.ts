@@ -1,7 +1,9 @@
 /**
  * Where a request goes, decided from the cluster objects as the data planes would: Service
  * selectors and Endpoints, Istio VirtualService + DestinationRule subsets, Gateway API
- * HTTPRoute, NGINX canary Ingress. Pure: built from a snapshot of objects, no I/O.
+ * HTTPRoute, NGINX canary Ingress. Pure: built from a snapshot of objects, no I/O. A node's
+ * kube-proxy and its mesh proxies may hold different snapshots (data-plane.ts): a Service entered
+ * directly is sent by kube-proxy's, a route by the mesh's.
  */
 import type { KubeObject } from '../store.js';
 import { podVersion } from './util.js';
@@ -22,9 +24,13 @@ export interface Backend {
 
 export type Decision = { backend: Backend } | { status: number; reason: string; service?: string };
 
+/** Who sends a flow's requests: kube-proxy (a Service entered directly) or a mesh/ingress proxy (a route). */
+export type Sender = 'kube-proxy' | 'mesh';
+
 export interface Flow {
   id: string;
   namespace: string;
+  sender: Sender;
   /** The Service (else the routing object) requests enter by; metrics label unroutable ones with it. */
   entry: string;
   /** Every Service this flow can send to, to tell whether it has anything ready. */
@@ -119,18 +125,14 @@ function pickWeighted<T>(items: { item: T; weight: number }[], random: () => num
 
 export class RoutingSnapshot {
   private readonly services = new Map<string, KubeObject>();
-  private readonly podsByName = new Map<string, KubeObject>();
-  private readonly ready = new Map<string, ReadyEndpoint[]>();
+  private readonly ready: Map<string, ReadyEndpoint[]>;
   private readonly roundRobin = new Map<string, number>();
   readonly flows: Flow[] = [];
 
   constructor(private readonly objects: RoutingObjects) {
     for (const svc of objects.services)
       this.services.set(`${svc.metadata.namespace}/${svc.metadata.name}`, svc);
-    for (const pod of objects.pods)
-      this.podsByName.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
-    for (const ep of objects.endpoints)
-      this.ready.set(`${ep.metadata.namespace}/${ep.metadata.name}`, this.readyOf(ep));
+    this.ready = readyByService(objects);
     this.buildFlows();
   }
 
@@ -150,25 +152,6 @@ export class RoutingSnapshot {
     const next = (this.roundRobin.get(key) ?? 0) % ready.length;
     this.roundRobin.set(key, next + 1);
     return ready[next];
-  }
-
-  private readyOf(ep: KubeObject): ReadyEndpoint[] {
-    const subsets = (ep.subsets ?? []) as {
-      addresses?: { targetRef?: { name?: string } }[];
-      ports?: { port?: number }[];
-    }[];
-    const out: ReadyEndpoint[] = [];
-    for (const subset of subsets) {
-      const port = subset.ports?.[0]?.port;
-      if (!port) continue;
-      for (const address of subset.addresses ?? []) {
-        const podName = address.targetRef?.name;
-        const pod = podName ? this.podsByName.get(`${ep.metadata.namespace}/${podName}`) : undefined;
-        if (!pod || !podName) continue;
-        out.push({ pod: podName, port, version: podVersion(pod), labels: pod.metadata.labels ?? {} });
-      }
-    }
-    return out.sort((a, b) => a.pod.localeCompare(b.pod));
   }
 
   /** `app`, `app.ns`, `app.ns.svc`, `app.ns.svc.cluster.local` → the Service, if it exists. */
@@ -233,6 +216,7 @@ export class RoutingSnapshot {
       this.flows.push({
         id: `service:${key(backend)}`,
         namespace: backend.namespace,
+        sender: 'kube-proxy',
         entry: backend.service,
         backends: [backend],
         headerProfiles: [],
@@ -277,6 +261,7 @@ export class RoutingSnapshot {
     return {
       id: `virtualservice:${namespace}/${vs.metadata.name}`,
       namespace,
+      sender: 'mesh',
       entry,
       backends,
       headerProfiles,
@@ -362,6 +347,7 @@ export class RoutingSnapshot {
     return {
       id: `httproute:${namespace}/${route.metadata.name}`,
       namespace,
+      sender: 'mesh',
       entry: route.metadata.name ?? '',
       backends,
       headerProfiles,
@@ -413,6 +399,7 @@ export class RoutingSnapshot {
     return {
       id: `ingress:${namespace}/${primary.metadata.name}`,
       namespace,
+      sender: 'mesh',
       entry: main,
       backends: canaryBackend ? [mainBackend, canaryBackend] : [mainBackend],
       headerProfiles,
@@ -461,4 +448,33 @@ function ingressHost(ing: KubeObject): string {
 function ingressBackend(ing: KubeObject): string | undefined {
   const spec = (ing.spec ?? {}) as IngressSpec;
   return spec.rules?.[0]?.http?.paths?.[0]?.backend?.service?.name ?? spec.defaultBackend?.service?.name;
+}
+
+/** Ready pods per Service (`namespace/name`), from the Endpoints and the pods they name. */
+function readyByService(objects: Pick<RoutingObjects, 'endpoints' | 'pods'>): Map<string, ReadyEndpoint[]> {
+  const podsByName = new Map<string, KubeObject>();
+  for (const pod of objects.pods) podsByName.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
+  const ready = new Map<string, ReadyEndpoint[]>();
+  for (const ep of objects.endpoints)
+    ready.set(`${ep.metadata.namespace}/${ep.metadata.name}`, readyOf(ep, podsByName));
+  return ready;
+}
+
+function readyOf(ep: KubeObject, podsByName: Map<string, KubeObject>): ReadyEndpoint[] {
+  const subsets = (ep.subsets ?? []) as {
+    addresses?: { targetRef?: { name?: string } }[];
+    ports?: { port?: number }[];
+  }[];
+  const out: ReadyEndpoint[] = [];
+  for (const subset of subsets) {
+    const port = subset.ports?.[0]?.port;
+    if (!port) continue;
+    for (const address of subset.addresses ?? []) {
+      const podName = address.targetRef?.name;
+      const pod = podName ? podsByName.get(`${ep.metadata.namespace}/${podName}`) : undefined;
+      if (!pod || !podName) continue;
+      out.push({ pod: podName, port, version: podVersion(pod), labels: pod.metadata.labels ?? {} });
+    }
+  }
+  return out.sort((a, b) => a.pod.localeCompare(b.pod));
 }

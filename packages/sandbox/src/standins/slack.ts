@@ -1,9 +1,11 @@
 /**
- * A Slack stand-in: incoming webhooks and the Web API methods chat.postMessage, chat.update,
- * conversations.history, conversations.replies and auth.test. It answers as Slack does (status codes, bodies, error codes), checks the token and
- * each message against Block Kit's shapes and limits, records what it accepted and refused, and
- * takes its faults (latency, 429 with Retry-After, 5xx, `ok: false` bodies, dropped or stalled
- * connections before or after the message is recorded) from `Faults`.
+ * A Slack stand-in: incoming webhooks, a Workflow Builder webhook trigger, and the Web API methods
+ * chat.postMessage, chat.update, conversations.history, conversations.replies and auth.test. It
+ * answers as Slack does (status codes, bodies, error codes), checks the token and each message
+ * against Block Kit's shapes and limits (a trigger's body against what Workflow Builder reads: a
+ * flat JSON object of string variables), records what it accepted and refused, and takes its
+ * faults (latency, 429 with Retry-After, 5xx, `ok: false` bodies, dropped or stalled connections
+ * before or after the message is recorded) from `Faults`.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -30,6 +32,13 @@ export interface SlackMessage {
   receivedAt: string;
 }
 
+/** One start of the Workflow Builder trigger: the variables it received. */
+export interface SlackTriggerRun {
+  id: number;
+  variables: Record<string, string>;
+  receivedAt: string;
+}
+
 export interface SlackRejection {
   method: string;
   status: number;
@@ -42,6 +51,15 @@ export interface SlackStandIn {
   url: string;
   /** A valid incoming webhook; it posts to #deploys. */
   webhookUrl: string;
+  /** A valid Workflow Builder trigger URL (https://hooks.slack.com/triggers/... in Slack). */
+  triggerUrl: string;
+  /** Every accepted start of the trigger, in arrival order. */
+  triggers: SlackTriggerRun[];
+  /**
+   * The variables the trigger's workflow declares: a start missing one is refused, as Slack
+   * refuses it. Empty (the default): any variables.
+   */
+  triggerVariables: string[];
   /** A valid bot token (xoxb-...). */
   token: string;
   /** Channel name -> id. */
@@ -65,6 +83,7 @@ const CHANNELS: Record<string, string> = {
 };
 const TEAM_ID = 'T000';
 const WEBHOOK_ID = 'B000';
+const TRIGGER_ID = '3141592653589';
 const BOT = { user: 'U0CDBOT001', botId: 'B0CDBOT001', appId: 'A0CDAPP001' };
 const API_METHODS = [
   'auth.test',
@@ -82,6 +101,8 @@ export async function startSlack(options: { faults: Faults; audit: AuditLog }): 
   const { faults, audit } = options;
   const token = `xoxb-${digits(12)}-${digits(13)}-${randomBytes(12).toString('hex')}`;
   const webhookSecret = randomBytes(12).toString('hex');
+  const triggerSecret = randomBytes(16).toString('hex');
+  const triggers: SlackTriggerRun[] = [];
   const messages: SlackMessage[] = [];
   const rejected: SlackRejection[] = [];
   const nextTs = tsClock();
@@ -267,13 +288,58 @@ export async function startSlack(options: { faults: Faults; audit: AuditLog }): 
     return 200;
   };
 
+  /**
+   * A Workflow Builder trigger: JSON `{ ok: true }` once the workflow starts, else an HTTP error
+   * with `{ ok: false, error }`. Slack documents no error codes for triggers: the codes here are
+   * the stand-in's own; the statuses (400 for the body, 401 for the secret, 404 for the URL) are
+   * what a client can rely on.
+   */
+  const handleTrigger = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
+    const body = await readBody(req);
+    const refuse = (status: number, error: string, payload: unknown, errors: string[] = []): number => {
+      rejected.push({ method: 'trigger', status, error, payload });
+      sendJson(res, status, { ok: false, error, ...(errors.length > 0 ? { errors } : {}) });
+      return status;
+    };
+    const [, team, trigger, secret] = /^\/triggers\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path) ?? [];
+    if (team !== TEAM_ID || trigger !== TRIGGER_ID) return refuse(404, 'trigger_not_found', undefined);
+    if (secret !== triggerSecret) return refuse(401, 'invalid_auth', undefined);
+    if (req.method !== 'POST') return refuse(400, 'invalid_request', undefined);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return refuse(400, 'invalid_json', body);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return refuse(400, 'invalid_payload', parsed, ['the body is not a JSON object']);
+    // Workflow Builder reads top-level string variables only: anything else cannot be used.
+    const errors = Object.entries(parsed as Record<string, unknown>)
+      .filter(([, value]) => typeof value !== 'string')
+      .map(
+        ([name, value]) =>
+          `variable "${name}" is ${Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`}, not a string`,
+      );
+    for (const name of standIn.triggerVariables)
+      if (!(name in parsed)) errors.push(`variable "${name}" is missing`);
+    if (errors.length > 0) return refuse(400, 'invalid_payload', parsed, errors);
+    triggers.push({
+      id: triggers.length + 1,
+      variables: { ...(parsed as Record<string, string>) },
+      receivedAt: new Date().toISOString(),
+    });
+    sendJson(res, 200, { ok: true });
+    return 200;
+  };
+
   const server = await listenOnLoopback(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const isWebhook = url.pathname.startsWith('/services/');
+    const isTrigger = url.pathname.startsWith('/triggers/');
     const apiMethod = /^\/api\/(.+)$/.exec(url.pathname)?.[1];
-    const verb = isWebhook ? 'webhook' : (apiMethod ?? 'unknown');
-    // The webhook path carries its secret: it never reaches the audit log or a fault matcher.
-    const safePath = isWebhook ? url.pathname.replace(/[^/]+$/, '***') : url.pathname;
+    const verb = isWebhook ? 'webhook' : isTrigger ? 'trigger' : (apiMethod ?? 'unknown');
+    // Webhook and trigger paths carry their secret: it never reaches the audit log or a fault matcher.
+    const safePath = isWebhook || isTrigger ? url.pathname.replace(/[^/]+$/, '***') : url.pathname;
     const method = req.method ?? 'GET';
     const fault = faults.take('slack', { verb, method, path: safePath });
     const audited = (status: number): void => {
@@ -296,6 +362,7 @@ export async function startSlack(options: { faults: Faults; audit: AuditLog }): 
     }
     try {
       if (isWebhook) return audited(await handleWebhook(req, res, url.pathname));
+      if (isTrigger) return audited(await handleTrigger(req, res, url.pathname));
       if (apiMethod && (API_METHODS as readonly string[]).includes(apiMethod))
         return audited(await handleApi(req, res, apiMethod as ApiMethod, url));
       sendJson(res, 404, { ok: false, error: 'unknown_method', req_method: apiMethod ?? url.pathname });
@@ -307,9 +374,12 @@ export async function startSlack(options: { faults: Faults; audit: AuditLog }): 
     }
   });
 
-  return {
+  const standIn: SlackStandIn = {
     url: server.url,
     webhookUrl: `${server.url}/services/${TEAM_ID}/${WEBHOOK_ID}/${webhookSecret}`,
+    triggerUrl: `${server.url}/triggers/${TEAM_ID}/${TRIGGER_ID}/${triggerSecret}`,
+    triggers,
+    triggerVariables: [],
     token,
     channels: { ...CHANNELS },
     messages,
@@ -328,6 +398,7 @@ export async function startSlack(options: { faults: Faults; audit: AuditLog }): 
     },
     stop: () => server.stop(),
   };
+  return standIn;
 }
 
 /** Slack's answer to an injected fault: its usual bodies unless the rule gives one. */

@@ -36,6 +36,7 @@ import {
   type DeploymentRecord,
 } from '../../record/record.js';
 import { currentRevision, imagesOf, listRevisions } from '../../kube/revisions.js';
+import { sleep } from '../../net/retry.js';
 import { waitForRollout, type Deployment } from '../../kube/rollout.js';
 import {
   colorServiceName,
@@ -74,6 +75,11 @@ export interface BlueGreenOptions {
   checkIntervalMs: number;
   /** Keep the previous colour running (scaled up) after the switch, for an instant rollback. */
   keepPrevious: boolean;
+  /**
+   * Without keepPrevious: how long after the switch write the previous colour keeps its pods, so
+   * every node's kube-proxy has moved off it before they go. Default SCALE_DOWN_DELAY_MS.
+   */
+  scaleDownDelayMs?: number;
   timeoutMs: number;
   autoRollback: boolean;
   onCancel: 'rollback' | 'leave';
@@ -123,6 +129,14 @@ const VERIFY_MS = 15_000;
 
 /** How long the traffic may take to show a switch in Prometheus: a few scrape intervals. */
 const OBSERVE_MS = 20_000;
+
+/**
+ * How long after the switch the previous colour keeps its pods when it is not kept: Argo Rollouts'
+ * `scaleDownDelaySeconds` default, which gives every node time to reprogram its rules; a node
+ * whose kube-proxy still sends to a pod that is gone fails the request. The post-switch checks'
+ * time counts towards it.
+ */
+export const SCALE_DOWN_DELAY_MS = 30_000;
 
 /** What the phases of one deploy learn and share. */
 interface Shared {
@@ -471,7 +485,7 @@ export class BlueGreenDeploy {
       {
         // The goal is reached: what is left tidies up, and its failures are warnings.
         name: 'finish',
-        run: async () => {
+        run: async (ctx) => {
           if (!s.live) return;
           const liveName = this.names[s.live];
           await retargetAutoscaler(
@@ -481,7 +495,7 @@ export class BlueGreenDeploy {
             { from: liveName, to: s.idleName },
             { note: (t) => this.note(t), warn: (t) => this.o.runner.warn(t) },
           );
-          await this.keepPrevious(liveName).catch((error: unknown) =>
+          await this.keepPrevious(liveName, s.switchStarted, ctx.signal).catch((error: unknown) =>
             this.o.runner.warn(`${liveName} could not be scaled down: ${errorText(error)}`),
           );
         },
@@ -879,15 +893,24 @@ export class BlueGreenDeploy {
   }
 
   /**
-   * The previous colour stays up until the next deploy replaces it, or goes now. No time limit:
-   * with nothing installed in the cluster, nothing would scale it down when a limit passed.
+   * The previous colour stays up until the next deploy replaces it, or goes once the scale-down
+   * delay since the switch has passed. No time limit on keeping it: with nothing installed in the
+   * cluster, nothing would scale it down when a limit passed. A cancel during the delay leaves it up.
    */
-  private async keepPrevious(name: string): Promise<void> {
+  private async keepPrevious(name: string, switchedAt: number, signal: AbortSignal): Promise<void> {
     if (this.o.keepPrevious) {
       this.note(
         `${name} stays scaled up for an instant rollback until the next deploy (keep-previous: true)`,
       );
       return;
+    }
+    const delayMs = this.o.scaleDownDelayMs ?? SCALE_DOWN_DELAY_MS;
+    const wait = Math.max(0, switchedAt + delayMs - Date.now());
+    if (wait > 0) {
+      this.note(
+        `${name} scales to 0 in ${(wait / 1000).toFixed(1)}s, ${delayMs / 1000}s after the switch, once every node has stopped sending to it`,
+      );
+      await sleep(wait, signal);
     }
     await this.objects.patch(DEPLOYMENTS, this.o.namespace, name, { spec: { replicas: 0 } }, 'merge');
     this.note(`${name} scaled to 0 (keep-previous: false)`);
