@@ -64,9 +64,33 @@ function referencedBy(deployment: string): Set<string> {
   const replicaSets = sandbox.store
     .list(kind('ReplicaSet'), 'shop')
     .items.filter((rs) => rs.metadata.ownerReferences?.some((ref) => ref.uid === owner?.metadata.uid));
+  // A pod still terminating mounts its config too, so the action keeps it until the pod is gone.
+  const pods = sandbox.store
+    .list(kind('Pod'), 'shop')
+    .items.filter((pod) => pod.metadata.labels?.app === deployment)
+    .map(
+      (pod) =>
+        (pod as { spec?: PodTemplateView }).spec?.volumes?.find((v) => v.name === 'cd-actions-config')
+          ?.configMap?.name,
+    );
   return new Set(
-    [owner, ...replicaSets].map(mountedConfig).filter((name): name is string => name !== undefined),
+    [...[owner, ...replicaSets].map(mountedConfig), ...pods].filter(
+      (name): name is string => name !== undefined,
+    ),
   );
+}
+
+/** Waits until none of the app's pods is terminating: deploys minutes apart, as in a pipeline. */
+async function podsSettled(app: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  const terminating = (): number =>
+    sandbox.store
+      .list(kind('Pod'), 'shop')
+      .items.filter((pod) => pod.metadata.labels?.app === app && pod.metadata.deletionTimestamp).length;
+  while (terminating() > 0) {
+    if (Date.now() > deadline) throw new Error(`pods of ${app} still terminating after 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 const CONFIG_A = 'apiUrl: https://api.staging.example.com\nlogLevel: info\nfeatures:\n  newCheckout: false\n';
@@ -210,6 +234,7 @@ describe('deploy-rolling with config-files', () => {
       );
     const mounted: string[] = [];
     for (const n of [1, 2, 3, 4]) {
+      await podsSettled('hist');
       const result = await runAction({
         action: 'deploy-rolling',
         cwd: await workspace({

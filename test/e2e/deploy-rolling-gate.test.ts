@@ -141,11 +141,12 @@ describe('deploy-rolling with checks after the rollout', () => {
     const started = Date.now();
     const result = await deploy(app('3.0.0', { SANDBOX_ERROR_RATE: '0.5' }), {
       checks: errorRate('3.0.0'),
-      'verify-duration': '60s',
+      'verify-duration': '10m',
     });
     expect(result.exitCode).toBe(1);
-    // Decided from the errors, well before the minute of observation.
-    expect(Date.now() - started).toBeLessThan(45_000);
+    // Decided from the errors, not by observing for the 10 minutes: the bound is wide (2 min
+    // against 10) so that a busy machine cannot break it, and still rules the slow path out.
+    expect(Date.now() - started).toBeLessThan(120_000);
     expect(result.outputs).toMatchObject({ 'rolled-back': 'true', verdict: 'fail' });
     const error = result.errors.join('\n');
     expect(error).toContain('failed in phase verify');

@@ -106,11 +106,11 @@ describe('deploy-rolling', () => {
     const started = Date.now();
     const result = await deploy(app('ghcr.io/acme/web:3.0.0', { SANDBOX_CRASH: 'true' }), {
       manifests: 'k8s/app.yaml',
-      timeout: '5m',
+      timeout: '10m',
     });
     expect(result.exitCode).toBe(1);
-    // Fail fast: decided from the pod, minutes before the 5m timeout.
-    expect(Date.now() - started).toBeLessThan(45_000);
+    // Fail fast: decided from the pod, not the 10m timeout (a wide bound for a busy machine).
+    expect(Date.now() - started).toBeLessThan(120_000);
     expect(result.outputs['rolled-back']).toBe('true');
     expect(result.errors.join('\n')).toMatch(/CrashLoopBackOff|restarted/);
     expect(result.errors.join('\n')).toContain('web is serving revision 4 again (ghcr.io/acme/web:2.0.0)');
@@ -147,11 +147,12 @@ describe('deploy-rolling', () => {
       const started = Date.now();
       const result = await deploy(app('ghcr.io/acme/web:6.0.0'), {
         manifests: 'k8s/app.yaml',
-        timeout: '5m',
+        timeout: '10m',
       });
       expect(result.exitCode).toBe(1);
-      // Decided from the ReplicaFailure condition, not the 600 s progress deadline or the 5m timeout.
-      expect(Date.now() - started).toBeLessThan(30_000);
+      // Decided from the ReplicaFailure condition, not the 600 s progress deadline or the 10m
+      // timeout (a wide bound for a busy machine).
+      expect(Date.now() - started).toBeLessThan(120_000);
       const errors = result.errors.join('\n');
       expect(errors).toContain('ReplicaFailure: FailedCreate: pods "web-');
       expect(errors).toContain(

@@ -170,24 +170,25 @@ describe('health-gate', () => {
 
   it('fails a version answering 20% errors as soon as the rule is met', async () => {
     const started = Date.now();
-    const result = await gate({ checks: successRate('flaky'), duration: '30s', interval: '1s' });
+    const result = await gate({ checks: successRate('flaky'), duration: '10m', interval: '1s' });
     expect(result.exitCode).toBe(1);
     expect(result.outputs.verdict).toBe('fail');
     expect(result.outputs['failed-checks']).toBe('success-rate');
     expect(result.errors.join('\n')).toMatch(
       /Health gate failed: check "success-rate" failed: 2 failed samples, more than failure-limit 1/,
     );
-    // Two failed samples a second apart, not the 30 s duration.
-    expect(Date.now() - started).toBeLessThan(15_000);
+    // Two failed samples a second apart, not the 10 min duration (a wide bound for a busy machine).
+    expect(Date.now() - started).toBeLessThan(120_000);
   });
 
   it('fails a crash-looping Deployment on the pods check without waiting for the duration', async () => {
-    const result = await gate({ deployment: 'crashy', duration: '30s', interval: '1s' });
+    const result = await gate({ deployment: 'crashy', duration: '10m', interval: '1s' });
     expect(result.exitCode).toBe(1);
     expect(result.outputs.verdict).toBe('fail');
     expect(result.outputs['failed-checks']).toBe('deployment');
     expect(result.errors.join('\n')).toMatch(/CrashLoopBackOff|restarted/);
-    expect(Number(result.outputs.duration)).toBeLessThan(5);
+    // Not the 10 min duration; a wide bound for a busy machine.
+    expect(Number(result.outputs.duration)).toBeLessThan(120);
   });
 
   it('holds on a Service without traffic and ends inconclusive, never pass', async () => {

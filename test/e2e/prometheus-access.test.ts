@@ -265,7 +265,7 @@ describe('health-gate reaching a Prometheus behind authentication', () => {
     const result = await gate({
       'prometheus-url': tokenFront.url,
       'prometheus-token': WRONG_TOKEN,
-      duration: '30s',
+      duration: '10m',
     });
     expect(result.exitCode).toBe(1);
     expect(result.outputs.verdict).toBeUndefined();
@@ -276,7 +276,8 @@ describe('health-gate reaching a Prometheus behind authentication', () => {
     expect(tokenFront.seen.length).toBeGreaterThanOrEqual(1);
     expect(tokenFront.seen.length).toBeLessThanOrEqual(2);
     expect(tokenFront.seen.every((s) => s.authorization === `Bearer ${WRONG_TOKEN}`)).toBe(true);
-    expect(result.durationMs).toBeLessThan(15_000);
+    // Refused at once, not after the 10 min duration (a wide bound for a busy machine).
+    expect(result.durationMs).toBeLessThan(120_000);
     await expectNoSecrets(result);
   });
 
@@ -352,7 +353,7 @@ describe('health-gate reaching an in-cluster Prometheus through the Kubernetes A
       {
         'prometheus-url': 'http://prometheus.monitoring:9090',
         'prometheus-via': 'kubernetes',
-        duration: '30s',
+        duration: '10m',
       },
       servicesOnly,
     );
@@ -360,7 +361,8 @@ describe('health-gate reaching an in-cluster Prometheus through the Kubernetes A
     expect(result.errors.join('\n')).toMatch(
       /the Kubernetes API refused the Service proxy \(HTTP 403: .*\); the kubeconfig's user needs "get" on "services\/proxy" in namespace monitoring/,
     );
-    expect(result.durationMs).toBeLessThan(15_000);
+    // Refused at once, not after the 10 min duration (a wide bound for a busy machine).
+    expect(result.durationMs).toBeLessThan(120_000);
   });
 });
 

@@ -383,9 +383,11 @@ describe('readNotifySlackSettings: payload-file-path and webhook-type', () => {
     expect(run({ 'webhook-url': HOOK, 'webhook-type': 'webhook-trigger' })).toThrow(
       'Input "webhook-url" is an incoming webhook URL but "webhook-type" is webhook-trigger: set webhook-type: incoming-webhook',
     );
-    expect(run({ token: TOKEN, channel: '#deploys', 'webhook-type': 'incoming-webhook' })).toThrow(
-      'Input "webhook-type" was given with "token"',
+    expect(run({ token: TOKEN, channel: '#deploys', 'webhook-type': 'webhook-trigger' })).toThrow(
+      'Input "webhook-type" is webhook-trigger but "token" was given',
     );
+    // The runner passes the default with every step: harmless beside a token.
+    expect(run({ token: TOKEN, channel: '#deploys', 'webhook-type': 'incoming-webhook' })).not.toThrow();
     expect(run({ 'webhook-url': HOOK, 'webhook-type': 'trigger' })).toThrow(
       'Input "webhook-type" has value "trigger": expected one of incoming-webhook, webhook-trigger',
     );

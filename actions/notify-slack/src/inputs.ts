@@ -4,7 +4,6 @@
  * `config`) and error wording are core's resolveSettings; everything here is local work (file
  * reads for `report` and `payload-file-path`, YAML parsing) and runs before any network call.
  */
-import { readFileSync } from 'node:fs';
 import { deployInputs, resolveSettings } from '@cd-actions/core/config/config';
 import {
   input,
@@ -14,11 +13,9 @@ import {
   type Rule,
   type Settings,
 } from '@cd-actions/core/inputs/inputs';
-import type { Parsed } from '@cd-actions/core/inputs/kinds';
+import { deployStatusInput, fieldsInput, reportInput } from '@cd-actions/core/inputs/notice';
 import { setSecret } from '@cd-actions/core/runner/io';
 import { DEFAULT_SLACK_API_URL, type Destination } from '@cd-actions/core/slack/deliver-types';
-import { summarizeReport } from '@cd-actions/core/slack/gate-report';
-import { DEPLOY_STATUSES } from '@cd-actions/core/slack/message';
 import type { NotifySettings } from '@cd-actions/core/slack/notify-types';
 import {
   parsePayloadTemplate,
@@ -37,25 +34,6 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export const WEBHOOK_TYPES = ['incoming-webhook', 'webhook-trigger'] as const;
 type WebhookType = (typeof WEBHOOK_TYPES)[number];
 
-/**
- * A spec whose parsed value gets one more check; `check` returns the reason it fails. Unlike the
- * kinds' `validate` (which replaces the accepted form), the reason goes before "expected".
- */
-function refine<T, A extends boolean>(
-  spec: InputSpec<T, A>,
-  check: (value: T) => string | undefined,
-): InputSpec<T, A> {
-  return {
-    ...spec,
-    parse: (raw, context): Parsed<T> => {
-      const parsed = spec.parse(raw, context);
-      if (!parsed.ok) return parsed;
-      const reason = check(parsed.value);
-      return reason === undefined ? parsed : { ok: false, reason };
-    },
-  };
-}
-
 function webhookUrl(): InputSpec<string, false> {
   return {
     ...input.url({ protocols: ['https'], secret: true, config: false }),
@@ -69,43 +47,6 @@ function webhookUrl(): InputSpec<string, false> {
       if (url.protocol !== 'https:')
         return { ok: false, reason: `the scheme ${url.protocol} is not allowed` };
       return { ok: true, value: raw };
-    },
-  };
-}
-
-/** A report file inside the workspace (workspace-path.ts), read and summarised while validating. */
-function reportFile(): InputSpec<NonNullable<NotifySettings['report']>, false> {
-  // A report is a file an earlier step of the job wrote: inside the workspace, or RUNNER_TEMP,
-  // where health-gate and canary-step write it by default.
-  const where = input.path({
-    config: false,
-    output: true,
-    what: 'a JSON report shaped { verdict, checks: [{ name, verdict }] } (health-gate, canary-step or deploy output)',
-  });
-  return {
-    ...where,
-    parse: (raw, context) => {
-      const inside = where.parse(raw, context);
-      if (!inside.ok) return inside;
-      const path = inside.value;
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        return {
-          ok: false,
-          reason: code === 'ENOENT' ? 'the file does not exist' : `the file cannot be read (${code})`,
-        };
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        return { ok: false, reason: 'the file is not JSON' };
-      }
-      const summary = summarizeReport(json);
-      return summary.ok ? { ok: true, value: summary.summary } : { ok: false, reason: summary.reason };
     },
   };
 }
@@ -140,11 +81,6 @@ function payloadFile(): InputSpec<PayloadTemplate, false> {
   };
 }
 
-/** GitHub's job.status is lower case already; a hand-typed "Success" means the same. */
-function anyCase<T, A extends boolean>(spec: InputSpec<T, A>): InputSpec<T, A> {
-  return { ...spec, parse: (raw, context) => spec.parse(raw.toLowerCase(), context) };
-}
-
 /**
  * The inputs by their action.yml names. `config` says which key of the deploy config's
  * environment entry supplies an input; `false` keeps a same-named key (the entry's `timeout` is
@@ -163,25 +99,13 @@ function notifySlackSpec() {
       pattern: CHANNEL,
       patternDescription: 'a Slack channel id such as C0123456789, or a channel name such as #deploys',
     }),
-    status: anyCase(input.enum(DEPLOY_STATUSES, { required: true, config: false })),
+    status: deployStatusInput(),
     environment: deployInputs.environment,
     app: input.string({ config: 'app' }),
     version: input.string({ config: false }),
     strategy: input.string({ config: 'strategy' }),
     text: input.string({ config: false }),
-    fields: refine(
-      input.document({
-        config: false,
-        shape: 'mapping',
-        description: 'a YAML map of name: value, such as "region: eu-west-1"',
-      }),
-      (value) => {
-        const bad = Object.entries(value as Record<string, unknown>).find(
-          ([, v]) => v !== null && typeof v === 'object',
-        );
-        return bad ? `the value of "${bad[0]}" is not a single value` : undefined;
-      },
-    ),
+    fields: fieldsInput(),
     'mention-on-failure': input.list({
       config: 'slack.mention-on-failure',
       itemDescription: 'Slack user ids (U...), user group ids (S...), here or channel',
@@ -190,7 +114,7 @@ function notifySlackSpec() {
     }),
     'update-ts': input.string({ config: false, pattern: SLACK_TS, patternDescription: TS_ACCEPTED }),
     'thread-ts': input.string({ config: false, pattern: SLACK_TS, patternDescription: TS_ACCEPTED }),
-    report: reportFile(),
+    report: reportInput(),
     payload: payloadText(),
     'payload-file-path': payloadFile(),
     'webhook-type': input.enum(WEBHOOK_TYPES, { default: 'incoming-webhook', config: false }),
@@ -264,13 +188,15 @@ function rules(explicit: ReadonlySet<string>): Rule<NotifySpec>[] {
               'Input "update-ts" was given with "webhook-url": Slack cannot update a webhook\'s message; use "token" and "channel" to post the started message and update it',
           }
         : undefined,
+    // The runner passes every input's default (INPUT_WEBHOOK-TYPE=incoming-webhook) whether the
+    // step gave it or not, so only a trigger, which a token cannot post to, is refused.
     (s) =>
-      explicit.has('webhook-type') && s.token !== undefined
+      s.webhookType === 'webhook-trigger' && s.token !== undefined
         ? {
             input: 'webhook-type',
-            accepted: 'webhook-type only with "webhook-url"',
+            accepted: 'webhook-type webhook-trigger only with "webhook-url"',
             message:
-              'Input "webhook-type" was given with "token": it says what "webhook-url" is; the Web API needs none',
+              'Input "webhook-type" is webhook-trigger but "token" was given: a Workflow Builder trigger is reached by its URL; give it as "webhook-url"',
           }
         : undefined,
     (s) => {

@@ -2,18 +2,16 @@
  * Bad input on any cluster: each action refuses it with an error that names the input, the value
  * and the accepted form, and nothing in the namespace was created or changed.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { deploymentYaml, runOn, serviceYaml } from './cluster.js';
-import { check, startTarget, type Target } from './target.js';
+import { check, useTarget, type Target } from './target.js';
 
 const FILE = import.meta.filename;
-const SLOW = 300_000;
 let target: Target;
 
-beforeAll(async () => {
-  target = await startTarget(FILE);
-}, SLOW);
-afterAll(async () => target?.stop(), SLOW);
+useTarget(FILE, (started) => {
+  target = started;
+});
 
 /** Everything the actions could write in the namespace, by kind and name. */
 async function objectsInNamespace(): Promise<string[]> {
@@ -50,16 +48,10 @@ const CASES: [string, string, Record<string, string>, RegExp][] = [
 
 describe('bad input on any cluster', () => {
   for (const [action, input, inputs, message] of CASES)
-    check(
-      FILE,
-      `${action} refuses a bad ${input} before writing anything`,
-      [],
-      async () => {
-        const result = await runOn(target, action, files(), inputs);
-        expect(result.exitCode, result.log).toBe(1);
-        expect(result.errors.join('\n')).toMatch(message);
-        expect(await objectsInNamespace()).toEqual([]);
-      },
-      SLOW,
-    );
+    check(FILE, `${action} refuses a bad ${input} before writing anything`, [], async () => {
+      const result = await runOn(target, action, files(), inputs);
+      expect(result.exitCode, result.log).toBe(1);
+      expect(result.errors.join('\n')).toMatch(message);
+      expect(await objectsInNamespace()).toEqual([]);
+    });
 });

@@ -3,7 +3,7 @@
  * target's kubeconfig, under steady load; the route and the colours read back through the API, and
  * failed requests counted in Prometheus where the target has one.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ActionResult } from '../../../packages/sandbox/src/harness.js';
 import {
   deploymentYaml,
@@ -15,17 +15,15 @@ import {
   startLoad,
   templateImage,
 } from './cluster.js';
-import { check, startTarget, type Target } from './target.js';
+import { check, useTarget, type Target } from './target.js';
 
 const FILE = import.meta.filename;
-const SLOW = 300_000;
 let target: Target;
 
-beforeAll(async () => {
-  target = await startTarget(FILE);
+useTarget(FILE, async (started) => {
+  target = started;
   await startLoad(target, 'web');
-}, SLOW);
-afterAll(async () => target?.stop(), SLOW);
+});
 
 function deploy(
   version: string,
@@ -83,28 +81,22 @@ const preSwitch =
   '- { kind: http, name: preview, via: service-proxy, service: web-preview, path: /, critical: true }';
 
 describe('deploy-blue-green on any cluster', () => {
-  check(
-    FILE,
-    'a first deploy brings up blue and points the live Service at it',
-    [],
-    async () => {
-      const result = await deploy('1.0.0', {});
-      expect(result.exitCode, result.log).toBe(0);
-      expect(result.outputs).toMatchObject({
-        'active-color': 'blue',
-        switched: 'true',
-        'rolled-back': 'false',
-      });
-      const live = await liveService();
-      expect(live.color).toBe('blue');
-      expect(live.record).toMatchObject({
-        strategy: 'blue-green',
-        phase: 'succeeded',
-        stable: { color: 'blue' },
-      });
-    },
-    SLOW,
-  );
+  check(FILE, 'a first deploy brings up blue and points the live Service at it', [], async () => {
+    const result = await deploy('1.0.0', {});
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs).toMatchObject({
+      'active-color': 'blue',
+      switched: 'true',
+      'rolled-back': 'false',
+    });
+    const live = await liveService();
+    expect(live.color).toBe('blue');
+    expect(live.record).toMatchObject({
+      strategy: 'blue-green',
+      phase: 'succeeded',
+      stable: { color: 'blue' },
+    });
+  });
 
   check(
     FILE,
@@ -126,63 +118,44 @@ describe('deploy-blue-green on any cluster', () => {
       expect((await imagesOf('green')).template).toBe(target.image('2.0.0'));
       expect((await imagesOf('green')).ready).toContain(target.image('2.0.0'));
     },
-    SLOW,
   );
 
-  check(
-    FILE,
-    'the switch to a healthy colour fails no request',
-    ['prometheus'],
-    async () => {
-      const started = Date.now();
-      const result = await deploy('3.0.0', { 'post-switch-checks': postSwitch('blue') });
-      expect(result.exitCode, result.log).toBe(0);
-      expect((await liveService()).color).toBe('blue');
-      const { failed, total } = await failedRequests((Date.now() - started) / 1000);
-      expect(total).toBeGreaterThan(0);
-      expect(failed).toBe(0);
-    },
-    SLOW,
-  );
+  check(FILE, 'the switch to a healthy colour fails no request', ['prometheus'], async () => {
+    const started = Date.now();
+    const result = await deploy('3.0.0', { 'post-switch-checks': postSwitch('blue') });
+    expect(result.exitCode, result.log).toBe(0);
+    expect((await liveService()).color).toBe('blue');
+    const { failed, total } = await failedRequests((Date.now() - started) / 1000);
+    expect(total).toBeGreaterThan(0);
+    expect(failed).toBe(0);
+  });
 
-  check(
-    FILE,
-    'a colour that fails its pre-switch check is never switched to',
-    [],
-    async () => {
-      const before = await liveService();
-      const result = await deploy(
-        '1.0.0',
-        { 'preview-service': 'web-preview', 'pre-switch-checks': preSwitch },
-        { SANDBOX_ERROR_RATE: '1' },
-      );
-      expect(result.exitCode, result.log).toBe(1);
-      expect(result.outputs.switched).toBe('false');
-      expect(result.errors.join('\n')).toContain('pre-switch checks did not pass');
-      expect((await liveService()).color).toBe(before.color);
-      expect((await imagesOf(before.color!)).template).toBe(target.image('3.0.0'));
-    },
-    SLOW,
-  );
+  check(FILE, 'a colour that fails its pre-switch check is never switched to', [], async () => {
+    const before = await liveService();
+    const result = await deploy(
+      '1.0.0',
+      { 'preview-service': 'web-preview', 'pre-switch-checks': preSwitch },
+      { SANDBOX_ERROR_RATE: '1' },
+    );
+    expect(result.exitCode, result.log).toBe(1);
+    expect(result.outputs.switched).toBe('false');
+    expect(result.errors.join('\n')).toContain('pre-switch checks did not pass');
+    expect((await liveService()).color).toBe(before.color);
+    expect((await imagesOf(before.color!)).template).toBe(target.image('3.0.0'));
+  });
 
-  check(
-    FILE,
-    'a colour that fails after the switch is switched back',
-    [],
-    async () => {
-      const before = await liveService();
-      const result = await deploy(
-        '1.0.0',
-        {
-          'post-switch-checks':
-            '- { kind: http, name: live-ok, via: service-proxy, service: web, path: /, critical: true }',
-        },
-        { SANDBOX_ERROR_RATE: '1' },
-      );
-      expect(result.exitCode, result.log).toBe(1);
-      expect(result.outputs).toMatchObject({ switched: 'true', 'rolled-back': 'true' });
-      expect((await liveService()).color).toBe(before.color);
-    },
-    SLOW,
-  );
+  check(FILE, 'a colour that fails after the switch is switched back', [], async () => {
+    const before = await liveService();
+    const result = await deploy(
+      '1.0.0',
+      {
+        'post-switch-checks':
+          '- { kind: http, name: live-ok, via: service-proxy, service: web, path: /, critical: true }',
+      },
+      { SANDBOX_ERROR_RATE: '1' },
+    );
+    expect(result.exitCode, result.log).toBe(1);
+    expect(result.outputs).toMatchObject({ switched: 'true', 'rolled-back': 'true' });
+    expect((await liveService()).color).toBe(before.color);
+  });
 });

@@ -3,7 +3,7 @@
  * any cluster: the committed bundle against the target's kubeconfig; the stable, the canary and
  * the record read back through the API.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ActionResult } from '../../../packages/sandbox/src/harness.js';
 import {
   deploymentYaml,
@@ -16,14 +16,13 @@ import {
   templateImage,
   waitUntil,
 } from './cluster.js';
-import { check, startTarget, type Target } from './target.js';
+import { check, useTarget, type Target } from './target.js';
 
 const FILE = import.meta.filename;
-const SLOW = 300_000;
 let target: Target;
 
-beforeAll(async () => {
-  target = await startTarget(FILE);
+useTarget(FILE, async (started) => {
+  target = started;
   await startLoad(target, 'web');
   const stable = await runOn(
     target,
@@ -34,8 +33,7 @@ beforeAll(async () => {
     { manifests: 'k8s/app.yaml' },
   );
   expect(stable.exitCode, stable.log).toBe(0);
-}, SLOW);
-afterAll(async () => target?.stop(), SLOW);
+});
 
 function canary(
   version: string,
@@ -71,29 +69,23 @@ async function canaryGone(): Promise<boolean> {
 }
 
 describe('canary-step on any cluster', () => {
-  check(
-    FILE,
-    'a healthy canary ramps 34 → 67 → 100 and is promoted into the stable',
-    [],
-    async () => {
-      const result = await canary('2.0.0', { steps: '34,67,100' });
-      expect(result.exitCode, result.log).toBe(0);
-      expect(result.outputs.phase).toBe('promoted');
-      expect(await templateImage(target, 'web')).toBe(target.image('2.0.0'));
-      await waitUntil('the stable to serve 2.0.0 only', async () =>
-        (await readyImages(target, 'web')).every((image) => image === target.image('2.0.0')),
-      );
-      expect(await canaryGone()).toBe(true);
-      const stable = await target.apps.readNamespacedDeployment({ name: 'web', namespace: target.namespace });
-      expect(recordOf(stable)).toMatchObject({
-        strategy: 'canary',
-        phase: 'succeeded',
-        canary: { state: 'promoted' },
-      });
-      expect(result.summary).toContain('approximated by the replica counts');
-    },
-    SLOW,
-  );
+  check(FILE, 'a healthy canary ramps 34 → 67 → 100 and is promoted into the stable', [], async () => {
+    const result = await canary('2.0.0', { steps: '34,67,100' });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.outputs.phase).toBe('promoted');
+    expect(await templateImage(target, 'web')).toBe(target.image('2.0.0'));
+    await waitUntil('the stable to serve 2.0.0 only', async () =>
+      (await readyImages(target, 'web')).every((image) => image === target.image('2.0.0')),
+    );
+    expect(await canaryGone()).toBe(true);
+    const stable = await target.apps.readNamespacedDeployment({ name: 'web', namespace: target.namespace });
+    expect(recordOf(stable)).toMatchObject({
+      strategy: 'canary',
+      phase: 'succeeded',
+      canary: { state: 'promoted' },
+    });
+    expect(result.summary).toContain('approximated by the replica counts');
+  });
 
   check(
     FILE,
@@ -107,6 +99,5 @@ describe('canary-step on any cluster', () => {
       await waitUntil('the canary to be scaled away', canaryGone);
       expect((await readyImages(target, 'web')).every((image) => image === target.image('2.0.0'))).toBe(true);
     },
-    SLOW,
   );
 });

@@ -2,17 +2,16 @@
  * health-gate on any cluster: the committed bundle judging apps the target runs, from what its
  * Prometheus scraped and what its API says about their pods.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ActionResult } from '../../../packages/sandbox/src/harness.js';
 import { deploymentYaml, runOn, serviceYaml, startLoad } from './cluster.js';
-import { check, startTarget, type Target } from './target.js';
+import { check, useTarget, type Target } from './target.js';
 
 const FILE = import.meta.filename;
-const SLOW = 300_000;
 let target: Target;
 
-beforeAll(async () => {
-  target = await startTarget(FILE);
+useTarget(FILE, async (started) => {
+  target = started;
   for (const [name, env] of [
     ['good', {}],
     ['flaky', { SANDBOX_ERROR_RATE: '0.5' }],
@@ -28,8 +27,7 @@ beforeAll(async () => {
     );
     expect(result.exitCode, result.log).toBe(0);
   }
-}, SLOW);
-afterAll(async () => target?.stop(), SLOW);
+});
 
 function gate(service: string): Promise<ActionResult> {
   const checks = `- { kind: prometheus, template: success-rate, service: ${service}, version: "1.0.0", window: 10s, min-requests: 10, condition: ">= 0.95" }
@@ -59,7 +57,6 @@ describe('health-gate on any cluster', () => {
       expect(result.exitCode, result.log).toBe(0);
       expect(result.outputs).toMatchObject({ verdict: 'pass', 'failed-checks': '' });
     },
-    SLOW,
   );
 
   check(
@@ -71,7 +68,6 @@ describe('health-gate on any cluster', () => {
       expect(result.exitCode, result.log).toBe(1);
       expect(result.outputs).toMatchObject({ verdict: 'fail', 'failed-checks': 'success-rate' });
     },
-    SLOW,
   );
 
   check(
@@ -92,6 +88,5 @@ describe('health-gate on any cluster', () => {
       expect(result.errors.join('\n')).toMatch(/checks/);
       expect(result.errors.join('\n')).toContain('=< 1');
     },
-    SLOW,
   );
 });

@@ -2,7 +2,7 @@
  * deploy-rolling and rollback on any cluster: the committed bundles, run as the runner runs them,
  * against the target's kubeconfig; every outcome read back through the Kubernetes API.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ActionResult } from '../../../packages/sandbox/src/harness.js';
 import { DEPLOYER_ROLE } from '../fixtures.js';
 import {
@@ -16,17 +16,15 @@ import {
   startLoad,
   templateImage,
 } from './cluster.js';
-import { check, startTarget, type Target } from './target.js';
+import { check, useTarget, type Target } from './target.js';
 
 const FILE = import.meta.filename;
-const SLOW = 300_000;
 let target: Target;
 
-beforeAll(async () => {
-  target = await startTarget(FILE);
+useTarget(FILE, async (started) => {
+  target = started;
   await startLoad(target, 'web');
-}, SLOW);
-afterAll(async () => target?.stop(), SLOW);
+});
 
 function app(version: string, env: Record<string, string> = {}): Record<string, string> {
   return {
@@ -82,7 +80,6 @@ describe('deploy-rolling and rollback, on any cluster', () => {
         ),
       ).toBe(false);
     },
-    SLOW,
   );
 
   check(
@@ -103,7 +100,6 @@ describe('deploy-rolling and rollback, on any cluster', () => {
         outcome: 'rolled-back',
       });
     },
-    SLOW,
   );
 
   check(
@@ -123,63 +119,44 @@ describe('deploy-rolling and rollback, on any cluster', () => {
       expect(result.outputs.verdict).toBe('pass');
       expect(await readyImages(target, 'web')).toEqual([target.image('2.0.0'), target.image('2.0.0')]);
     },
-    SLOW,
   );
 
-  check(
-    FILE,
-    'a version that answers 500s fails its check and is rolled back',
-    ['prometheus'],
-    async () => {
-      const result = await run('deploy-rolling', app('3.0.0', { SANDBOX_ERROR_RATE: '1' }), {
-        manifests: 'k8s/app.yaml',
-        checks: errorRateCheck('3.0.0'),
-        'prometheus-url': target.prometheus,
-        'initial-delay': '10s',
-        'verify-duration': '30s',
-        'check-interval': '2s',
-      });
-      expect(result.exitCode, result.log).toBe(1);
-      expect(result.outputs).toMatchObject({ verdict: 'fail', 'rolled-back': 'true' });
-      expect(await templateImage(target, 'web')).not.toBe(target.image('3.0.0'));
-      expect((await readyImages(target, 'web')).every((image) => image !== target.image('3.0.0'))).toBe(true);
-    },
-    SLOW,
-  );
+  check(FILE, 'a version that answers 500s fails its check and is rolled back', ['prometheus'], async () => {
+    const result = await run('deploy-rolling', app('3.0.0', { SANDBOX_ERROR_RATE: '1' }), {
+      manifests: 'k8s/app.yaml',
+      checks: errorRateCheck('3.0.0'),
+      'prometheus-url': target.prometheus,
+      'initial-delay': '10s',
+      'verify-duration': '30s',
+      'check-interval': '2s',
+    });
+    expect(result.exitCode, result.log).toBe(1);
+    expect(result.outputs).toMatchObject({ verdict: 'fail', 'rolled-back': 'true' });
+    expect(await templateImage(target, 'web')).not.toBe(target.image('3.0.0'));
+    expect((await readyImages(target, 'web')).every((image) => image !== target.image('3.0.0'))).toBe(true);
+  });
 
-  check(
-    FILE,
-    'rollback puts the previous revision back and says which',
-    [],
-    async () => {
-      const before = await templateImage(target, 'web');
-      const result = await run('rollback', {}, { app: 'web', reason: 'e2e on any cluster' });
-      expect(result.exitCode, result.log).toBe(0);
-      const after = await templateImage(target, 'web');
-      expect(after).not.toBe(before);
-      expect(await readyImages(target, 'web')).toEqual([after, after]);
-      expect(Number(result.outputs['to-revision'])).toBeGreaterThan(0);
-      expect((await historyOf(target, 'web')).at(-1)).toMatchObject({
-        action: 'rollback',
-        outcome: 'succeeded',
-      });
-    },
-    SLOW,
-  );
+  check(FILE, 'rollback puts the previous revision back and says which', [], async () => {
+    const before = await templateImage(target, 'web');
+    const result = await run('rollback', {}, { app: 'web', reason: 'e2e on any cluster' });
+    expect(result.exitCode, result.log).toBe(0);
+    const after = await templateImage(target, 'web');
+    expect(after).not.toBe(before);
+    expect(await readyImages(target, 'web')).toEqual([after, after]);
+    expect(Number(result.outputs['to-revision'])).toBeGreaterThan(0);
+    expect((await historyOf(target, 'web')).at(-1)).toMatchObject({
+      action: 'rollback',
+      outcome: 'succeeded',
+    });
+  });
 
-  check(
-    FILE,
-    "deploys with no more rights than the README's Role",
-    ['sandbox-tokens'],
-    async () => {
-      const limited = target.sandbox!.kubeconfigFor({ ...DEPLOYER_ROLE, namespaces: [target.namespace] });
-      const result = await run('deploy-rolling', app('3.0.0'), {
-        manifests: 'k8s/app.yaml',
-        kubeconfig: limited,
-      });
-      expect(result.exitCode, result.log).toBe(0);
-      expect(await readyImages(target, 'web')).toEqual([target.image('3.0.0'), target.image('3.0.0')]);
-    },
-    SLOW,
-  );
+  check(FILE, "deploys with no more rights than the README's Role", ['sandbox-tokens'], async () => {
+    const limited = target.sandbox!.kubeconfigFor({ ...DEPLOYER_ROLE, namespaces: [target.namespace] });
+    const result = await run('deploy-rolling', app('3.0.0'), {
+      manifests: 'k8s/app.yaml',
+      kubeconfig: limited,
+    });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(await readyImages(target, 'web')).toEqual([target.image('3.0.0'), target.image('3.0.0')]);
+  });
 });

@@ -9,7 +9,7 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../../packages/sandbox/src/sandbox.js';
 
 export const EXTERNAL_KUBECONFIG = process.env.E2E_KUBECONFIG || undefined;
@@ -29,6 +29,9 @@ export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(
   EXTERNAL_KUBECONFIG ? (EXTERNAL_PROMETHEUS ? ['prometheus'] : []) : ['prometheus', 'sandbox-tokens'],
 );
 
+/** A real cluster pulls images, schedules pods and probes them: minutes, not the sandbox's seconds. */
+const SLOW = 300_000;
+
 /** Where checks that were not applicable are listed, one JSON line each (scripts/e2e-cluster.ts prints them). */
 const NOT_APPLICABLE_FILE = resolve(
   process.env.E2E_NOT_APPLICABLE_FILE ??
@@ -44,7 +47,7 @@ export function check(
   name: string,
   needs: Capability[],
   fn: () => Promise<void>,
-  timeoutMs?: number,
+  timeoutMs = SLOW,
 ): void {
   const missing = needs.filter((need) => !CAPABILITIES.has(need));
   if (missing.length === 0) {
@@ -107,4 +110,17 @@ export async function startTarget(testFile: string): Promise<Target> {
       else await core.deleteNamespace({ name: namespace }).catch(() => undefined);
     },
   };
+}
+
+/**
+ * Starts the target before the file's checks (then `setUp`, which gets it) and stops it after
+ * them, deleting the file's namespace.
+ */
+export function useTarget(testFile: string, setUp: (target: Target) => Promise<void> | void): void {
+  let started: Target | undefined;
+  beforeAll(async () => {
+    started = await startTarget(testFile);
+    await setUp(started);
+  }, SLOW);
+  afterAll(async () => started?.stop(), SLOW);
 }

@@ -153,6 +153,18 @@ describe('kubeconfig input', () => {
     await expect(kube({ kubeconfig: withExec('sh') }, { PATH: '/usr/bin:/bin' })).resolves.toBeDefined();
   });
 
+  it('refuses a legacy auth-provider with a cmd-path (client-node would run it through a shell), before any API call', async () => {
+    const withProvider = buildKubeconfig(api.url).replace(
+      '    token: sekret-token-0123456789',
+      "    auth-provider:\n      name: gcp\n      config:\n        cmd-path: 'gcloud; touch /tmp/pwned'\n        cmd-args: config config-helper",
+    );
+    const err = await configError(createKube({ kubeconfig: withProvider }, deps()));
+    expect(err.input).toBe('kubeconfig');
+    expect(err.message).toContain('uses the legacy auth-provider "gcp" with a cmd-path');
+    expect(err.message).toContain('Accepted: a token, a client certificate, or an exec credential plugin');
+    expect(api.requests).toHaveLength(0);
+  });
+
   it('selects the context given and defaults the namespace', async () => {
     const yaml = buildKubeconfig(api.url, {
       contexts: [{ name: 'staging', namespace: 'stg' }, { name: 'dev' }],

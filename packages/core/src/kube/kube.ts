@@ -232,6 +232,16 @@ function commandExists(command: string, env: NodeJS.ProcessEnv): boolean {
  */
 function checkExecPlugin(kc: KubeConfig, context: string, env: NodeJS.ProcessEnv): void {
   const user = kc.getCurrentUser();
+  // client-node refreshes a legacy auth-provider's token (gcp, azure) by running its `cmd-path`
+  // and `cmd-args` through a shell: input text would reach a shell. kubectl dropped these
+  // providers in 1.26; exec plugins run without a shell and do the same job.
+  const provider = user?.authProvider as { name?: unknown; config?: Record<string, unknown> } | undefined;
+  if (provider?.config?.['cmd-path'] !== undefined) {
+    throw new KubeConfigError(
+      'kubeconfig',
+      `Input \`kubeconfig\`: user "${user!.name}" of context "${context}" uses the legacy auth-provider "${String(provider.name ?? '')}" with a cmd-path, which would run a command through a shell. Accepted: a token, a client certificate, or an exec credential plugin (users[].user.exec), as kubectl requires since 1.26.`,
+    );
+  }
   // client-node types `exec` as any; the kubeconfig schema says command is a string.
   const command = (user?.exec as { command?: unknown } | undefined)?.command;
   if (!user || typeof command !== 'string' || !command || commandExists(command, env)) return;

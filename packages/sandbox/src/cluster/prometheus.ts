@@ -6,7 +6,7 @@
  * be tested against a flaky Prometheus. With `web`, Prometheus's own web config puts it behind
  * TLS and basic auth (`--web.config.file`), so clients can be tested against a secured one.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { request as tlsRequest } from 'node:https';
@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyConnectionFault, faultNote, type AuditLog, type Faults } from '../faults.js';
+import { freePort, stopProcess } from '../processes.js';
 
 export interface PrometheusOptions {
   /** host:port of each metrics endpoint (path /metrics). */
@@ -66,17 +67,6 @@ function findBinary(binary: string): string | undefined {
   return undefined;
 }
 
-function freePort(): Promise<number> {
-  const server = createServer();
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -122,18 +112,6 @@ function webConfig(dir: string, web: PrometheusWebOptions): string {
       ...users.map(([user, hash]) => `  ${JSON.stringify(user)}: ${JSON.stringify(hash)}`),
     );
   return `${lines.join('\n')}\n`;
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 export function prometheusConfig(targets: string[], intervalSeconds: number): string {

@@ -9,17 +9,17 @@
  * Postfix's master must start as root (it drops to the `postfix` user for its daemons); the
  * packages are `postfix sasl2-bin libsasl2-modules`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect as netConnect, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '../../../core/src/net/retry.js';
 import { createServerCertificates } from '../api/tls.js';
 import { parseMessage, type ParsedMessage } from './mime.js';
 import { startPolicyService, type PolicyService } from './policy.js';
+import { freePort, stopProcess } from '../processes.js';
 
 export const MAIL_DOMAIN = 'example.test';
 export const INSTALL_HINT =
@@ -76,17 +76,6 @@ function run(command: string, args: string[], input?: string): void {
     throw new Error(
       `${command} ${args.join(' ')} failed: ${(result.stderr || result.stdout || String(result.error)).trim()}`,
     );
-}
-
-function freePort(): Promise<number> {
-  const server = createServer();
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Whether something on `port` answers like an SMTP server (a 220 greeting, for TLS any bytes at all after the handshake starts). */
@@ -181,19 +170,6 @@ function masterCf(starttlsPort: number, tlsPort: number): string {
     'postlog unix-dgram n - n - 1 postlogd',
   ];
   return `${services.join('\n')}\n`;
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    // master ends its daemons on SIGTERM.
-    child.kill('SIGTERM');
-  });
 }
 
 async function readMaildir(dir: string, local: string): Promise<DeliveredMessage[]> {
