@@ -239,7 +239,7 @@ function checkExecPlugin(kc: KubeConfig, context: string, env: NodeJS.ProcessEnv
   if (provider?.config?.['cmd-path'] !== undefined) {
     throw new KubeConfigError(
       'kubeconfig',
-      `Input \`kubeconfig\`: user "${user!.name}" of context "${context}" uses the legacy auth-provider "${String(provider.name ?? '')}" with a cmd-path, which would run a command through a shell. Accepted: a token, a client certificate, or an exec credential plugin (users[].user.exec), as kubectl requires since 1.26.`,
+      `Input \`kubeconfig\`: user "${user!.name}" of context "${context}" uses the legacy auth-provider "${typeof provider.name === 'string' ? provider.name : ''}" with a cmd-path, which would run a command through a shell. Accepted: a token, a client certificate, or an exec credential plugin (users[].user.exec), as kubectl requires since 1.26.`,
     );
   }
   // client-node types `exec` as any; the kubeconfig schema says command is a string.
