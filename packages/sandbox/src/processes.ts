@@ -27,3 +27,35 @@ export function stopProcess(child: ChildProcess): Promise<void> {
     child.kill('SIGTERM');
   });
 }
+
+export interface FollowedChild {
+  readonly exited: boolean;
+  /** The last 4000 characters it printed, a spawn error included. */
+  readonly output: string;
+}
+
+/** Follows a starting server: what it printed and whether it exited, for a start-up error. */
+export function followChild(child: ChildProcess): FollowedChild {
+  let output = '';
+  let exited = false;
+  const keep = (chunk: Buffer | string): void => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.once('exit', () => {
+    exited = true;
+  });
+  child.once('error', (error) => {
+    exited = true;
+    keep(String(error));
+  });
+  return {
+    get exited() {
+      return exited;
+    },
+    get output() {
+      return output;
+    },
+  };
+}

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowIo } from '../runner/io.js';
 import type { DeployFacts } from '../slack/message.js';
-import { runFacts } from '../slack/run-facts.js';
+import { noticeFacts } from '../slack/run-facts.js';
 import { uniqueAddresses } from './address.js';
 import { composeEmail, type EmailContent } from './message.js';
 import type { EmailOutcome, EmailSettings } from './settings.js';
@@ -16,21 +16,8 @@ import { emailSummary } from './summary.js';
 export type { EmailOutcome, EmailSettings } from './settings.js';
 
 export function deployFacts(settings: EmailSettings, env: NodeJS.ProcessEnv): DeployFacts {
-  const optional = <K extends 'app' | 'environment' | 'version' | 'strategy' | 'text' | 'report'>(key: K) =>
-    settings[key] !== undefined ? { [key]: settings[key] } : {};
-  return {
-    status: settings.status,
-    ...optional('app'),
-    ...optional('environment'),
-    ...optional('version'),
-    ...optional('strategy'),
-    ...optional('text'),
-    ...optional('report'),
-    fields: settings.fields,
-    // Mentions are Slack's; an e-mail reaches its people by its recipients.
-    mentions: [],
-    ...runFacts(env),
-  };
+  // Mentions are Slack's; an e-mail reaches its people by its recipients.
+  return { ...noticeFacts(settings, env), mentions: [] };
 }
 
 /** The whole message, headers and both parts, as it goes on the wire. */

@@ -1,12 +1,9 @@
 /** The job-summary section of an e-mail notice: what was sent where, and how it went. No secrets. */
-import { alertCounts, canaryLine } from '../slack/gate-report.js';
+import { alertCounts } from '../slack/gate-report.js';
 import type { DeployFacts } from '../slack/message.js';
+import { cell, deployRows, summarySection } from '../slack/summary.js';
 import { formatAddress } from './address.js';
 import type { EmailOutcome, EmailSettings } from './settings.js';
-
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
 
 export function emailSummary(
   settings: EmailSettings,
@@ -40,17 +37,7 @@ export function emailSummary(
   ]);
   if (outcome.rejected.length > 0) rows.push(['Not delivered to', shown(outcome.rejected)]);
   if (outcome.messageId) rows.push(['Message-ID', `\`${cell(outcome.messageId)}\``]);
-  if (facts.app) rows.push(['App', cell(facts.app)]);
-  if (facts.environment) rows.push(['Environment', cell(facts.environment)]);
-  if (facts.version) rows.push(['Version', cell(facts.version)]);
-  if (facts.report?.canary) rows.push(['Canary', cell(canaryLine(facts.report.canary))]);
-  if (facts.report)
-    rows.push([
-      'Gate verdict',
-      `${cell(facts.report.verdict)} (${facts.report.failing.length} of ${facts.report.total} checks not passing)`,
-    ]);
+  rows.push(...deployRows(facts));
   if (facts.report?.alerts) rows.push(['Monitoring alerts', cell(alertCounts(facts.report.alerts))]);
-  const table = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
-  const error = outcome.error ? `\n\n> :warning: ${cell(outcome.error)}` : '';
-  return `### E-mail notice\n\n${table}${error}\n`;
+  return summarySection('E-mail notice', rows, outcome.error);
 }

@@ -9,31 +9,20 @@ import { enforceLimits } from './limits.js';
 import { buildDefaultMessage, fallbackText, type DeployFacts } from './message.js';
 import type { NotifyOutcome, NotifySettings } from './notify-types.js';
 import { renderPayload, triggerVariables } from './placeholders.js';
-import { runFacts, sinceTs } from './run-facts.js';
+import { noticeFacts, sinceTs } from './run-facts.js';
 import { notifySummary } from './summary.js';
 import type { WorkflowIo } from '../runner/io.js';
 
 export type { NotifyOutcome, NotifySettings } from './notify-types.js';
 
 export function deployFacts(settings: NotifySettings, env: NodeJS.ProcessEnv, now = Date.now()): DeployFacts {
-  const run = runFacts(env);
   // A later status measures from the `started` message it updates or replies to.
   const durationMs =
     settings.status === 'started' ? undefined : sinceTs(settings.updateTs ?? settings.threadTs, now);
-  const optional = <K extends 'app' | 'environment' | 'version' | 'strategy' | 'text' | 'report'>(key: K) =>
-    settings[key] !== undefined ? { [key]: settings[key] } : {};
   return {
-    status: settings.status,
-    ...optional('app'),
-    ...optional('environment'),
-    ...optional('version'),
-    ...optional('strategy'),
-    ...optional('text'),
-    ...optional('report'),
-    fields: settings.fields,
+    ...noticeFacts(settings, env),
     mentions: settings.mentions,
     ...(durationMs !== undefined ? { durationMs } : {}),
-    ...run,
   };
 }
 

@@ -1,6 +1,6 @@
 /** What the workflow run says about itself (GITHUB_* variables and the event payload). */
 import { readFileSync } from 'node:fs';
-import type { CommitFacts } from './message.js';
+import type { CommitFacts, DeployFacts } from './message.js';
 
 export interface RunFacts {
   repository: string;
@@ -57,4 +57,30 @@ export function sinceTs(ts: string | undefined, now = Date.now()): number | unde
   if (!Number.isFinite(seconds)) return undefined;
   const ms = now - seconds * 1000;
   return ms >= 0 ? ms : undefined;
+}
+
+/** What a step told either notice (Slack, e-mail) about its deploy. */
+export type NoticeInputs = Pick<
+  DeployFacts,
+  'status' | 'app' | 'environment' | 'version' | 'strategy' | 'text' | 'fields' | 'report'
+>;
+
+/** The deploy facts of a notice: what the step was told, and the run's from the runner's env. */
+export function noticeFacts(
+  settings: NoticeInputs,
+  env: NodeJS.ProcessEnv,
+): Omit<DeployFacts, 'mentions' | 'durationMs'> {
+  const optional = <K extends 'app' | 'environment' | 'version' | 'strategy' | 'text' | 'report'>(key: K) =>
+    settings[key] !== undefined ? { [key]: settings[key] } : {};
+  return {
+    status: settings.status,
+    ...optional('app'),
+    ...optional('environment'),
+    ...optional('version'),
+    ...optional('strategy'),
+    ...optional('text'),
+    ...optional('report'),
+    fields: settings.fields,
+    ...runFacts(env),
+  };
 }

@@ -3,8 +3,30 @@ import { alertCounts, canaryLine } from './gate-report.js';
 import { failedCheckNames, type DeployFacts } from './message.js';
 import type { NotifyOutcome, NotifySettings } from './notify-types.js';
 
-function cell(text: string): string {
+/** Text made safe for one markdown table cell. */
+export function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** The rows every notice's summary shows about the deploy: app, environment, version, canary, gate. */
+export function deployRows(facts: DeployFacts): [string, string][] {
+  const rows: [string, string][] = [];
+  if (facts.app) rows.push(['App', cell(facts.app)]);
+  if (facts.environment) rows.push(['Environment', cell(facts.environment)]);
+  if (facts.version) rows.push(['Version', cell(facts.version)]);
+  if (facts.report?.canary) rows.push(['Canary', cell(canaryLine(facts.report.canary))]);
+  if (facts.report)
+    rows.push([
+      'Gate verdict',
+      `${cell(facts.report.verdict)} (${facts.report.failing.length} of ${facts.report.total} checks not passing)`,
+    ]);
+  return rows;
+}
+
+/** A notice's summary section: its title, a two-column table, and the error if it failed. */
+export function summarySection(title: string, rows: [string, string][], error: string | undefined): string {
+  const table = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+  return `### ${title}\n\n${table}${error ? `\n\n> :warning: ${cell(error)}` : ''}\n`;
 }
 
 export function notifySummary(settings: NotifySettings, facts: DeployFacts, outcome: NotifyOutcome): string {
@@ -36,20 +58,10 @@ export function notifySummary(settings: NotifySettings, facts: DeployFacts, outc
           : 'no',
     ],
   ];
-  if (facts.app) rows.push(['App', cell(facts.app)]);
-  if (facts.environment) rows.push(['Environment', cell(facts.environment)]);
-  if (facts.version) rows.push(['Version', cell(facts.version)]);
-  if (facts.report?.canary) rows.push(['Canary', cell(canaryLine(facts.report.canary))]);
-  if (facts.report)
-    rows.push([
-      'Gate verdict',
-      `${cell(facts.report.verdict)} (${facts.report.failing.length} of ${facts.report.total} checks not passing)`,
-    ]);
+  rows.push(...deployRows(facts));
   const failed = failedCheckNames(facts);
   if (failed.length > 0) rows.push(['Failed checks', failed.map((name) => `\`${cell(name)}\``).join(', ')]);
   if (facts.report?.failedPhase) rows.push(['Failed phase', cell(facts.report.failedPhase)]);
   if (facts.report?.alerts) rows.push(['Monitoring alerts', cell(alertCounts(facts.report.alerts))]);
-  const table = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
-  const error = outcome.error ? `\n\n> :warning: ${cell(outcome.error)}` : '';
-  return `### Slack notice\n\n${table}${error}\n`;
+  return summarySection('Slack notice', rows, outcome.error);
 }

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyConnectionFault, faultNote, type AuditLog, type Faults } from '../faults.js';
-import { freePort, stopProcess } from '../processes.js';
+import { followChild, freePort, stopProcess } from '../processes.js';
 
 export interface PrometheusOptions {
   /** host:port of each metrics endpoint (path /metrics). */
@@ -148,7 +148,6 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   if (options.web) writeFileSync(webFile, webConfig(dir, options.web));
   const scheme = options.web?.tls ? 'https' : 'http';
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  let lastOutput = '';
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const url = `${scheme}://127.0.0.1:${port}`;
@@ -164,22 +163,14 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const keep = (chunk: Buffer) => {
-      lastOutput = (lastOutput + chunk.toString()).slice(-4000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    let exited = false;
-    child.once('exit', () => {
-      exited = true;
-    });
-    child.once('error', (error) => {
-      exited = true;
-      lastOutput += String(error);
-    });
-    while (!exited && Date.now() < deadline && !(await isReady(url, options.web?.probeAuthorization)))
+    const followed = followChild(child);
+    while (
+      !followed.exited &&
+      Date.now() < deadline &&
+      !(await isReady(url, options.web?.probeAuthorization))
+    )
       await sleep(100);
-    if (!exited && Date.now() < deadline) {
+    if (!followed.exited && Date.now() < deadline) {
       const proxy = options.faults ? await startFaultProxy(port, options.faults, options.audit) : undefined;
       return {
         url: proxy?.url ?? url,
@@ -195,7 +186,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     if (Date.now() >= deadline || attempt >= 3) {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(
-        `prometheus (${binary}) did not become ready: ${lastOutput.trim().split('\n').slice(-5).join(' | ')}`,
+        `prometheus (${binary}) did not become ready: ${followed.output.trim().split('\n').slice(-5).join(' | ')}`,
       );
     }
   }

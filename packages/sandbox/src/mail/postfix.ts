@@ -19,7 +19,7 @@ import { sleep } from '../../../core/src/net/retry.js';
 import { createServerCertificates } from '../api/tls.js';
 import { parseMessage, type ParsedMessage } from './mime.js';
 import { startPolicyService, type PolicyService } from './policy.js';
-import { freePort, stopProcess } from '../processes.js';
+import { followChild, freePort, stopProcess } from '../processes.js';
 
 export const MAIL_DOMAIN = 'example.test';
 export const INSTALL_HINT =
@@ -225,7 +225,6 @@ export async function startMailServer(options: MailServerOptions): Promise<MailS
 
   const policy = await startPolicyService();
   const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
-  let lastOutput = '';
   for (let attempt = 1; ; attempt++) {
     const starttlsPort = await freePort();
     const tlsPort = await freePort();
@@ -234,18 +233,14 @@ export async function startMailServer(options: MailServerOptions): Promise<MailS
     // Creates the queue's directories with the owners Postfix wants.
     run(postfix, ['-c', join(dir, 'etc'), 'check']);
     const child = spawn(master, ['-c', join(dir, 'etc'), '-s'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer): void => {
-      lastOutput = (lastOutput + chunk.toString()).slice(-4000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    let exited = false;
-    child.once('exit', () => {
-      exited = true;
-    });
-    while (!exited && Date.now() < deadline && !((await greets(starttlsPort)) && (await greets(tlsPort))))
+    const followed = followChild(child);
+    while (
+      !followed.exited &&
+      Date.now() < deadline &&
+      !((await greets(starttlsPort)) && (await greets(tlsPort)))
+    )
       await sleep(100);
-    if (!exited && Date.now() < deadline) {
+    if (!followed.exited && Date.now() < deadline) {
       return {
         host: '127.0.0.1',
         starttlsPort,
@@ -287,7 +282,7 @@ export async function startMailServer(options: MailServerOptions): Promise<MailS
       await policy.stop();
       await rm(dir, { recursive: true, force: true });
       throw new Error(
-        `Postfix did not start: ${(lastOutput + log).trim().split('\n').slice(-5).join(' | ')}`,
+        `Postfix did not start: ${(followed.output + log).trim().split('\n').slice(-5).join(' | ')}`,
       );
     }
   }
