@@ -9,7 +9,10 @@ import { SCENARIOS } from '../test/e2e/faults/scenarios.js';
 
 export async function faults(): Promise<void> {
   const started = Date.now();
-  const results = await runAll(SCENARIOS, {
+  // BENCH_FAULTS_ONLY=canary: the scenarios whose name holds it (one strategy's while working on it).
+  const only = process.env.BENCH_FAULTS_ONLY;
+  const scenarios = only ? SCENARIOS.filter((s) => s.name.includes(only)) : SCENARIOS;
+  const results = await runAll(scenarios, {
     concurrency: Number(process.env.BENCH_FAULTS_CONCURRENCY ?? 3),
     onMatrix: (m) => console.log(formatMatrix(m)),
   });

@@ -106,6 +106,7 @@ const cases: Case[] = [
   ],
   ['a malformed verify-duration', { ...good, 'verify-duration': '2 minutes' }, 'verify-duration', 'duration'],
   ['a keep-previous that is no boolean', { ...good, 'keep-previous': '1h' }, 'keep-previous', 'true'],
+  ['a scale-down-delay over an hour', { ...good, 'scale-down-delay': '2h' }, 'scale-down-delay', '1h'],
   ['yes for auto-rollback', { ...good, 'auto-rollback': 'yes' }, 'auto-rollback', 'true or false'],
   ['an unknown on-cancel', { ...good, 'on-cancel': 'ignore' }, 'on-cancel', 'one of rollback, leave'],
   [

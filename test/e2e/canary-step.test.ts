@@ -2,7 +2,8 @@
  * canary-step end to end, the committed bundle against the sandbox under live traffic (100 rps)
  * with a real Prometheus: every router ramps a healthy canary to promotion; a bad canary is
  * aborted at its first step; a header route reaches the canary alone; a step already passed is a
- * no-op; one step per job, paused, then promoted; abort of a paused canary; a data plane that
+ * no-op; one step per job, paused, then promoted; abort of a paused canary, and of a step in
+ * progress, from another run; a data plane that
  * ignores the route is caught by the split confirmation. No request fails because of a routing
  * change in any run (the only failed requests are the bad canary's own).
  */
@@ -87,7 +88,13 @@ function hostVirtualService(app: string, http: unknown[] = []): void {
 async function canary(
   app: string,
   inputs: Record<string, string>,
-  options: { env?: Record<string, string>; manifests?: boolean } = {},
+  /** env: the canary's own environment; runEnv: the runner's (another run: GITHUB_RUN_ID); onOutput: the log as it comes. */
+  options: {
+    env?: Record<string, string>;
+    manifests?: boolean;
+    runEnv?: Record<string, string>;
+    onOutput?: (text: string) => void;
+  } = {},
 ): Promise<ActionResult> {
   const withManifests = options.manifests ?? true;
   return runAction({
@@ -116,7 +123,8 @@ async function canary(
       timeout: '30s',
       ...inputs,
     },
-    env: { GITHUB_API_URL: sandbox.github.url },
+    env: { GITHUB_API_URL: sandbox.github.url, ...options.runEnv },
+    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
     timeoutMs: 180_000,
   });
 }
@@ -362,6 +370,37 @@ describe('canary-step aborts a bad canary and edits only what it owns', () => {
     expect(sandbox.cluster.traffic.stats(NS, 'bags-canary').canary?.errors ?? 0).toBeGreaterThan(0);
   });
 
+  it('a route written back by another writer during a step (a GitOps re-apply) fails the step, not a green one', async () => {
+    await seedStable('scarves');
+    hostVirtualService('scarves');
+    const original = structuredClone(live(sandbox, 'VirtualService', NS, 'scarves')!.spec);
+    let output = '';
+    let flipped = false;
+    const result = await canary(
+      'scarves',
+      { route: 'istio', steps: '10,50,100', 'step-duration': '2m' },
+      {
+        // Once the split is confirmed, the route goes back to what the Git repository holds.
+        onOutput: (text) => {
+          output += text;
+          if (flipped || !output.includes('observed split: canary answered')) return;
+          flipped = true;
+          const route = live(sandbox, 'VirtualService', NS, 'scarves')!;
+          sandbox.store.update(kind('VirtualService'), { ...route, spec: structuredClone(original) });
+        },
+      },
+    );
+    expect(flipped, result.log).toBe(true);
+    expect(result.exitCode, result.log).toBe(1);
+    expect(result.outputs).toMatchObject({ phase: 'aborted', 'failed-phase': 'step 10' });
+    expect(result.errors.join('\n')).toMatch(
+      /failed in phase step 10: VirtualService shop\/scarves was changed by another writer during the step: it holds stable 100%, not stable 90%, canary 10%\. A GitOps tool re-applying it\?/,
+    );
+    expect(result.log).not.toMatch(/10%: pass:/);
+    expectStableOnly('scarves');
+    expect(routingFailures('scarves', 'scarves-canary')).toBe(0);
+  });
+
   it('a data plane that ignores the route is caught by the split confirmation, not a green step', async () => {
     await seedStable('belts');
     hostVirtualService('belts');
@@ -376,7 +415,8 @@ describe('canary-step aborts a bad canary and edits only what it owns', () => {
     expect(result.exitCode).toBe(1);
     expect(result.outputs.phase).toBe('aborted');
     expect(result.errors.join('\n')).toMatch(
-      /failed in phase step 10: the traffic does not show 10% on the canary: canary answered [\d.]+% of \d+ requests/,
+      // Judged twice: the first window after a change may still hold requests routed the old way.
+      /failed in phase step 10: the traffic does not show 10% on the canary: off in the first window \(canary answered [\d.]+% of \d+ requests.*\), judged again on a fresh one: canary answered [\d.]+% of \d+ requests/,
     );
     expectStableOnly('belts');
   });
@@ -447,6 +487,56 @@ describe('canary-step one step per job: paused, resumed, a passed step a no-op, 
     expect(again.errors.join('\n')).toContain(
       'No canary of ties is in progress in shop (the last one was aborted)',
     );
+  });
+
+  it('an abort while a step runs: the running step is asked, puts all traffic back on stable, and both runs end red', async () => {
+    await seedStable('jackets');
+    hostVirtualService('jackets');
+    sandbox.cluster.traffic.reset();
+    // A step long enough that only the abort can end it.
+    const ramp = canary('jackets', {
+      route: 'istio',
+      steps: '10,50,100',
+      'header-route': 'canary=true',
+      'step-duration': '5m',
+    });
+    const canaryWeight = (): number | undefined =>
+      http('jackets')
+        .at(-1)
+        ?.route.find((d) => d.destination.host === 'jackets-canary')?.weight;
+    const deadline = Date.now() + 120_000;
+    while (canaryWeight() !== 10) {
+      if (Date.now() > deadline) throw new Error(`the ramp never reached 10%:\n${(await ramp).log}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const abort = await canary(
+      'jackets',
+      { action: 'abort' },
+      { manifests: false, runEnv: { GITHUB_RUN_ID: '5151' } },
+    );
+    const ran = await ramp;
+
+    expect(abort.exitCode, abort.log).toBe(1);
+    expect(abort.outputs.phase).toBe('aborted');
+    expect(abort.log).toContain(
+      'Asked acme/shop run 4242 attempt 1 (https://github.com/acme/shop/actions/runs/4242), which holds lock shop/cd-actions-lock-jackets, to abort the canary',
+    );
+    expect(abort.errors.join('\n')).toContain(
+      'Canary of jackets aborted as asked, by acme/shop run 4242, which was running a step: it sent all traffic back to the stable and ended red (https://github.com/acme/shop/actions/runs/4242)',
+    );
+    expect(ran.exitCode, ran.log).toBe(1);
+    expect(ran.outputs).toMatchObject({ phase: 'aborted', weight: '0', 'failed-phase': 'step 10' });
+    expect(ran.errors.join('\n')).toContain(
+      'acme/shop run 5151 (https://github.com/acme/shop/actions/runs/5151) asked this run to abort the canary and send all traffic back to the stable (action: abort)',
+    );
+    // Stopped inside the step: its gate never reached a verdict.
+    expect(ran.log).not.toMatch(/10%: pass:/);
+    expectStableOnly('jackets');
+    expect(http('jackets')).toEqual([{ route: [{ destination: { host: 'jackets' }, weight: 100 }] }]);
+    expect(canaryRecord('jackets')).toMatchObject({ canary: { state: 'aborted' } });
+    expect(live(sandbox, 'Lease', NS, 'cd-actions-lock-jackets')).toBeUndefined();
+    expect(routingFailures('jackets', 'jackets-canary')).toBe(0);
+    expect(stableErrors('jackets', 'jackets-canary')).toBe(0);
   });
 
   it('routing inputs that contradict the canary in progress are refused before any write', async () => {

@@ -363,9 +363,10 @@ describe('rollback of a blue-green app', () => {
       {
         'k8s/app.yaml': `${deploymentManifest({ name: 'legacy', image: 'ghcr.io/acme/legacy:4.0.0', replicas: 2 })}---\n${serviceManifest('legacy')}`,
       },
-      { app: 'legacy', 'keep-previous': 'false' },
+      { app: 'legacy', 'keep-previous': 'false', 'scale-down-delay': '3s' },
     );
     expect(deployed.exitCode, deployed.log).toBe(0);
+    expect(deployed.log).toContain('3s after the switch, once every node has stopped sending to it');
     expect(legacySelector()).toBe('blue');
     expect(
       (live(sandbox, 'Deployment', 'shop', 'legacy-green') as { spec?: { replicas?: number } }).spec

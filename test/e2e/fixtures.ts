@@ -143,6 +143,13 @@ export const CANARY_ROLE = {
   ],
 };
 
+/** canary-step with dynamic-stable-scale: it also lists autoscalers, to refuse one that scales the stable. */
+export const CANARY_DYNAMIC_ROLE = {
+  ...CANARY_ROLE,
+  name: 'canary-dynamic',
+  resources: [...CANARY_ROLE.resources, 'horizontalpodautoscalers.autoscaling'],
+};
+
 export function kind(name: string): ResourceType {
   const found = RESOURCE_TYPES.find((t) => t.kind === name);
   if (!found) throw new Error(`no resource type ${name}`);

@@ -116,6 +116,39 @@ describe('canary-step inputs: refused before anything touches a network', () => 
         'Input "header-route" needs a router that matches headers: route "replicas" (a Service alone) cannot; use istio, gateway-api or nginx',
     },
     {
+      what: 'dynamic-stable-scale with route replicas',
+      given: { route: 'replicas', 'dynamic-stable-scale': 'true' },
+      input: 'dynamic-stable-scale',
+      value: 'true',
+      accepted: 'true only with route istio, gateway-api or nginx',
+      message:
+        'Input "dynamic-stable-scale" has value "true", but route "replicas" splits traffic by replica counts already',
+    },
+    {
+      what: 'a max-error-ratio beyond what the sequential test takes',
+      given: { 'max-error-ratio': '20' },
+      input: 'max-error-ratio',
+      value: '20',
+      accepted: "a share of the stable's error rate from 0.05 to 10, such as 1 for twice it",
+      message: 'Input "max-error-ratio" has value "20"',
+    },
+    {
+      what: 'a max-error-increase in percent, not a ratio',
+      given: { 'max-error-increase': '2%' },
+      input: 'max-error-increase',
+      value: '2%',
+      accepted: 'a ratio from 0 to 1, such as 0.01 for one percentage point',
+      message: 'Input "max-error-increase" has value "2%"',
+    },
+    {
+      what: 'dynamic-stable-scale that is not a boolean',
+      given: { route: 'istio', 'dynamic-stable-scale': 'yes' },
+      input: 'dynamic-stable-scale',
+      value: 'yes',
+      accepted: 'true or false',
+      message: 'Input "dynamic-stable-scale" has value "yes": expected true or false',
+    },
+    {
       what: 'a check of an unknown kind',
       given: { checks: '- { kind: smtp }' },
       input: 'checks',
@@ -163,6 +196,17 @@ describe('canary-step inputs: refused before anything touches a network', () => 
     expect(error.message).toMatch(/Input "steps": step 1: .*check 1/);
   });
 
+  it('takes dynamic-stable-scale with a mesh router', () => {
+    for (const route of ['istio', 'gateway-api', 'nginx'])
+      expect(
+        getInputs({ read: read({ route, 'dynamic-stable-scale': 'true' }), workspace }).dynamicStableScale,
+      ).toBe(true);
+    expect(
+      getInputs({ read: read({ route: 'replicas', 'dynamic-stable-scale': 'false' }), workspace })
+        .dynamicStableScale,
+    ).toBe(false);
+  });
+
   it('accepts an app of 56 characters', () => {
     const app = 'a'.repeat(56);
     expect(getInputs({ read: read({ app }), workspace }).app).toBe(app);
@@ -191,7 +235,7 @@ describe('canary-step inputs: a valid set', () => {
         checks: '- { kind: command, name: smoke, command: [./smoke.sh] }',
         'prometheus-url': 'https://prometheus.example.com',
         'step-duration': '2m',
-        'max-error-increase': '0.02',
+        'max-error-ratio': '0.5',
       }),
       workspace,
     });
@@ -205,7 +249,7 @@ describe('canary-step inputs: a valid set', () => {
       weight: 50,
       headerRoute: 'x-user=~^(alice|bob)$',
       stepDuration: 120_000,
-      maxErrorIncrease: '0.02',
+      maxErrorRatio: '0.5',
       verifySplit: true,
       splitTolerance: 2,
     });
@@ -222,6 +266,8 @@ describe('canary-step inputs: a valid set', () => {
     // No route here: a canary in progress keeps its routing in its record.
     expect(settings.route).toBeUndefined();
     expect(settings.headerRoute).toBeUndefined();
+    // Not given is not false: a canary in progress with dynamic-stable-scale keeps scaling its stable.
+    expect(settings.dynamicStableScale).toBeUndefined();
     expect(settings.weight).toBeUndefined();
   });
 });

@@ -55,6 +55,8 @@ export const spec = {
   weight: input.integer({ min: 1, max: 100, config: false }),
   'header-route': input.string({ config: false, patternDescription: HEADER_ROUTE_FORM }),
   'cookie-route': input.string({ config: false, patternDescription: COOKIE_ROUTE_FORM }),
+  // No default here: a canary in progress keeps its own (the record holds the stable's full size).
+  'dynamic-stable-scale': input.boolean({ config: false }),
   checks: input.document({
     shape: 'list',
     description:
@@ -85,8 +87,14 @@ export const spec = {
   'analysis-window': input.duration({ default: '1m', min: '2s', max: '1h' }),
   'verify-split': input.boolean({ default: true }),
   'split-tolerance': input.integer({ default: '2', min: 0, max: 50 }),
+  'max-error-ratio': input.string({
+    default: '1',
+    // health-gate's max-increase, 0.05 to 10: a share of the stable's error rate, not points.
+    pattern: /^(0\.(0[5-9]|[1-9])\d*|[1-9](\.\d+)?|10(\.0+)?)$/,
+    patternDescription: "a share of the stable's error rate from 0.05 to 10, such as 1 for twice it",
+  }),
+  // 1.0.0's input, kept with its meaning: given, the fixed comparison in points replaces the sequential test.
   'max-error-increase': input.string({
-    default: '0.01',
     pattern: /^(0(\.\d+)?|1(\.0+)?)$/,
     patternDescription: 'a ratio from 0 to 1, such as 0.01 for one percentage point',
   }),
@@ -168,6 +176,15 @@ const rules = [
         }
       : undefined;
   },
+  (s: CanarySettings): RuleProblem | undefined =>
+    s.dynamicStableScale === true && s.route === 'replicas'
+      ? {
+          input: 'dynamic-stable-scale',
+          accepted: 'true only with route istio, gateway-api or nginx',
+          message:
+            'Input "dynamic-stable-scale" has value "true", but route "replicas" splits traffic by replica counts already: the stable cannot be scaled apart from the weight; use istio, gateway-api or nginx, or leave dynamic-stable-scale false',
+        }
+      : undefined,
   (s: CanarySettings): RuleProblem | undefined => {
     if (s.cookieRoute === undefined) return undefined;
     if (!parseCookieRoute(s.cookieRoute))

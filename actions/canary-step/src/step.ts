@@ -46,6 +46,7 @@ export async function canaryStep(
     steps: plan.steps,
     ...(settings.weight !== undefined ? { weight: settings.weight } : {}),
     ...(header ? { headerRoute: header } : {}),
+    ...(settings.dynamicStableScale !== undefined ? { dynamicStableScale: settings.dynamicStableScale } : {}),
     checks: settings.checks,
     checkDefaults: {
       namespace,
@@ -65,7 +66,10 @@ export async function canaryStep(
       : {}),
     verifySplit: settings.verifySplit,
     splitTolerance: settings.splitTolerance,
-    maxErrorIncrease: Number(settings.maxErrorIncrease),
+    maxErrorRatio: Number(settings.maxErrorRatio),
+    ...(settings.maxErrorIncrease !== undefined
+      ? { maxErrorIncrease: Number(settings.maxErrorIncrease) }
+      : {}),
     maxLatencyIncrease: Number(settings.maxLatencyIncrease),
     minRequests: settings.minRequests,
     stepDurationMs: settings.stepDuration,

@@ -61,6 +61,7 @@ export const spec = {
   'verify-duration': input.duration({ default: '1m', min: '1s', max: '6h' }),
   'check-interval': input.duration({ default: '5s', min: '100ms', max: '10m' }),
   'keep-previous': input.boolean({ default: true }),
+  'scale-down-delay': input.duration({ default: '30s', allowZero: true, max: '1h' }),
   timeout: input.duration({ default: '10m', min: '1s', max: '6h' }),
   'auto-rollback': input.boolean({ default: true }),
   'on-cancel': input.enum(['rollback', 'leave'], { default: 'rollback' }),

@@ -49,6 +49,7 @@ export async function deployBlueGreenStep(
     verifyDurationMs: settings.verifyDuration,
     checkIntervalMs: settings.checkInterval,
     keepPrevious: settings.keepPrevious,
+    scaleDownDelayMs: settings.scaleDownDelay,
     timeoutMs: settings.timeout,
     autoRollback: settings.autoRollback,
     onCancel: settings.onCancel,

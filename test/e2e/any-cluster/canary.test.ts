@@ -39,6 +39,7 @@ function canary(
   version: string,
   inputs: Record<string, string>,
   env: Record<string, string> = {},
+  runner: Parameters<typeof runOn>[4] = {},
 ): Promise<ActionResult> {
   return runOn(
     target,
@@ -54,6 +55,7 @@ function canary(
       ...(target.prometheus ? { 'prometheus-url': target.prometheus } : {}),
       ...inputs,
     },
+    runner,
   );
 }
 
@@ -95,6 +97,49 @@ describe('canary-step on any cluster', () => {
       const result = await canary('3.0.0', { steps: '34,67,100' }, { SANDBOX_ERROR_RATE: '0.5' });
       expect(result.exitCode, result.log).toBe(1);
       expect(result.outputs.phase).toBe('aborted');
+      expect(await templateImage(target, 'web')).toBe(target.image('2.0.0'));
+      await waitUntil('the canary to be scaled away', canaryGone);
+      expect((await readyImages(target, 'web')).every((image) => image === target.image('2.0.0'))).toBe(true);
+    },
+  );
+
+  check(
+    FILE,
+    'an abort from another run while a step runs: that run stops at once and the stable keeps all traffic',
+    [],
+    async () => {
+      let stepRunning!: () => void;
+      const inStep = new Promise<void>((resolve) => (stepRunning = resolve));
+      let output = '';
+      // A step only the abort can end.
+      const ramp = canary(
+        '4.0.0',
+        { steps: '34,67,100', 'step-duration': '10m', timeout: '3m' },
+        {},
+        {
+          onOutput: (text) => {
+            output += text;
+            if (output.includes('::group::step 34')) stepRunning();
+          },
+        },
+      );
+      await Promise.race([
+        inStep,
+        ramp.then((r) => Promise.reject(new Error(`the ramp ended first:\n${r.log}`))),
+      ]);
+      const abort = await runOn(
+        target,
+        'canary-step',
+        {},
+        { app: 'web', action: 'abort', timeout: '3m' },
+        { env: { GITHUB_RUN_ID: '5151' } },
+      );
+      const ran = await ramp;
+      expect(ran.exitCode, ran.log).toBe(1);
+      expect(ran.outputs).toMatchObject({ phase: 'aborted', 'failed-phase': 'step 34' });
+      expect(ran.errors.join('\n')).toContain('run 5151');
+      expect(abort.exitCode, abort.log).toBe(1);
+      expect(abort.errors.join('\n')).toContain('aborted as asked, by');
       expect(await templateImage(target, 'web')).toBe(target.image('2.0.0'));
       await waitUntil('the canary to be scaled away', canaryGone);
       expect((await readyImages(target, 'web')).every((image) => image === target.image('2.0.0'))).toBe(true);

@@ -5,7 +5,11 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runAction, type ActionResult } from '../../../packages/sandbox/src/harness.js';
+import {
+  runAction,
+  type ActionResult,
+  type RunActionOptions,
+} from '../../../packages/sandbox/src/harness.js';
 import { workspace } from '../fixtures.js';
 import type { Target } from './target.js';
 
@@ -21,8 +25,11 @@ export async function runOn(
   action: string,
   files: Record<string, string>,
   inputs: Record<string, string | undefined>,
+  /** The runner's side: another run (GITHUB_RUN_ID), or a hook on the output as it comes. */
+  runner: Pick<RunActionOptions, 'env' | 'onOutput'> = {},
 ): Promise<ActionResult> {
   const result = await runAction({
+    ...runner,
     action,
     cwd: await workspace(files),
     inputs: {

@@ -9,6 +9,7 @@ import type { Sandbox } from '../../../packages/sandbox/src/sandbox.js';
 import type { KubeObject } from '../../../packages/sandbox/src/store.js';
 import {
   BLUE_GREEN_ROLE,
+  CANARY_DYNAMIC_ROLE,
   CANARY_ROLE,
   DEPLOYER_ROLE,
   deploymentManifest,
@@ -288,6 +289,18 @@ function canaryTraffic(sandbox: Sandbox, result: ActionResult): Traffic {
   return { on: now.ok && left.length === 0 ? 'new' : 'unrestored', detail };
 }
 
+/** With dynamic-stable-scale the stable was shrunk to its share: back on it means back at its full size too. */
+function dynamicCanaryTraffic(sandbox: Sandbox, result: ActionResult): Traffic {
+  const traffic = canaryTraffic(sandbox, result);
+  const replicas = (live(sandbox, 'Deployment', NS, CART)?.spec as { replicas?: number } | undefined)
+    ?.replicas;
+  if (traffic.on !== 'old' || replicas === 2) return traffic;
+  return {
+    on: 'unrestored',
+    detail: `${traffic.detail}; ${CART} left at ${replicas ?? '?'} of its 2 replicas`,
+  };
+}
+
 /** The state the canary's record (annotation cd-actions.dev/record) gives it. */
 function canaryState(deployment: KubeObject): string {
   const raw = deployment.metadata.annotations?.['cd-actions.dev/record'];
@@ -296,6 +309,35 @@ function canaryState(deployment: KubeObject): string {
 
 /** The engine's lock and books: the same requests (Lease, record, history) with the same handling in every scenario. */
 const engineOwn = (r: RecordedRequest): boolean => isLease(r) || r.phase === 'books';
+
+/** `action: abort` of a canary the set-up ramped to 50% and paused (with `extra` inputs). */
+function pausedCanaryAbort(
+  name: string,
+  extra: Inputs,
+  role: Scenario['role'],
+  traffic: Scenario['traffic'],
+): Scenario {
+  return {
+    name,
+    action: 'canary-step',
+    app: CART,
+    role,
+    setUp: async (sandbox, run) => {
+      await seedCart(sandbox);
+      await run('canary-step', canaryFiles, { ...canaryInputs, ...extra, weight: '50' });
+    },
+    files: {},
+    inputs: { app: CART, action: 'abort', 'scale-down-delay': '1s', timeout: '30s' },
+    // An abort exits non-zero, as asked or not, so that if: failure() notifications fire (README).
+    healthy: 'back',
+    hangAt: 'abort',
+    prune: {
+      keep: (r) => !engineOwn(r),
+      why: "the engine's lock and books (Lease, record, history): the same requests with the same handling in every scenario",
+    },
+    traffic,
+  };
+}
 
 /** Longest first: the matrix runs them a few at a time, in this order. */
 export const SCENARIOS: Scenario[] = [
@@ -321,26 +363,14 @@ export const SCENARIOS: Scenario[] = [
       why: "requests the same as elsewhere in the matrix: the engine's lock and books (Lease, record, history), the rollout watch's lists and watches (as in deploy-rolling), API discovery, and step 100's route read and write (step 50's, undone by the same abort)",
     },
   },
-  {
-    name: 'canary-step abort of a canary paused at 50%',
-    action: 'canary-step',
-    app: CART,
-    role: CANARY_ROLE,
-    setUp: async (sandbox, run) => {
-      await seedCart(sandbox);
-      await run('canary-step', canaryFiles, { ...canaryInputs, weight: '50' });
-    },
-    files: {},
-    inputs: { app: CART, action: 'abort', 'scale-down-delay': '1s', timeout: '30s' },
-    // An abort exits non-zero, as asked or not, so that if: failure() notifications fire (README).
-    healthy: 'back',
-    hangAt: 'abort',
-    prune: {
-      keep: (r) => !engineOwn(r),
-      why: "the engine's lock and books (Lease, record, history): the same requests with the same handling in every scenario",
-    },
-    traffic: canaryTraffic,
-  },
+  pausedCanaryAbort('canary-step abort of a canary paused at 50%', {}, CANARY_ROLE, canaryTraffic),
+  // The stable (2 replicas) is shrunk to 1 for 50%: the abort scales it back, then steps the weight down.
+  pausedCanaryAbort(
+    'canary-step abort of a canary paused at 50% with dynamic-stable-scale',
+    { 'dynamic-stable-scale': 'true' },
+    CANARY_DYNAMIC_ROLE,
+    dynamicCanaryTraffic,
+  ),
   {
     name: 'deploy-blue-green (service) v1 → v2',
     action: 'deploy-blue-green',

@@ -30,6 +30,8 @@ export interface DeployRun {
   /** The runner's cancel. */
   signal: AbortSignal;
   lockWaitMs: number;
+  /** Other runs may ask this one to stop (lock.ts requestStop): it then puts back what it changed, as after a failure. */
+  stoppable?: boolean;
   /** Mirror the run to a GitHub deployment (when a token and an environment are given). */
   github?: { token?: string; environment?: string; description: string };
   phases: readonly Phase[];
@@ -73,6 +75,7 @@ export async function runDeploy(d: DeployRun): Promise<DeployResult> {
     run: d.run,
     waitMs: d.lockWaitMs,
     signal: d.signal,
+    ...(d.stoppable ? { stoppable: true } : {}),
     log: (text) => d.runner.info(text),
   });
   let github: GitHubDeployment | undefined;
@@ -90,7 +93,7 @@ export async function runDeploy(d: DeployRun): Promise<DeployResult> {
     const outcome = await runPhases({
       phases: d.phases,
       runner: d.runner,
-      signals: { cancel: d.signal, lockLost: lock.lost },
+      signals: { cancel: d.signal, lockLost: lock.lost, stopRequested: lock.stopRequested },
       shouldUndo: (reason) => shouldUndo(reason, d, lock.lost.reason),
       undoBudgetMs: (reason) => (reason === 'cancelled' ? CANCEL_GRACE_MS : d.undoBudgetMs),
       ...(d.timeline ? { timeline: d.timeline } : {}),
@@ -115,6 +118,8 @@ function shouldUndo(reason: StopReason, d: DeployRun, lost: unknown): boolean {
     // decides. With nobody holding it (renewals failed), putting back is still ours to do.
     return !(lost instanceof LockLostError && lost.holder) && d.undoOnFailure;
   }
+  // A stop request asks exactly for the put-back, whatever the settings say about failures.
+  if (reason === 'stop-requested') return true;
   return reason === 'cancelled' ? d.undoOnCancel : d.undoOnFailure;
 }
 

@@ -157,6 +157,32 @@ describe('runPhases', () => {
     expect(w.writes).toEqual([]);
   });
 
+  it("another run's stop request stops a waiting phase with the request as the cause, and undoes", async () => {
+    const w = world();
+    const stop = new AbortController();
+    const waiting: Phase = {
+      name: 'step 25',
+      run: (ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true });
+          setTimeout(() => stop.abort(new Error('acme/shop run 99 asked this run to abort the canary')), 10);
+        }),
+    };
+    const outcome = await runPhases(
+      options([switchTo(w, 'v2'), waiting], {
+        signals: { cancel: new AbortController().signal, stopRequested: stop.signal },
+      }),
+    );
+    expect(outcome).toMatchObject({
+      ok: false,
+      reason: 'stop-requested',
+      failedPhase: 'step 25',
+      cause: 'acme/shop run 99 asked this run to abort the canary',
+      compensation: 'done',
+    });
+    expect(w.traffic).toBe('v1');
+  });
+
   it('a deadline stops a phase that waits and undoes its writes', async () => {
     const w = world();
     const forever: Phase = {

@@ -45,7 +45,7 @@ export class PhaseFailed extends Error {
   override readonly name = 'PhaseFailed';
 }
 
-export type StopReason = 'failed' | 'cancelled' | 'lock-lost' | 'deadline';
+export type StopReason = 'failed' | 'cancelled' | 'lock-lost' | 'stop-requested' | 'deadline';
 
 export interface TimelineEntry {
   at: string;
@@ -71,8 +71,8 @@ export interface EngineOutcome {
 export interface RunPhasesOptions {
   phases: readonly Phase[];
   runner: Runner;
-  /** Cancel (the runner's SIGINT), a lost lock, a deadline: any abort stops the phases. */
-  signals: { cancel: AbortSignal; lockLost?: AbortSignal; deadline?: number };
+  /** Cancel (the runner's SIGINT), a lost lock, another run's stop request, a deadline: any abort stops the phases. */
+  signals: { cancel: AbortSignal; lockLost?: AbortSignal; stopRequested?: AbortSignal; deadline?: number };
   /** Whether to undo after this kind of stop (auto-rollback, on-cancel). */
   shouldUndo(reason: StopReason): boolean;
   /** How long compensation may take after this kind of stop. */
@@ -108,6 +108,7 @@ export async function runPhases(o: RunPhasesOptions): Promise<EngineOutcome> {
     o.signals.cancel,
     deadline.signal,
     ...(o.signals.lockLost ? [o.signals.lockLost] : []),
+    ...(o.signals.stopRequested ? [o.signals.stopRequested] : []),
   ]);
   const ctx: PhaseContext = {
     signal,
@@ -146,17 +147,21 @@ export async function runPhases(o: RunPhasesOptions): Promise<EngineOutcome> {
       ? 'cancelled'
       : o.signals.lockLost?.aborted
         ? 'lock-lost'
-        : deadline.signal.aborted
-          ? 'deadline'
-          : 'failed';
+        : o.signals.stopRequested?.aborted
+          ? 'stop-requested'
+          : deadline.signal.aborted
+            ? 'deadline'
+            : 'failed';
     const cause =
       reason === 'cancelled'
         ? 'the run was cancelled'
         : reason === 'lock-lost'
           ? errorText(o.signals.lockLost!.reason)
-          : reason === 'deadline'
-            ? `the step ran out of time (${errorText(error)})`
-            : errorText(error);
+          : reason === 'stop-requested'
+            ? errorText(o.signals.stopRequested!.reason)
+            : reason === 'deadline'
+              ? `the step ran out of time (${errorText(error)})`
+              : errorText(error);
     note(`${current?.name ?? 'start'}: ${cause}`);
     const outcome: EngineOutcome = {
       ok: false,

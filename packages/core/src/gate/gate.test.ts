@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { preflightGate, runGate } from './gate.js';
 import { parseChecks } from './parse.js';
-import type { GateOptions } from './types.js';
+import type { GateOptions, PrometheusCheck } from './types.js';
 
 /** A stand-in Prometheus: each query is answered by `answer`, which tests replace. */
 type Answer = { status: number; body: unknown };
@@ -226,6 +226,18 @@ describe('runGate with a sequential comparison', () => {
     expect(decision.verdict).toBe('inconclusive');
     expect(decision.reason).toMatch(
       /not enough evidence after 0.3s: check "errors": not decided yet: e-values/,
+    );
+  });
+
+  it('with undecidedAtEnd: pass, passes undecided at the end once min-requests canary requests were read', async () => {
+    answer = counting(0.05, 0.05);
+    const gate = options(compared, { durationMs: 300, intervalMs: 100 });
+    const check = gate.checks[0] as PrometheusCheck;
+    gate.checks[0] = { ...check, compare: { ...check.compare!, undecidedAtEnd: 'pass' } };
+    const decision = await runGate(gate);
+    expect(decision).toMatchObject({ verdict: 'pass', passed: true });
+    expect(decision.checks[0]!.reason).toMatch(
+      /^not shown worse over \d+ canary requests in the 0.3s allowed \(not decided yet: e-values/,
     );
   });
 

@@ -217,6 +217,34 @@ function countedFrom(check: CheckSpec, start: number): CheckSpec {
 }
 
 /**
+ * A sequential test still undecided when the duration is up: inconclusive, unless the check says
+ * `undecidedAtEnd: pass` and its latest look read at least `minRequests` canary requests (an
+ * unreadable source is never evidence of health).
+ */
+function undecidedAtEnd(
+  check: CheckSpec,
+  state: CheckState,
+  record: CheckRecord,
+  durationMs: number,
+): CheckState {
+  if (state.state !== 'holding' || check.kind !== 'prometheus' || check.compare?.undecidedAtEnd !== 'pass')
+    return state;
+  const counts = record.samples.at(-1)?.counts;
+  if (!counts) return state;
+  const requests = Math.round(counts.canary.requests);
+  if (requests < check.minRequests)
+    return {
+      ...state,
+      reason: `${state.reason}; ${requests} canary requests, min-requests ${check.minRequests}`,
+    };
+  return {
+    state: 'passing',
+    reason: `not shown worse over ${requests} canary requests in the ${seconds(durationMs)}s allowed (${state.reason})`,
+    ...(state.evidence ? { evidence: state.evidence } : {}),
+  };
+}
+
+/**
  * With sequential checks the duration is a maximum: the gate passes as soon as every sequential
  * check decided "not worse" and every other check passes with the evidence it needs.
  */
@@ -342,7 +370,7 @@ export async function runGate(options: GateOptions): Promise<GateDecision> {
     return finish('inconclusive', `cancelled: ${errorText(options.signal.reason)}`, true);
   }
   for (const [i, record] of records.entries()) {
-    const state = states[i]!;
+    const state = undecidedAtEnd(options.checks[i]!, states[i]!, record, options.durationMs);
     record.verdict = VERDICT_OF[state.state];
     record.reason = state.reason;
   }

@@ -101,6 +101,13 @@ export interface Comparison {
    */
   sequential?: SequentialOptions;
   /**
+   * Sequential only: what a test still undecided when the gate's duration is up says.
+   * `inconclusive` (the default, health-gate's): not enough evidence. `pass` (a canary step,
+   * whose duration is the time the user gave it): not shown worse over at least the check's
+   * `minRequests` canary requests passes; fewer stay inconclusive.
+   */
+  undecidedAtEnd?: 'inconclusive' | 'pass';
+  /**
    * The range of the queries, written `$window` in them: at most `maxMs`, and never reaching back
    * before `since` (epoch ms), so requests of an earlier canary under the same labels never count.
    */

@@ -3,7 +3,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { RunContext } from '../github/github.js';
 import { createKube, type Kube } from '../kube/kube.js';
 import { KubeObjects } from '../kube/objects.js';
-import { acquireLock, LockHeldError, LockLostError, type AppLock, type LockHolder } from './lock.js';
+import {
+  acquireLock,
+  LockHeldError,
+  LockLostError,
+  requestStop,
+  StopRequestedError,
+  type AppLock,
+  type LockHolder,
+} from './lock.js';
 import {
   buildKubeconfig,
   sendJson,
@@ -248,7 +256,13 @@ afterEach(async () => {
 });
 
 async function acquire(
-  options: { attempt?: string; runId?: string; waitMs?: number; leaseSeconds?: number } = {},
+  options: {
+    attempt?: string;
+    runId?: string;
+    waitMs?: number;
+    leaseSeconds?: number;
+    stoppable?: boolean;
+  } = {},
 ): Promise<AppLock> {
   const lock = await acquireLock({
     objects,
@@ -257,6 +271,7 @@ async function acquire(
     run: run(options.attempt, options.runId),
     waitMs: options.waitMs ?? 0,
     leaseSeconds: options.leaseSeconds ?? 60,
+    ...(options.stoppable ? { stoppable: true } : {}),
     log: (text) => logs.push(text),
   });
   held.push(lock);
@@ -429,6 +444,100 @@ describe('holding the lease', () => {
     expect(api.requests.filter((r) => r.method === 'PUT')).toHaveLength(putsWhenLost);
     expect(writes().some((w) => w.startsWith('DELETE'))).toBe(false);
     expect(holderOf(store.lease)?.runId).toBe('5000');
+  });
+});
+
+describe('stop requests', () => {
+  const ask = (waitMs: number, runId = '999'): Promise<LockHolder | undefined> =>
+    requestStop({
+      objects,
+      namespace: 'shop',
+      app: 'web',
+      run: run('1', runId),
+      why: 'abort the canary',
+      waitMs,
+      log: (text) => logs.push(text),
+    });
+
+  it('a stoppable holder is asked at once through its watch, and the asker waits for its release', async () => {
+    // The fake replays no events from before a watch opened, as a real API server would: ask once it is open.
+    const watching = new Promise<void>((resolve) => (store.onWatch = resolve));
+    const lock = await acquire({ stoppable: true });
+    // The holder stops as the engine would: it puts things back, then releases.
+    lock.stopRequested.addEventListener('abort', () => void lock.release());
+    await watching;
+    const holder = await ask(10_000);
+    expect(holder?.runId).toBe('4242');
+    expect(lock.stopRequested.reason).toBeInstanceOf(StopRequestedError);
+    expect((lock.stopRequested.reason as Error).message).toBe(
+      'acme/shop run 999 (https://github.com/acme/shop/actions/runs/999) asked this run to abort the canary',
+    );
+    expect(lock.lost.aborted).toBe(false);
+    expect(store.lease).toBeUndefined();
+    expect(logs.join('\n')).toContain(
+      `Asked acme/shop run 4242 attempt 1 (https://github.com/acme/shop/actions/runs/4242), which holds lock shop/${NAME}, to abort the canary`,
+    );
+    expect(logs.join('\n')).toContain(`released lock shop/${NAME}`);
+  });
+
+  it('a request addressed to another claim of the lease is not obeyed; one addressed to this claim is', async () => {
+    const watching = new Promise<void>((resolve) => (store.onWatch = resolve));
+    const lock = await acquire({ stoppable: true });
+    await watching;
+    const lease = store.lease!;
+    const request = (acquireTime: string, runId: string): Record<string, string> => ({
+      ...lease.metadata.annotations,
+      'cd-actions.dev/stop-request': JSON.stringify({
+        repository: 'acme/shop',
+        runId,
+        runUrl: `https://github.com/acme/shop/actions/runs/${runId}`,
+        at: new Date().toISOString(),
+        why: 'abort the canary',
+        holder: { identity: 'acme/shop#4242', acquireTime },
+      }),
+    });
+    store.put({
+      ...lease,
+      metadata: { ...lease.metadata, annotations: request('2020-01-01T00:00:00.000000Z', '1') },
+    });
+    store.put({
+      ...lease,
+      metadata: { ...lease.metadata, annotations: request(lease.spec!.acquireTime!, '2') },
+    });
+    await until(() => lock.stopRequested.aborted, 'the stop request to be seen');
+    // Events arrive in order: the first request was judged, and ignored, before the second.
+    expect((lock.stopRequested.reason as StopRequestedError).request.runId).toBe('2');
+  });
+
+  it('nobody holding the lock: nothing to ask, nothing written', async () => {
+    expect(await ask(1000)).toBeUndefined();
+    store.put(heldBy('4242', '1', 120_000, 60));
+    expect(await ask(1000)).toBeUndefined();
+    expect(writes()).toEqual([]);
+  });
+
+  it('a holder that died (no renewals) frees the asker at its lease expiry, not at the deadline', async () => {
+    store.put(heldBy('999', '1', 0, 2));
+    const holder = await ask(60_000, '5151');
+    expect(holder?.runId).toBe('999');
+    expect(logs.join('\n')).toContain(
+      `acme/shop run 999 attempt 1 (https://github.com/acme/shop/actions/runs/999) stopped renewing lock shop/${NAME}: it expired`,
+    );
+    // The request was written, addressed to that holder's claim.
+    expect(JSON.parse(store.lease!.metadata.annotations!['cd-actions.dev/stop-request']!)).toMatchObject({
+      runId: '5151',
+      holder: { identity: 'acme/shop#999', acquireTime: store.lease!.spec!.acquireTime },
+    });
+  });
+
+  it('a holder that does not listen keeps the lock: the asker fails at its deadline, naming it', async () => {
+    const lock = await acquire();
+    const error = await ask(1500).catch((e: unknown) => e);
+    expect((error as Error).message).toContain(
+      `acme/shop run 4242 attempt 1 (https://github.com/acme/shop/actions/runs/4242) still holds lock shop/${NAME} 2 s after it was asked to abort the canary`,
+    );
+    expect(lock.stopRequested.aborted).toBe(false);
+    expect(store.lease?.spec?.holderIdentity).toBe('acme/shop#4242');
   });
 });
 

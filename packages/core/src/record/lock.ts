@@ -10,6 +10,11 @@
  * before its deadline, or that finds another holder on it, has lost it: `lost` aborts and the
  * holder writes to the lease no more, so there are never two writers. Every write the server may
  * have stored without our seeing the answer is settled by reading the lease back.
+ *
+ * A run that must not wait for the holder (`action: abort` while a canary step runs) asks it to
+ * stop instead: `requestStop` writes the request on the lease, addressed to that very holder, and
+ * waits for the lease to be released. A holder that took the lock as `stoppable` watches its lease
+ * and aborts `stopRequested`; the engine then puts back what the run changed, as for a failure.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { isAlreadyExists, isConflict, KubeApiError } from '../kube/errors.js';
@@ -36,6 +41,11 @@ export interface AppLock {
    * lease's deadline, or another holder seen on the lease. The deploy stops and compensates.
    */
   lost: AbortSignal;
+  /**
+   * Aborted (reason: a StopRequestedError naming who asked) when another run asks this holder to
+   * stop (requestStop). Never aborted unless the lock was taken as `stoppable`.
+   */
+  stopRequested: AbortSignal;
   /**
    * Never throws. Deletes the lease if still ours; a failure to release comes back as a warning
    * that says how long the app stays locked and how to free it.
@@ -98,11 +108,34 @@ interface Lease {
   };
 }
 
+/** Another run asked the holder to stop and put back what it changed (requestStop). */
+export class StopRequestedError extends Error {
+  override readonly name = 'StopRequestedError';
+  constructor(readonly request: StopRequest) {
+    super(`${request.repository} run ${request.runId} (${request.runUrl}) asked this run to ${request.why}`);
+  }
+}
+
+/** What requestStop writes on the lease: who asks, why, and the holder it is meant for. */
+export interface StopRequest {
+  repository: string;
+  runId: string;
+  runUrl: string;
+  at: string;
+  /** In words, after "to": "abort the canary and send all traffic back to the stable". */
+  why: string;
+  /** The holder asked: its identity and the acquireTime of its claim, so no later holder obeys it. */
+  holder: { identity: string; acquireTime: string };
+}
+
 export function lockName(app: string): string {
   return `cd-actions-lock-${app}`.slice(0, 253);
 }
 
 const ANNOTATION = 'cd-actions.dev/lock-holder';
+const STOP_ANNOTATION = 'cd-actions.dev/stop-request';
+/** After a watch for stop requests failed, the pause before it is opened again. */
+const STOP_WATCH_PAUSE_MS = 5_000;
 /** How long release() keeps trying: a run that ends should not hang on an API that is down. */
 const RELEASE_DEADLINE_MS = 5_000;
 /** The pause between two refused deletes of our lease. */
@@ -122,6 +155,16 @@ function holderOf(lease: Lease): LockHolder {
   } catch {
     const identity = lease.spec?.holderIdentity ?? 'unknown';
     return { identity, repository: identity, runId: '?', runUrl: '?', since: lease.spec?.acquireTime ?? '?' };
+  }
+}
+
+function stopRequestOf(lease: Lease): StopRequest | undefined {
+  const text = lease.metadata.annotations?.[STOP_ANNOTATION];
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as StopRequest;
+  } catch {
+    return undefined;
   }
 }
 
@@ -160,6 +203,8 @@ interface Claim {
   attempt: string;
   leaseSeconds: number;
   acquireTime: Date;
+  /** Watch the lease for stop requests (requestStop) while it is held. */
+  stoppable: boolean;
   log: (text: string) => void;
   /** The lease as we write it: `resourceVersion` is the precondition, `renewTime` the time of this write. */
   body(resourceVersion: string | undefined, renewTime: Date): Lease;
@@ -183,6 +228,8 @@ export async function acquireLock(options: {
   leaseSeconds?: number;
   /** Ends the wait for another holder; a lock once held ends only by release() or by being lost. */
   signal?: AbortSignal;
+  /** Other runs may ask this holder to stop (requestStop): the lease is watched while held. */
+  stoppable?: boolean;
   log: (text: string) => void;
 }): Promise<AppLock> {
   const { objects, namespace, app, run, log } = options;
@@ -212,6 +259,7 @@ export async function acquireLock(options: {
       attempt: run.runAttempt,
       leaseSeconds,
       acquireTime,
+      stoppable: options.stoppable ?? false,
       log,
       body: (resourceVersion, renewTime) => ({
         apiVersion: 'coordination.k8s.io/v1',
@@ -238,45 +286,133 @@ export async function acquireLock(options: {
   for (;;) {
     options.signal?.throwIfAborted();
     const existing = await objects.get<Lease>(LEASES, namespace, name, { signal: options.signal });
-    const current = existing && holderOf(existing);
-    if (existing && current) {
-      if (existing.spec?.holderIdentity === identity && Number(current.attempt) < Number(run.runAttempt)) {
-        // Safe at once: GitHub starts a re-run only after every job of the earlier attempt has ended
-        // (it cancels what still runs), so no earlier attempt deploys beside us. Were a lost runner
-        // somehow still alive, its next renewal would meet our resourceVersion, fail, and stop it.
+    const free = existing && freeBecause(existing, identity, run.runAttempt, where);
+    if (free) log(free);
+    else if (existing) {
+      const current = holderOf(existing);
+      // The same run at the same attempt is another job (or step) running now, not a leftover.
+      const sameRun = existing.spec?.holderIdentity === identity;
+      if (Date.now() >= deadline) throw new LockHeldError(current, app, namespace, sameRun);
+      if (!announced) {
         log(
-          `Taking over lease ${where} held by attempt ${current.attempt} of this run: this is attempt ${run.runAttempt}, and GitHub ended that attempt before starting it`,
+          `Waiting up to ${Math.round(options.waitMs / 1000)} s for ${current.repository} run ${current.runId} to release ${name}`,
         );
-      } else if (!existing.spec?.holderIdentity) {
-        log(`Taking lease ${where}: it has no holder (released by clearing it)`);
-      } else if (expired(existing, Date.now())) {
-        log(
-          `Taking over lease ${where} from ${describeHolder(current)}: it was not renewed within ${existing.spec?.leaseDurationSeconds ?? '?'} s of ${existing.spec?.renewTime ?? existing.spec?.acquireTime ?? '?'}`,
-        );
-      } else {
-        // The same run at the same attempt is another job (or step) running now, not a leftover.
-        const sameRun = existing.spec?.holderIdentity === identity;
-        if (Date.now() >= deadline) throw new LockHeldError(current, app, namespace, sameRun);
-        if (!announced) {
-          log(
-            `Waiting up to ${Math.round(options.waitMs / 1000)} s for ${current.repository} run ${current.runId} to release ${name}`,
-          );
-          announced = true;
-        }
-        await waitForRelease(
-          objects,
-          namespace,
-          existing,
-          Math.min(deadline, expiresAt(existing)),
-          options.signal,
-        );
-        continue;
+        announced = true;
       }
+      await waitForRelease(
+        objects,
+        namespace,
+        existing,
+        Math.min(deadline, expiresAt(existing)),
+        options.signal,
+      );
+      continue;
     }
     const claim = claimFor(existing);
     const lease = await claimLease(claim, existing);
     // Undefined: another run wrote the lease between our read and our write. Read again and decide.
     if (lease) return hold(claim, lease);
+  }
+}
+
+/**
+ * Why the lease may be taken now, in words for the log; undefined while its holder still holds it.
+ * `identity` and `attempt` are the run asking.
+ */
+function freeBecause(existing: Lease, identity: string, attempt: string, where: string): string | undefined {
+  const current = holderOf(existing);
+  if (existing.spec?.holderIdentity === identity && Number(current.attempt) < Number(attempt))
+    // Safe at once: GitHub starts a re-run only after every job of the earlier attempt has ended
+    // (it cancels what still runs), so no earlier attempt deploys beside us. Were a lost runner
+    // somehow still alive, its next renewal would meet our resourceVersion, fail, and stop it.
+    return `Taking over lease ${where} held by attempt ${current.attempt} of this run: this is attempt ${attempt}, and GitHub ended that attempt before starting it`;
+  if (!existing.spec?.holderIdentity)
+    return `Taking lease ${where}: it has no holder (released by clearing it)`;
+  if (expired(existing, Date.now()))
+    return `Taking over lease ${where} from ${describeHolder(current)}: it was not renewed within ${existing.spec?.leaseDurationSeconds ?? '?'} s of ${existing.spec?.renewTime ?? existing.spec?.acquireTime ?? '?'}`;
+  return undefined;
+}
+
+/**
+ * Asks the run holding the app's lock to stop and put back what it changed, and waits up to
+ * `waitMs` for it to release the lease. Undefined when nobody holds it (nothing to ask); the holder
+ * asked otherwise. The request is written with the lease's resourceVersion, addressed to this
+ * holder's claim, so it never reaches a later holder. Throws when the holder is still there at the
+ * deadline (a holder that does not listen: an older version, another action).
+ */
+export async function requestStop(options: {
+  objects: KubeObjects;
+  namespace: string;
+  app: string;
+  run: RunContext;
+  why: string;
+  waitMs: number;
+  signal?: AbortSignal;
+  log: (text: string) => void;
+}): Promise<LockHolder | undefined> {
+  const { objects, namespace, app, run, log } = options;
+  const name = lockName(app);
+  const where = `${namespace}/${name}`;
+  const identity = `${run.repository}#${run.runId}`;
+  const deadline = Date.now() + options.waitMs;
+  for (;;) {
+    const lease = await objects.get<Lease>(LEASES, namespace, name, { signal: options.signal });
+    if (!lease || freeBecause(lease, identity, run.runAttempt, where)) return undefined;
+    const holder = holderOf(lease);
+    const request: StopRequest = {
+      repository: run.repository,
+      runId: run.runId,
+      runUrl: runUrl(run),
+      at: new Date().toISOString(),
+      why: options.why,
+      holder: { identity: lease.spec?.holderIdentity ?? '', acquireTime: lease.spec?.acquireTime ?? '' },
+    };
+    const asked = { ...lease.metadata.annotations, [STOP_ANNOTATION]: JSON.stringify(request) };
+    try {
+      // Our own retries are safe: the resourceVersion makes a second write of it a 409, read again below.
+      await objects.replace(
+        LEASES,
+        namespace,
+        { ...lease, metadata: { ...lease.metadata, annotations: asked } },
+        {
+          signal: options.signal,
+        },
+      );
+    } catch (error) {
+      // The holder renewed meanwhile: read the lease again and ask on its latest version.
+      if (isConflict(error)) continue;
+      throw error;
+    }
+    log(
+      `Asked ${describeHolder(holder)}, which holds lock ${where}, to ${options.why}; waiting up to ${Math.round(options.waitMs / 1000)} s for it to finish`,
+    );
+    // A holder that died stops renewing: its lease is free at its expiry, before our deadline.
+    let seen = lease;
+    for (;;) {
+      await waitForRelease(objects, namespace, lease, Math.min(deadline, expiresAt(seen)), options.signal);
+      const current = await objects.get<Lease>(LEASES, namespace, name, { signal: options.signal });
+      const stillHeld =
+        current &&
+        current.spec?.holderIdentity === lease.spec?.holderIdentity &&
+        current.spec?.acquireTime === lease.spec?.acquireTime &&
+        !expired(current, Date.now());
+      if (!stillHeld) {
+        log(
+          current &&
+            current.spec?.holderIdentity === lease.spec?.holderIdentity &&
+            expired(current, Date.now())
+            ? `${describeHolder(holder)} stopped renewing lock ${where}: it expired`
+            : `${describeHolder(holder)} released lock ${where}`,
+        );
+        return holder;
+      }
+      seen = current;
+      if (Date.now() >= deadline)
+        throw new Error(
+          `${describeHolder(holder)} still holds lock ${where} ${Math.round(options.waitMs / 1000)} s after it was asked to ${options.why}; ` +
+            'a run of an older cd-actions, or of another action, does not listen for that: cancel that run instead',
+        );
+    }
   }
 }
 
@@ -378,6 +514,7 @@ function hold(claim: Claim, acquired: Lease): AppLock {
   const lost = new AbortController();
   /** Aborted by release(): ends a renewal in flight and schedules no more. */
   const stopped = new AbortController();
+  const stopRequested = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let renewing: Promise<void> | undefined;
   let releasing: Promise<{ warning?: string }> | undefined;
@@ -385,6 +522,50 @@ function hold(claim: Claim, acquired: Lease): AppLock {
   log(
     `Holding lock ${where} as ${claim.identity} (attempt ${claim.attempt}); renewed every ${Math.round(periodMs / 100) / 10} s`,
   );
+
+  /** A stop request on the lease addressed to this claim (requestStop) aborts stopRequested, once. */
+  const noticeStop = (lease: Lease): void => {
+    if (!claim.stoppable || stopRequested.signal.aborted) return;
+    const request = stopRequestOf(lease);
+    if (
+      request?.holder.identity !== claim.identity ||
+      !sameInstant(request.holder.acquireTime, claim.acquireTime)
+    )
+      return;
+    const error = new StopRequestedError(request);
+    log(error.message);
+    stopRequested.abort(error);
+  };
+
+  /**
+   * While held, the lease is watched for a stop request: it comes at once, not at the next
+   * renewal. A watch that fails is opened again after a pause; a renewal that meets the request's
+   * write (a 409) reads it too.
+   */
+  async function listenForStop(): Promise<void> {
+    const signal = AbortSignal.any([stopped.signal, lost.signal, stopRequested.signal]);
+    while (!signal.aborted) {
+      try {
+        await watchObjects<KubernetesObject>({
+          kube: objects.kube,
+          path: resourcePath(LEASES, namespace),
+          fieldSelector: `metadata.name=${name}`,
+          signal,
+          what: `lease ${where} for stop requests`,
+          onEvent: (_type, object) => {
+            noticeStop(object as unknown as Lease);
+            return stopRequested.signal.aborted ? 'done' : undefined;
+          },
+        });
+      } catch (error) {
+        if (signal.aborted) return;
+        log(
+          `Could not watch lock ${where} for stop requests (${errorText(error)}); watching again in ${STOP_WATCH_PAUSE_MS / 1000} s`,
+        );
+        await sleep(STOP_WATCH_PAUSE_MS, signal).catch(() => undefined);
+      }
+    }
+  }
 
   const lose = (error: LockLostError): void => {
     if (stopped.signal.aborted || lost.signal.aborted) return;
@@ -415,6 +596,7 @@ function hold(claim: Claim, acquired: Lease): AppLock {
       // The lease changed under us (409), or the answer was lost: read what is true.
       const current = await objects.get<Lease>(LEASES, namespace, name, call());
       if (!current) throw new LockLostError(where, 'someone deleted the lease', undefined, { cause: error });
+      noticeStop(current);
       if (!isOurs(claim, current)) {
         const holder = holderOf(current);
         throw new LockLostError(where, `${describeHolder(holder)} holds it now`, holder, { cause: error });
@@ -569,9 +751,11 @@ function hold(claim: Claim, acquired: Lease): AppLock {
   }
 
   schedule();
+  if (claim.stoppable) void listenForStop();
   return {
     name,
     lost: lost.signal,
+    stopRequested: stopRequested.signal,
     release: () => (releasing ??= releaseOnce().catch((error: unknown) => ({ warning: errorText(error) }))),
   };
 }

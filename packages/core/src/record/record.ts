@@ -83,6 +83,11 @@ export interface CanaryState {
   header?: { header: string; match: string; value: string };
   /** Digest of the canary's pod template: the same version continues, another one is refused. */
   templateDigest: string;
+  /**
+   * dynamic-stable-scale: the stable's replicas when the canary started (its full size). Its
+   * presence says the stable is scaled with the weight, so later jobs scale it back on abort.
+   */
+  stableReplicas?: number;
 }
 
 export interface HistoryEntry {

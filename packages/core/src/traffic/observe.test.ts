@@ -127,6 +127,28 @@ function advancing(
   };
 }
 
+/**
+ * Counters that advance by each phase's `perScrape` for its number of scrapes (the last phase
+ * repeats), as a data plane that follows the route late: the first read is before the write.
+ */
+function phased(phases: { perScrape: Record<string, number>; scrapes: number }[]): PrometheusClient {
+  const totals: Record<string, number> = {};
+  let reads = 0;
+  return {
+    query: () => {
+      if (reads++ > 0) {
+        let left = reads - 2; // this scrape's index, from 0
+        const phase = phases.find((p) => (left -= p.scrapes) < 0) ?? phases.at(-1)!;
+        for (const [version, n] of Object.entries(phase.perScrape))
+          totals[version] = (totals[version] ?? 0) + n;
+      }
+      return Promise.resolve(
+        Object.entries(totals).map(([version, value]) => ({ labels: { version }, value })),
+      );
+    },
+  };
+}
+
 const split = { query: 'q', versionLabel: 'version', version: 'canary', tolerance: 2, pollMs: 1 };
 
 describe('confirmSplit', () => {
@@ -170,8 +192,59 @@ describe('confirmSplit', () => {
     const result = await confirmSplit({ ...split, client, weight, deadline: Date.now() + 5000 });
     expect(result.ok).toBe(false);
     expect(result.share).toBe(0);
-    expect(result.detail).toContain(`canary answered 0.0% of`);
-    expect(result.detail).toContain(`(target ${weight}%`);
+    expect(result.detail).toMatch(
+      new RegExp(
+        `^off in the first window \\(canary answered 0\\.0% of \\d+ requests after the change \\(target ${weight}%.*\\)\\), judged again on a fresh one: canary answered 0\\.0% of \\d+ requests`,
+      ),
+    );
+  });
+
+  it('judges a fresh window when the first was routed late by the data plane, and confirms it', async () => {
+    // The mesh kept the previous weight (0%) for the first window's nine scrapes, then did 5%.
+    const client = phased([
+      { perScrape: { stable: 100 }, scrapes: 10 },
+      { perScrape: { stable: 95, canary: 5 }, scrapes: 1 },
+    ]);
+    const result = await confirmSplit({ ...split, client, weight: 5, deadline: Date.now() + 5000 });
+    // Only the fresh window counts: none of the lagged window's 900 stable requests.
+    expect(result).toMatchObject({ ok: true, share: 5, requests: { stable: 855, canary: 45 } });
+    expect(result.detail).toMatch(
+      /^off in the first window \(canary answered 0\.0% of 900 requests after the change \(target 5%, allowed ±\d+\.\d\)\), judged again on a fresh one: canary answered 5\.0% of 900 requests after the change \(target 5%, allowed ±\d+\.\d\)$/,
+    );
+  });
+
+  it('fails when the fresh window is off too, naming both', async () => {
+    const client = phased([
+      { perScrape: { stable: 70, canary: 30 }, scrapes: 10 },
+      { perScrape: { stable: 60, canary: 40 }, scrapes: 1 },
+    ]);
+    const result = await confirmSplit({ ...split, client, weight: 5, deadline: Date.now() + 5000 });
+    expect(result).toMatchObject({ ok: false, share: 40, requests: { stable: 540, canary: 360 } });
+    expect(result.detail).toMatch(
+      /^off in the first window \(canary answered 30\.0% of 900 requests .*\), judged again on a fresh one: canary answered 40\.0% of 900 requests after the change \(target 5%, allowed ±\d+\.\d\)$/,
+    );
+  });
+
+  it('fails a silent canary after the second window, having read both', async () => {
+    const client = advancing({ stable: 100 });
+    const result = await confirmSplit({ ...split, client, weight: 5, deadline: Date.now() + 5000 });
+    expect(result).toMatchObject({ ok: false, share: 0, requests: { stable: 900 } });
+    expect(result.detail).toContain('off in the first window (canary answered 0.0% of 900 requests');
+    expect(result.detail).toContain('judged again on a fresh one: canary answered 0.0% of 900 requests');
+    // Before the write, the base, nine scrapes for the first window, nine for the fresh one.
+    expect(client.reads()).toBe(20);
+  });
+
+  it('fails when the deadline comes before the fresh window has enough requests, with the first window', async () => {
+    const client = phased([
+      { perScrape: { stable: 100 }, scrapes: 10 },
+      { perScrape: { stable: 2, canary: 1 }, scrapes: 1 },
+    ]);
+    const result = await confirmSplit({ ...split, client, weight: 5, pollMs: 5, deadline: Date.now() + 300 });
+    expect(result).toMatchObject({ ok: false, share: 0, requests: { stable: 900 } });
+    expect(result.detail).toMatch(
+      /^off in the first window \(canary answered 0\.0% of 900 requests .*\), judged again on a fresh one: Prometheus showed \d+ request\(s\) after the change in time, 823 are needed to judge a 5% share$/,
+    );
   });
 
   it('fails a router that sends far more than it was told', async () => {

@@ -1,4 +1,7 @@
-/** Abort: all traffic on stable and no header route, in one write per routing object; then the canary scales to zero. */
+/**
+ * Abort: all traffic on stable and no header route, in one write per routing object (stepped down
+ * as the stable's pods come back, for a stable scaled with the weight); then the canary scales to zero.
+ */
 import { DEPLOYMENTS } from '../../kube/objects.js';
 import { type Deployment } from '../../kube/rollout.js';
 import { type Phase, type Undo } from '../../engine/phases.js';
@@ -6,6 +9,7 @@ import { sleep } from '../../net/retry.js';
 import { CANARY, STABLE } from './plan.js';
 import { confirmTraffic } from './step.js';
 import { errorText } from '../../engine/phases.js';
+import { stepTrafficBack } from './stable-scale.js';
 
 import { SPLIT_MS, VERIFY_MS, type CanaryContext, type Shared, writeWeight } from './model.js';
 /** `action: abort`: the same put-back a failure runs, as the one phase. */
@@ -24,19 +28,21 @@ export function abortPhase(c: CanaryContext, s: Shared): Phase {
 }
 
 /**
- * All traffic back on stable and the header route gone, in one write per routing object;
- * then, after a delay for requests in flight, the canary scaled to zero. Reads first, so it is
- * right whether or not any weight had been written.
+ * All traffic back on stable and the header route gone, in one write per routing object (with
+ * dynamic-stable-scale: the stable back to full size, the weight stepped down as its pods become
+ * ready); then, after a delay for requests in flight, the canary scaled to zero. Reads first, so
+ * it is right whether or not any weight had been written.
  */
 export function abortUndo(c: CanaryContext, s: Shared): Undo {
   return {
-    what: `send all traffic back to ${c.o.app} (stable) and remove the header route`,
+    what: `send all traffic back to ${c.o.app} (stable)${c.o.dynamicStableScale ? ' as it scales back to full size' : ''} and remove the header route`,
     run: async ({ signal, deadline, note }) => {
       const current = await c.router.getWeights();
       if (!current) throw new Error(`${c.router.describe()} is gone`);
       const back = { [STABLE]: 100, [CANARY]: 0 };
       if (s.promoted) return;
-      if ((current.weights[CANARY] ?? 0) > 0 || current.header) {
+      if (c.o.dynamicStableScale) await stepTrafficBack(c, s, current, { signal, deadline, note });
+      else if ((current.weights[CANARY] ?? 0) > 0 || current.header) {
         const routed = await writeWeight(
           c,
           0,

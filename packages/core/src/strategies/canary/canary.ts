@@ -17,6 +17,7 @@ import { undoApply } from '../../engine/undo-apply.js';
 import { applyImageOverrides, type KubeObject } from '../../manifests/manifests.js';
 import { mountConfig, tidyConfigs } from '../../manifests/config-files.js';
 import { appendHistory, newRecord, readRecord, writeRecord, type CanaryState } from '../../record/record.js';
+import { requestStop, type LockHolder } from '../../record/lock.js';
 import { describeHeaderRoute, describeWeights, type HeaderRoute } from '../../traffic/index.js';
 import { CANARY, canaryDeployment, canaryName, canaryService, replicasFor } from './plan.js';
 import { canaryReplicas } from '../../traffic/replicas.js';
@@ -70,6 +71,8 @@ export class CanaryDeploy {
   }
 
   async run(): Promise<CanaryOutcome> {
+    // An abort does not queue behind a step in progress: it asks that run to abort, and waits.
+    const asked = this.given.action === 'abort' ? await this.askRunningStepToAbort() : undefined;
     const live = await this.inspect();
     this.o = resolveRouting(this.given, live);
     const service = await this.objects.get<KubeObject>(SERVICES, this.o.namespace, this.o.service);
@@ -98,6 +101,7 @@ export class CanaryDeploy {
     }
     if (this.o.action !== 'run' && !live.state) {
       const last = live.record?.canary?.state;
+      if (asked && last === 'aborted') return this.abortedByHolder(live, asked);
       throw new Error(
         `No canary of ${this.o.app} is in progress in ${this.o.namespace}${last ? ` (the last one was ${last})` : ''}: nothing to ${this.o.action}`,
       );
@@ -117,6 +121,32 @@ export class CanaryDeploy {
       if (idle) return idle;
     }
     return this.deploy(live);
+  }
+
+  /**
+   * `action: abort` while another run holds the app's lock (a step of the ramp in progress): that
+   * run is asked to abort, puts everything back itself and releases the lock; waited for up to
+   * the timeout (and lock-wait, if longer). Undefined when no run holds the lock.
+   */
+  private askRunningStepToAbort(): Promise<LockHolder | undefined> {
+    return requestStop({
+      objects: this.objects,
+      namespace: this.given.namespace,
+      app: this.given.app,
+      run: this.given.run,
+      why: 'abort the canary and send all traffic back to the stable (action: abort)',
+      waitMs: Math.max(this.given.timeoutMs, this.given.lockWaitMs),
+      signal: this.given.signal,
+      log: (text) => this.note(text),
+    });
+  }
+
+  /** The run that held the lock aborted at our request: report what the cluster holds now, red as every abort. */
+  private abortedByHolder(live: Live, holder: LockHolder): CanaryOutcome {
+    const outcome = this.status(live);
+    outcome.ok = false;
+    outcome.message = `Canary of ${this.o.app} aborted as asked, by ${holder.repository} run ${holder.runId}, which was running a step: it sent all traffic back to the stable and ended red (${holder.runUrl})`;
+    return outcome;
   }
 
   /** The stable, its Service, the canary and its record: read before the lock, never written. */
@@ -174,7 +204,8 @@ export class CanaryDeploy {
   }
 
   private startReplicas(live: Live, weight: number): number {
-    const stable = live.stable?.spec.replicas ?? 1;
+    // A canary with dynamic-stable-scale in progress finds the stable shrunk: its full size is recorded.
+    const stable = live.state?.stableReplicas ?? live.stable?.spec.replicas ?? 1;
     if (this.o.route === 'replicas') return weight >= 100 ? stable : canaryReplicas(weight, stable);
     return replicasFor(weight, stable);
   }
@@ -248,6 +279,8 @@ export class CanaryDeploy {
         : {}),
       templateDigest: digest,
       ...(live.state ? {} : {}),
+      // dynamic-stable-scale: the stable's full size, for the later jobs that find it shrunk.
+      ...(this.o.dynamicStableScale ? { stableReplicas: live.stable!.spec.replicas ?? 1 } : {}),
     };
   }
 
@@ -304,6 +337,8 @@ export class CanaryDeploy {
         description: `Canary of ${this.o.app} by ${this.o.run.actor}`,
       },
       phases,
+      // A ramp or a promotion may be asked to abort by an `action: abort` run; an abort needs no asking.
+      stoppable: this.o.action !== 'abort',
       undoOnFailure: true,
       undoOnCancel: this.o.onCancel === 'abort',
       undoBudgetMs: this.o.timeoutMs,
@@ -338,6 +373,7 @@ export class CanaryDeploy {
       traffic: result.traffic,
       steps: s.state.history,
       ...(s.header ? { header: describeHeaderRoute(s.header) } : {}),
+      ...(s.stableScale ? { stableScale: s.stableScale } : {}),
     });
   }
 

@@ -43,7 +43,10 @@ export interface PrometheusSettings {
 }
 
 /** The routing a canary keeps for its whole life: given to the run that starts it, read from its record after. */
-export type Routing = Pick<CanaryOptions, 'route' | 'service' | 'routeName' | 'ruleName' | 'versionLabel'>;
+export type Routing = Pick<
+  CanaryOptions,
+  'route' | 'service' | 'routeName' | 'ruleName' | 'versionLabel' | 'dynamicStableScale'
+>;
 
 /** What the action gives: the routing may be left out when a canary in progress holds it. */
 export type CanaryInputs = Omit<CanaryOptions, keyof Routing> & Partial<Routing>;
@@ -62,6 +65,11 @@ export interface CanaryOptions {
   ruleName?: string;
   /** Pod label (and metric label) telling the canary's pods: they carry `canary`. */
   versionLabel: string;
+  /**
+   * Argo Rollouts' dynamicStableScale: the stable shrinks to the share of traffic it keeps, and
+   * an abort steps the canary's weight down as the stable's pods come back. Mesh routers only.
+   */
+  dynamicStableScale: boolean;
   /** The new version: a Deployment manifest, or none to take the stable's with `images`. */
   deployment?: KubeObject;
   others: { object: KubeObject; source: string }[];
@@ -79,8 +87,10 @@ export interface CanaryOptions {
   verifySplit: boolean;
   /** Percentage points allowed on top of the sampling error. */
   splitTolerance: number;
-  /** Allowed increase of the canary's error ratio over the stable's (0.01: one point). */
-  maxErrorIncrease: number;
+  /** The sequential test's max-increase: "not worse" is below (1 + this) × the stable's error rate (1: twice). */
+  maxErrorRatio: number;
+  /** Given: 1.0.0's fixed comparison instead, the canary at most this many points (0.01 = one) above the stable. */
+  maxErrorIncrease?: number;
   /** Allowed relative increase of the canary's p95 latency over the stable's (0.2: 20%). */
   maxLatencyIncrease: number;
   minRequests: number;
@@ -125,6 +135,8 @@ export interface CanaryOutcome {
   approximated: boolean;
   firstDeploy: boolean;
   header?: string;
+  /** dynamic-stable-scale: what became of the stable's size, in words. */
+  stableScale?: string;
   steps: StepRun[];
   gates: { name: string; decision: GateDecision }[];
   timeline: { at: string; text: string }[];
@@ -167,6 +179,8 @@ export interface Shared {
   /** The canary's share last seen in the traffic, percent. */
   split?: number;
   verdict: Verdict | 'none';
+  /** dynamic-stable-scale: the last thing done to the stable's size, in words (for the summary). */
+  stableScale?: string;
 }
 
 export function digestOf(template: unknown): string {

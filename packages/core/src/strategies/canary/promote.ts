@@ -22,9 +22,11 @@ import {
   writeWeight,
 } from './model.js';
 import { confirmTraffic } from './step.js';
+import { fullStableReplicas } from './stable-scale.js';
 /**
  * The stable takes the canary's template by a rolling update while the canary still serves its
- * share; then all traffic returns to the stable. Undone: the stable's template goes back.
+ * share (with dynamic-stable-scale, its full replica count too, in the same update); then all
+ * traffic returns to the stable. Undone: the stable's template goes back.
  */
 export function promotePhase(c: CanaryContext, s: Shared): Phase {
   return {
@@ -43,11 +45,14 @@ export function promotePhase(c: CanaryContext, s: Shared): Phase {
       const previousHashes = new Set(
         (await listRevisions(c.objects, stable)).filter((r) => r.replicas > 0).map((r) => r.templateHash),
       );
+      // A stable scaled with the weight goes back to its full size in the same rolling update.
+      const full = c.o.dynamicStableScale ? fullStableReplicas(s) : undefined;
       ctx.undoWith(undoTemplate(c, previous));
       ctx.wrote();
-      await c.objects.replace(DEPLOYMENTS, namespace, withTemplate(stable, template));
+      await c.objects.replace(DEPLOYMENTS, namespace, withTemplate(stable, template, full));
+      if (full !== undefined) s.stableScale = `${app} took the new version and its full ${full} replicas`;
       c.note(
-        `promoting: ${app} takes ${versionText(s.canaryImages)} by a rolling update while the canary serves`,
+        `promoting: ${app} takes ${versionText(s.canaryImages)}${full !== undefined ? ` and its full ${full} replicas (it had ${stable.spec.replicas ?? 1})` : ''} by a rolling update while the canary serves`,
       );
       const podSelector = `${selectorText(stable.spec.selector.matchLabels ?? {})},${c.o.versionLabel}!=${CANARY}`;
       const rolled = await waitReady(c, ctx, app, previousHashes, podSelector);
@@ -173,10 +178,13 @@ export function finishPhase(c: CanaryContext, s: Shared): Phase {
   };
 }
 
-/** A PUT body for the Deployment with another pod template, preconditioned on what was read. */
-function withTemplate(live: Deployment, template: unknown): KubeObject {
+/** A PUT body for the Deployment with another pod template (and replica count), preconditioned on what was read. */
+function withTemplate(live: Deployment, template: unknown, replicas?: number): KubeObject {
   return forReplace(
-    { ...(live as unknown as KubeObject), spec: { ...live.spec, template } },
+    {
+      ...(live as unknown as KubeObject),
+      spec: { ...live.spec, template, ...(replicas !== undefined ? { replicas } : {}) },
+    },
     live.metadata.resourceVersion as string,
   );
 }

@@ -7,6 +7,7 @@ import type { KubeObject } from '../../manifests/manifests.js';
 import { createRouter } from '../../traffic/index.js';
 import type { CanaryContext, CanaryInputs, CanaryOptions, CanaryRoute, Live, Routing } from './model.js';
 import { CANARY, canaryName, STABLE } from './plan.js';
+import { refuseAutoscaledStable } from './stable-scale.js';
 
 /**
  * The canary in progress keeps the routing it started with: a later job (a step, promote, abort)
@@ -14,7 +15,10 @@ import { CANARY, canaryName, STABLE } from './plan.js';
  */
 export function resolveRouting(given: CanaryInputs, live: Live): CanaryOptions {
   const kept = live.state?.route;
+  // A canary in progress scales its stable with the weight exactly when its record kept the full size.
+  const keptDynamic = live.state ? live.state.stableReplicas !== undefined : undefined;
   const routing: Routing = {
+    dynamicStableScale: given.dynamicStableScale ?? keptDynamic ?? false,
     route: (given.route ?? kept?.kind ?? 'replicas') as CanaryRoute,
     service: given.service ?? kept?.service ?? given.app,
     versionLabel: given.versionLabel ?? kept?.versionLabel ?? 'version',
@@ -29,6 +33,7 @@ export function resolveRouting(given: CanaryInputs, live: Live): CanaryOptions {
         ['route-name', given.routeName, kept.name],
         ['route-rule', given.ruleName, kept.rule],
         ['version-label', given.versionLabel, kept.versionLabel],
+        ['dynamic-stable-scale', given.dynamicStableScale, keptDynamic],
       ] as const
     ).filter(([, value, was]) => value !== undefined && value !== was);
     if (differs.length > 0)
@@ -36,6 +41,10 @@ export function resolveRouting(given: CanaryInputs, live: Live): CanaryOptions {
         `The canary of ${given.app} in progress was started with ${differs.map(([name, , was]) => `${name} "${was ?? '(none)'}"`).join(', ')}; this run says ${differs.map(([name, value]) => `${name} "${value}"`).join(', ')}. Leave them out to continue it, or abort it first; nothing was changed`,
       );
   }
+  if (routing.dynamicStableScale && routing.route === 'replicas')
+    throw new Error(
+      `Input "dynamic-stable-scale" has value "true", but the route is "replicas"${given.route ? '' : ' (the default)'}: there the replica counts already are the split. Accepted: true only with route istio, gateway-api or nginx; nothing was changed`,
+    );
   return { ...given, ...routing };
 }
 
@@ -51,6 +60,8 @@ export async function canaryContext(
   report: Pick<CanaryContext, 'note' | 'gates'>,
 ): Promise<CanaryContext> {
   const { namespace, service } = o;
+  // Before any write, with the run that would scale the stable (promote, abort and status never refuse).
+  if (o.action === 'run') await refuseAutoscaledStable(o, objects);
   const names = { deployment: canaryName(o.app), service: canaryName(service) };
   const selected = {
     ...((live.stableService?.spec as { selector?: Record<string, string> } | undefined)?.selector ?? {}),

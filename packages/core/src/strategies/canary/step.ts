@@ -6,10 +6,17 @@ import { type Deployment } from '../../kube/rollout.js';
 import { PhaseFailed, type PhaseContext } from '../../engine/phases.js';
 import { writeRecord, type CanaryState } from '../../record/record.js';
 import { confirmSplit, trafficQuery } from '../../traffic/observe.js';
-import { describeHeaderRoute, describeWeights, sameHeaderRoute } from '../../traffic/index.js';
+import {
+  describeHeaderRoute,
+  describeWeights,
+  sameHeaderRoute,
+  type RouteState,
+} from '../../traffic/index.js';
+import { confirmRouteHeld, guardRoute } from './route-guard.js';
 import { CANARY, replicasFor, type Step } from './plan.js';
 import { stepChecks } from './checks.js';
 import { SPLIT_MS, VERIFY_MS, waitReady, type CanaryContext, type Shared, writeWeight } from './model.js';
+import { fullStableReplicas, shrinkStable } from './stable-scale.js';
 
 export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step): Promise<void> {
   delete s.split;
@@ -19,7 +26,8 @@ export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, st
     );
     return;
   }
-  const header = await route(c, ctx, s, step);
+  const routed = await route(c, ctx, s, step);
+  const header = routed.header !== undefined;
   const entry: CanaryState['history'][number] = {
     weight: step.weight,
     at: new Date().toISOString(),
@@ -35,9 +43,29 @@ export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, st
       stop.abort(error);
       throw error;
     });
+  // The route is guarded for as long as the step is judged (mesh routers: the replicas router's
+  // "route" is the pod counts, which scaling legitimately moves).
+  const judged = new AbortController();
+  let judging = 2;
+  const judge = (work: Promise<void>): Promise<void> =>
+    first(work).finally(() => {
+      if (--judging === 0) judged.abort();
+    });
+  const guard =
+    c.o.route === 'replicas'
+      ? []
+      : [
+          first(
+            guardRoute(c, routed, c.o.checkIntervalMs, AbortSignal.any([both.signal, judged.signal])).catch(
+              (error: unknown) => {
+                if (!judged.signal.aborted) throw error;
+              },
+            ),
+          ),
+        ];
   await Promise.all([
     // The split may take as long as the step: a quiet service needs the whole pause for enough requests.
-    first(
+    judge(
       confirmTraffic(
         c,
         {
@@ -51,21 +79,25 @@ export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, st
     ).then(() => {
       if (s.split !== undefined) entry.observed = s.split;
     }),
-    first(gateStep(c, both, s, step, entry)),
+    judge(gateStep(c, both, s, step, entry)),
+    ...guard,
   ]);
+  if (c.o.route !== 'replicas') await confirmRouteHeld(c, routed);
   s.record.weight = s.weight;
   await writeRecord(c.objects, DEPLOYMENTS, c.o.namespace, c.names.deployment, s.record);
 }
 
 /**
  * The canary sized for the weight (mesh routers), the weight and the header route written in one
- * write unless the route already holds them (a resumed step), then read back. Answers whether a
- * header route is in place.
+ * write unless the route already holds them (a resumed step), then read back; with
+ * dynamic-stable-scale, only then the stable shrunk to its share. Answers the route as written,
+ * which the step then guards.
  */
-async function route(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step): Promise<boolean> {
+async function route(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step): Promise<RouteState> {
   const replicasRouter = c.o.route === 'replicas';
+  // The stable's full size: a later job of a canary with dynamic-stable-scale finds it shrunk.
+  const stableReplicas = fullStableReplicas(s);
   if (!replicasRouter) {
-    const stableReplicas = s.live.stable!.spec.replicas ?? 1;
     const replicas = replicasFor(step.weight, stableReplicas);
     const live = await c.objects.mustGet<Deployment>(DEPLOYMENTS, c.o.namespace, c.names.deployment);
     if ((live.spec.replicas ?? 1) < replicas) {
@@ -90,13 +122,7 @@ async function route(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step)
     !sameHeaderRoute(current.header, header ?? undefined)
   ) {
     ctx.wrote();
-    routed = await writeWeight(
-      c,
-      step.weight,
-      current.resourceVersion,
-      header,
-      s.live.stable!.spec.replicas ?? 1,
-    );
+    routed = await writeWeight(c, step.weight, current.resourceVersion, header, stableReplicas);
     c.note(
       `${c.router.describe()}: ${describeWeights(routed.weights)}${routed.header ? `, header route ${describeHeaderRoute(routed.header)}` : ''} in one write`,
     );
@@ -109,7 +135,9 @@ async function route(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step)
   const verified = await c.router.verify(routed.weights, Date.now() + VERIFY_MS, ctx.signal);
   ctx.signal.throwIfAborted();
   if (!verified.ok) throw new PhaseFailed(`${step.weight}% is not what the route holds: ${verified.detail}`);
-  return routed.header !== undefined;
+  // The traffic has moved off the stable (read back, the data plane allowed its push): now it may shrink.
+  if (c.o.dynamicStableScale) await shrinkStable(c, ctx, s, s.weight);
+  return routed;
 }
 
 /** The traffic itself must show the weight: a router that did not do what was written fails here. */

@@ -56,6 +56,7 @@ export function canarySummary(o: {
     ['Stable', outcome.stableVersion],
     ['Canary', outcome.canaryVersion],
     ['Header route', outcome.header],
+    ['Stable size', outcome.stableScale],
     ['Observed split', outcome.observedSplit],
     ['Verdict', outcome.verdict],
     ['Failed phase', outcome.failedPhase],
@@ -123,6 +124,7 @@ export function canaryReport(outcome: CanaryOutcome): Record<string, unknown> {
     ...(outcome.failedPhase ? { failedPhase: outcome.failedPhase } : {}),
     message: outcome.message,
     ...(outcome.traffic ? { traffic: outcome.traffic } : {}),
+    ...(outcome.stableScale ? { stableScale: outcome.stableScale } : {}),
     steps: outcome.steps.map((s) => ({
       weight: s.weight,
       verdict: s.verdict ?? null,
