@@ -3,8 +3,8 @@
  * second, route istio by host), all in one sandbox, each run on an app of its own:
  * (a) blast radius of a bad canary (20% of its answers are 500) at the 5% step: the failed
  *     requests the canary served from the action's start until the route sent everything back,
- *     for the built-in comparison with the stable (health-gate's sequential test, a look every
- *     second, counts since the step's gate began) and for a fixed-window gate configured like Flagger's defaults scaled to a
+ *     for the built-in comparison with the stable (99% Wilson intervals, a look every second,
+ *     30 s window) and for a fixed-window gate configured like Flagger's defaults scaled to a
  *     10 s interval (success rate >= 99% over the interval, the 5th failed check aborts).
  *     Target: ours / fixed <= 0.2.
  * (b) start → promotion of a healthy canary through 5, 25, 50, 100 with 10 s steps, and the
@@ -343,7 +343,7 @@ function printBlastRadius(ours: BlastRadius, fixed: BlastRadius): void {
       'fail → abort write s',
     ],
     [
-      row('ours: comparison with the stable, sequential test, 1 s looks', ours),
+      row('ours: comparison with the stable, 99% Wilson, 1 s looks, 30 s window', ours),
       row('fixed window (Flagger defaults at 10 s): success rate >= 99%, 5th failure aborts', fixed),
     ],
   );

@@ -175,6 +175,7 @@ type Http = { name?: string; match?: unknown; route: { destination: { host: stri
 const http = (app: string): Http => (live(sandbox, 'VirtualService', NS, app)?.spec as { http: Http }).http;
 
 describe('canary-step through every router: a healthy canary ramps to promotion', () => {
+  // Whole ramps of 10 s steps: a minute on an idle machine, more on a loaded one.
   it('Istio by host, 5 → 25 → 50 → 100 with a header route, then promoted', async () => {
     await seedStable('cart');
     hostVirtualService('cart');
@@ -212,7 +213,7 @@ describe('canary-step through every router: a healthy canary ramps to promotion'
     expect(stableErrors('cart', 'cart-canary')).toBe(0);
     expect(result.summary).toContain('✅ Canary promoted');
     expect(result.summary).toContain('xychart-beta');
-  });
+  }, 240_000);
 
   it('Istio by subset (DestinationRule stable/canary), Gateway API, NGINX and replicas, each to promotion', async () => {
     await seedStable('hats', { track: 'stable' });
@@ -316,7 +317,7 @@ describe('canary-step through every router: a healthy canary ramps to promotion'
       expect(routingFailures(app, `${app}-canary`), app).toBe(0);
       expect(stableErrors(app, `${app}-canary`), app).toBe(0);
     }
-  });
+  }, 240_000);
 });
 
 describe('canary-step aborts a bad canary and edits only what it owns', () => {

@@ -133,6 +133,14 @@ describe('canary-step inputs: refused before anything touches a network', () => 
       message: 'Input "max-error-ratio" has value "20"',
     },
     {
+      what: 'both error-rate comparisons at once',
+      given: { 'max-error-ratio': '1', 'max-error-increase': '0.02' },
+      input: 'max-error-ratio',
+      value: '1',
+      accepted: 'max-error-ratio (the sequential test) or max-error-increase (points), not both',
+      message: 'Inputs "max-error-ratio" and "max-error-increase" are both given',
+    },
+    {
       what: 'a max-error-increase in percent, not a ratio',
       given: { 'max-error-increase': '2%' },
       input: 'max-error-increase',

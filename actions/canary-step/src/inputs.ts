@@ -87,13 +87,13 @@ export const spec = {
   'analysis-window': input.duration({ default: '1m', min: '2s', max: '1h' }),
   'verify-split': input.boolean({ default: true }),
   'split-tolerance': input.integer({ default: '2', min: 0, max: 50 }),
+  // Given: health-gate's sequential test instead of the fixed comparison in points (max-error-increase).
   'max-error-ratio': input.string({
-    default: '1',
     // health-gate's max-increase, 0.05 to 10: a share of the stable's error rate, not points.
     pattern: /^(0\.(0[5-9]|[1-9])\d*|[1-9](\.\d+)?|10(\.0+)?)$/,
     patternDescription: "a share of the stable's error rate from 0.05 to 10, such as 1 for twice it",
   }),
-  // 1.0.0's input, kept with its meaning: given, the fixed comparison in points replaces the sequential test.
+  // Default 0.01 (one point, step.ts): left out here so that giving it beside max-error-ratio is seen.
   'max-error-increase': input.string({
     pattern: /^(0(\.\d+)?|1(\.0+)?)$/,
     patternDescription: 'a ratio from 0 to 1, such as 0.01 for one percentage point',
@@ -123,6 +123,15 @@ function checkDefaults(s: CanarySettings): { namespace: string; prometheusUrl?: 
 
 const rules = [
   ...prometheusAccessRules,
+  (s: CanarySettings): RuleProblem | undefined =>
+    s.maxErrorRatio !== undefined && s.maxErrorIncrease !== undefined
+      ? {
+          input: 'max-error-ratio',
+          accepted: 'max-error-ratio (the sequential test) or max-error-increase (points), not both',
+          message:
+            'Inputs "max-error-ratio" and "max-error-increase" are both given: the first asks for the sequential test, the second for the fixed comparison in points; give one',
+        }
+      : undefined,
   (s: CanarySettings): RuleProblem | undefined =>
     s.action === 'run' && s.manifests === undefined && s.images === undefined && s.configFiles === undefined
       ? {

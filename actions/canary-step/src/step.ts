@@ -66,10 +66,8 @@ export async function canaryStep(
       : {}),
     verifySplit: settings.verifySplit,
     splitTolerance: settings.splitTolerance,
-    maxErrorRatio: Number(settings.maxErrorRatio),
-    ...(settings.maxErrorIncrease !== undefined
-      ? { maxErrorIncrease: Number(settings.maxErrorIncrease) }
-      : {}),
+    ...(settings.maxErrorRatio !== undefined ? { maxErrorRatio: Number(settings.maxErrorRatio) } : {}),
+    maxErrorIncrease: Number(settings.maxErrorIncrease ?? '0.01'),
     maxLatencyIncrease: Number(settings.maxLatencyIncrease),
     minRequests: settings.minRequests,
     stepDurationMs: settings.stepDuration,

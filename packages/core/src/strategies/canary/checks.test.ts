@@ -40,8 +40,8 @@ function context(options: { maxErrorRatio?: number; maxErrorIncrease?: number } 
         statusLabel: 'code',
         windowMs: 30_000,
       },
-      maxErrorRatio: options.maxErrorRatio ?? 1,
-      ...(options.maxErrorIncrease !== undefined ? { maxErrorIncrease: options.maxErrorIncrease } : {}),
+      maxErrorIncrease: options.maxErrorIncrease ?? 0.01,
+      ...(options.maxErrorRatio !== undefined ? { maxErrorRatio: options.maxErrorRatio } : {}),
       maxLatencyIncrease: 0.2,
       minRequests: 20,
       checkDefaults: {},
@@ -106,17 +106,17 @@ describe('the built-in error-rate comparison of a step', () => {
 
   it('reads back analysis-window at its first looks, never to before the canary began', () => {
     const now = Date.now();
-    const fresh = errorCheck(comparisons(context(), 5, now - 4000, now));
+    const fresh = errorCheck(comparisons(context({ maxErrorRatio: 1 }), 5, now - 4000, now));
     expect(fresh.compare!.window).toEqual({ maxMs: 24 * 3_600_000, minMs: 4000 });
-    const later = errorCheck(comparisons(context(), 25, now - 600_000, now));
+    const later = errorCheck(comparisons(context({ maxErrorRatio: 1 }), 25, now - 600_000, now));
     expect(later.compare!.window).toEqual({ maxMs: 24 * 3_600_000, minMs: 30_000 });
     // The gate sets `since` to its own start: each step is a test of its own.
     expect(later.compare!.window.since).toBeUndefined();
   });
 
-  it('at 100% (no stable traffic) stays the fixed test, held to one point over zero, with no latency', () => {
+  it('at 100% (no stable traffic) stays the fixed test, held to max-error-increase over zero, with no latency', () => {
     const since = Date.now() - 60_000;
-    const checks = comparisons(context(), 100, since);
+    const checks = comparisons(context({ maxErrorRatio: 1 }), 100, since);
     expect(checks.map((c) => c.name)).toEqual(['error-rate-vs-stable']);
     expect(checks[0]!.compare).toMatchObject({ window: { maxMs: 30_000, since } });
     expect(checks[0]!.compare!.sequential).toBeUndefined();
@@ -130,7 +130,7 @@ describe('the built-in error-rate comparison of a step', () => {
     );
   });
 
-  it('with max-error-increase (points, 1.0.0) every step is the fixed comparison in points', () => {
+  it('without max-error-ratio (the default) every step is the fixed comparison in points', () => {
     const since = Date.now() - 60_000;
     const check = errorCheck(comparisons(context({ maxErrorIncrease: 0.02 }), 25, since));
     expect(check.compare!.sequential).toBeUndefined();
@@ -163,7 +163,7 @@ describe('a step gate with the built-in comparisons', () => {
 
   it('fails a canary answering 20% errors at once, the decision record naming the sequential test', async () => {
     answer = counting(0.05, 0.2, 0);
-    const decision = await gate([errorCheck(comparisons(context(), 5))], 20_000);
+    const decision = await gate([errorCheck(comparisons(context({ maxErrorRatio: 1 }), 5))], 20_000);
     expect(decision.verdict).toBe('fail');
     expect(decision.reason).toMatch(/^check "error-rate-vs-stable" failed: worse after \d+ looks?/);
     expect(decision.checks[0]!.test).toMatch(/^sequential: mixture SPRT/);
@@ -173,7 +173,7 @@ describe('a step gate with the built-in comparisons', () => {
   it('passes a healthy canary the test left undecided when the step is up, with enough requests', async () => {
     // No errors on either side: only the floor could decide, after some 4,500 canary requests.
     answer = counting(0.05, 0, 0);
-    const decision = await gate([errorCheck(comparisons(context(), 5))], 1000);
+    const decision = await gate([errorCheck(comparisons(context({ maxErrorRatio: 1 }), 5))], 1000);
     expect(decision).toMatchObject({ verdict: 'pass', passed: true });
     expect(decision.checks[0]!.reason).toMatch(
       /^not shown worse over \d+ canary requests in the 1\.0s allowed \(not decided yet: e-values/,
@@ -183,7 +183,7 @@ describe('a step gate with the built-in comparisons', () => {
 
   it('leaves it inconclusive with fewer than min-requests canary requests', async () => {
     answer = counting(0.05, 0, 0, 100);
-    const decision = await gate([errorCheck(comparisons(context(), 5))], 1000);
+    const decision = await gate([errorCheck(comparisons(context({ maxErrorRatio: 1 }), 5))], 1000);
     expect(decision).toMatchObject({ verdict: 'inconclusive', passed: false });
     expect(decision.checks[0]!.reason).toMatch(/; \d canary requests, min-requests 20$/);
   });

@@ -4,9 +4,6 @@ import type { CheckSpec, PrometheusCheck } from '../../gate/types.js';
 import { CANARY, STABLE, type Step } from './plan.js';
 
 import { type CanaryContext } from './model.js';
-
-/** 1.0.0's default for max-error-increase, and the bound at 100%: one percentage point over the stable. */
-const ONE_POINT = 0.01;
 /** The checks of a step: the canary's pods always; against the stable when Prometheus is given; the user's. */
 export function stepChecks(c: CanaryContext, step: Step, since?: number): CheckSpec[] {
   const defaults = { namespace: c.o.namespace, ...c.o.checkDefaults };
@@ -30,14 +27,15 @@ export function stepChecks(c: CanaryContext, step: Step, since?: number): CheckS
 }
 
 /**
- * Error rate and p95 latency of the canary's requests against the stable's. The error rate is
- * the check health-gate builds from `compare:` with its default test, the sequential one: fails
- * as soon as the canary is surely worse, passes as soon as it is surely below (1 +
+ * Error rate and p95 latency of the canary's requests against the stable's. The error rate is the
+ * fixed comparison, look by look: the canary at most `max-error-increase` points above the stable
+ * (99% Wilson intervals); it fails a clearly bad canary within seconds of its first requests. With
+ * `max-error-ratio` it is health-gate's sequential test instead (built from the `compare:` form):
+ * fails as soon as the canary is surely worse, passes as soon as it is surely below (1 +
  * max-error-ratio) × the stable's, and, undecided when the step's duration is up, passes if it
- * was not shown worse over at least min-requests canary requests (the step's duration is the
- * time the user gave it). With `max-error-increase` (points, as in 1.0.0), and at 100% where the
- * stable answers nothing, it is the fixed comparison in points instead. Latency is compared
- * window by window, and not at 100%.
+ * was not shown worse over at least min-requests canary requests (the step's duration is the time
+ * the user gave it). At 100% the stable answers nothing: the fixed comparison holds the canary to
+ * max-error-increase over zero, and latency has nothing to be compared with.
  */
 export function comparisons(
   c: CanaryContext,
@@ -62,12 +60,11 @@ export function comparisons(
   };
   const canary = side(`${label}="${CANARY}"`);
   const stable = side(`${label}!~"${CANARY}|none"`);
-  // max-error-increase (points) asks for 1.0.0's comparison; at 100% there is no stable traffic to test against.
-  const points = c.o.maxErrorIncrease;
+  // max-error-ratio asks for the sequential test; at 100% there is no stable traffic to test it against.
   const errorRate =
-    weight < 100 && points === undefined
-      ? sequentialErrorRate(c, canary, stable, since, now)
-      : pointsErrorRate(c, canary, stable, since, points ?? ONE_POINT);
+    weight < 100 && c.o.maxErrorRatio !== undefined
+      ? sequentialErrorRate(c, canary, stable, since, now, c.o.maxErrorRatio)
+      : pointsErrorRate(c, canary, stable, since, c.o.maxErrorIncrease);
   const latency = windowComparison(
     c,
     {
@@ -131,10 +128,11 @@ function sequentialErrorRate(
   stable: Side,
   began: number | undefined,
   now: number,
+  ratio: number,
 ): PrometheusCheck {
   const check = parsedErrorRate(c, canary, stable, {
     test: 'sequential',
-    'max-increase': c.o.maxErrorRatio,
+    'max-increase': ratio,
   });
   const compare = check.compare!;
   const minMs = Math.min(
@@ -147,11 +145,7 @@ function sequentialErrorRate(
   };
 }
 
-/**
- * The comparison of 1.0.0, kept for `max-error-increase` (points) and for 100%, where the stable
- * answers nothing to compare with: the canary's error rate may exceed the stable's by at most
- * `points`, judged look by look with 99% Wilson intervals.
- */
+/** The fixed comparison: the canary's error rate at most `points` above the stable's, judged look by look with 99% Wilson intervals. */
 function pointsErrorRate(
   c: CanaryContext,
   canary: Side,

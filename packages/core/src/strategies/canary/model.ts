@@ -87,10 +87,10 @@ export interface CanaryOptions {
   verifySplit: boolean;
   /** Percentage points allowed on top of the sampling error. */
   splitTolerance: number;
-  /** The sequential test's max-increase: "not worse" is below (1 + this) × the stable's error rate (1: twice). */
-  maxErrorRatio: number;
-  /** Given: 1.0.0's fixed comparison instead, the canary at most this many points (0.01 = one) above the stable. */
-  maxErrorIncrease?: number;
+  /** The fixed comparison: the canary's error rate at most this many points (0.01 = one) above the stable's. */
+  maxErrorIncrease: number;
+  /** Given: health-gate's sequential test instead, "not worse" below (1 + this) × the stable's error rate (1: twice). */
+  maxErrorRatio?: number;
   /** Allowed relative increase of the canary's p95 latency over the stable's (0.2: 20%). */
   maxLatencyIncrease: number;
   minRequests: number;

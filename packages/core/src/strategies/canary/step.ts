@@ -26,11 +26,12 @@ export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, st
     );
     return;
   }
-  const routed = await route(c, ctx, s, step);
+  const { routed, writtenAt } = await route(c, ctx, s, step);
   const header = routed.header !== undefined;
   const entry: CanaryState['history'][number] = {
     weight: step.weight,
-    at: new Date().toISOString(),
+    // From the weight's write: the canary's requests while the data plane took it count as evidence.
+    at: writtenAt.toISOString(),
     runId: c.o.run.runId,
   };
   s.state.history.push(entry);
@@ -91,9 +92,14 @@ export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, st
  * The canary sized for the weight (mesh routers), the weight and the header route written in one
  * write unless the route already holds them (a resumed step), then read back; with
  * dynamic-stable-scale, only then the stable shrunk to its share. Answers the route as written,
- * which the step then guards.
+ * which the step then guards, and when the weight was written (or found already written).
  */
-async function route(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step): Promise<RouteState> {
+async function route(
+  c: CanaryContext,
+  ctx: PhaseContext,
+  s: Shared,
+  step: Step,
+): Promise<{ routed: RouteState; writtenAt: Date }> {
   const replicasRouter = c.o.route === 'replicas';
   // The stable's full size: a later job of a canary with dynamic-stable-scale finds it shrunk.
   const stableReplicas = fullStableReplicas(s);
@@ -117,11 +123,13 @@ async function route(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step)
   // The replicas router cannot route by header; the others get the header route (or lose it).
   const header = replicasRouter ? undefined : (c.o.headerRoute ?? null);
   let routed = current;
+  let writtenAt = new Date();
   if (
     (current.weights[CANARY] ?? 0) !== step.weight ||
     !sameHeaderRoute(current.header, header ?? undefined)
   ) {
     ctx.wrote();
+    writtenAt = new Date();
     routed = await writeWeight(c, step.weight, current.resourceVersion, header, stableReplicas);
     c.note(
       `${c.router.describe()}: ${describeWeights(routed.weights)}${routed.header ? `, header route ${describeHeaderRoute(routed.header)}` : ''} in one write`,
@@ -137,7 +145,7 @@ async function route(c: CanaryContext, ctx: PhaseContext, s: Shared, step: Step)
   if (!verified.ok) throw new PhaseFailed(`${step.weight}% is not what the route holds: ${verified.detail}`);
   // The traffic has moved off the stable (read back, the data plane allowed its push): now it may shrink.
   if (c.o.dynamicStableScale) await shrinkStable(c, ctx, s, s.weight);
-  return routed;
+  return { routed, writtenAt };
 }
 
 /** The traffic itself must show the weight: a router that did not do what was written fails here. */
