@@ -174,6 +174,35 @@ function expectStableOnly(app: string): void {
 type Http = { name?: string; match?: unknown; route: { destination: { host: string }; weight?: number }[] }[];
 const http = (app: string): Http => (live(sandbox, 'VirtualService', NS, app)?.spec as { http: Http }).http;
 
+/**
+ * Starts a ramp 10 → 50 → 100 of 5-minute steps (only another run can end one) with a header
+ * route, and answers it still running (wrapped: an async function would wait for a promise it
+ * returns) once the route holds 10% for the canary.
+ */
+async function rampAt10(
+  app: string,
+  inputs: Record<string, string> = {},
+): Promise<{ ramp: Promise<ActionResult> }> {
+  sandbox.cluster.traffic.reset();
+  const ramp = canary(app, {
+    route: 'istio',
+    steps: '10,50,100',
+    'header-route': 'canary=true',
+    'step-duration': '5m',
+    ...inputs,
+  });
+  const canaryWeight = (): number | undefined =>
+    http(app)
+      .at(-1)
+      ?.route.find((d) => d.destination.host === `${app}-canary`)?.weight;
+  const deadline = Date.now() + 120_000;
+  while (canaryWeight() !== 10) {
+    if (Date.now() > deadline) throw new Error(`the ramp never reached 10%:\n${(await ramp).log}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { ramp };
+}
+
 describe('canary-step through every router: a healthy canary ramps to promotion', () => {
   // Whole ramps of 10 s steps: a minute on an idle machine, more on a loaded one.
   it('Istio by host, 5 → 25 → 50 → 100 with a header route, then promoted', async () => {
@@ -493,23 +522,8 @@ describe('canary-step one step per job: paused, resumed, a passed step a no-op, 
   it('an abort while a step runs: the running step is asked, puts all traffic back on stable, and both runs end red', async () => {
     await seedStable('jackets');
     hostVirtualService('jackets');
-    sandbox.cluster.traffic.reset();
     // A step long enough that only the abort can end it.
-    const ramp = canary('jackets', {
-      route: 'istio',
-      steps: '10,50,100',
-      'header-route': 'canary=true',
-      'step-duration': '5m',
-    });
-    const canaryWeight = (): number | undefined =>
-      http('jackets')
-        .at(-1)
-        ?.route.find((d) => d.destination.host === 'jackets-canary')?.weight;
-    const deadline = Date.now() + 120_000;
-    while (canaryWeight() !== 10) {
-      if (Date.now() > deadline) throw new Error(`the ramp never reached 10%:\n${(await ramp).log}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const { ramp } = await rampAt10('jackets');
     const abort = await canary(
       'jackets',
       { action: 'abort' },
@@ -539,6 +553,49 @@ describe('canary-step one step per job: paused, resumed, a passed step a no-op, 
     expect(routingFailures('jackets', 'jackets-canary')).toBe(0);
     expect(stableErrors('jackets', 'jackets-canary')).toBe(0);
   });
+
+  // A step long enough that only the promote can end it; `weight` chooses a ramp that ends at 100%
+  // (it promotes itself) or one that would pause below it (it promotes only because it was asked).
+  for (const [app, weight] of [
+    ['boots', undefined],
+    ['mittens', '50'],
+  ] as const) {
+    it(`a promote while a step runs${weight ? ` of a ramp that pauses at ${weight}%` : ''}: the running step is cut short, that run promotes, both end green`, async () => {
+      await seedStable(app);
+      hostVirtualService(app);
+      const { ramp } = await rampAt10(app, weight ? { weight } : {});
+      const promote = await canary(
+        app,
+        { action: 'promote' },
+        { manifests: false, runEnv: { GITHUB_RUN_ID: '5151' } },
+      );
+      const ran = await ramp;
+
+      expect(promote.exitCode, promote.log).toBe(0);
+      expect(promote.outputs.phase).toBe('promoted');
+      expect(promote.log).toContain(
+        `Asked acme/shop run 4242 attempt 1 (https://github.com/acme/shop/actions/runs/4242), which holds lock shop/cd-actions-lock-${app}, to promote the canary now`,
+      );
+      expect(promote.log).toContain(
+        `Canary of ${app} promoted as asked, by acme/shop run 4242, which was running a step: it promoted the canary (https://github.com/acme/shop/actions/runs/4242)`,
+      );
+      expect(ran.exitCode, ran.log).toBe(0);
+      expect(ran.outputs).toMatchObject({ phase: 'promoted', weight: '0' });
+      expect(ran.log).toContain(
+        'acme/shop run 5151 (https://github.com/acme/shop/actions/runs/5151) asked this run to promote the canary now, cutting its remaining steps short (action: promote)',
+      );
+      expect(ran.log).toContain('10%: judging cut short: acme/shop run 5151');
+      expect(ran.log).toContain('50%: skipped, promoting as asked');
+      // Cut short inside the step: its gate reached no verdict, and the history keeps none.
+      expect(ran.log).not.toMatch(/10%: pass:/);
+      expect(canaryRecord(app)).toBeUndefined();
+      expectPromoted(app);
+      expect(http(app)).toEqual([{ route: [{ destination: { host: app }, weight: 100 }] }]);
+      expect(live(sandbox, 'Lease', NS, `cd-actions-lock-${app}`)).toBeUndefined();
+      expect(routingFailures(app, `${app}-canary`)).toBe(0);
+      expect(stableErrors(app, `${app}-canary`)).toBe(0);
+    }, 240_000);
+  }
 
   it('routing inputs that contradict the canary in progress are refused before any write', async () => {
     await seedStable('vests');

@@ -30,7 +30,10 @@ export interface DeployRun {
   /** The runner's cancel. */
   signal: AbortSignal;
   lockWaitMs: number;
-  /** Other runs may ask this one to stop (lock.ts requestStop): it then puts back what it changed, as after a failure. */
+  /**
+   * Other runs may ask this one to stop (lock.ts requestStop): it then puts back what it changed,
+   * as after a failure. Or to promote now: the phases see that as `promoteRequested`.
+   */
   stoppable?: boolean;
   /** Mirror the run to a GitHub deployment (when a token and an environment are given). */
   github?: { token?: string; environment?: string; description: string };
@@ -93,7 +96,12 @@ export async function runDeploy(d: DeployRun): Promise<DeployResult> {
     const outcome = await runPhases({
       phases: d.phases,
       runner: d.runner,
-      signals: { cancel: d.signal, lockLost: lock.lost, stopRequested: lock.stopRequested },
+      signals: {
+        cancel: d.signal,
+        lockLost: lock.lost,
+        stopRequested: lock.stopRequested,
+        promoteRequested: lock.promoteRequested,
+      },
       shouldUndo: (reason) => shouldUndo(reason, d, lock.lost.reason),
       undoBudgetMs: (reason) => (reason === 'cancelled' ? CANCEL_GRACE_MS : d.undoBudgetMs),
       ...(d.timeline ? { timeline: d.timeline } : {}),

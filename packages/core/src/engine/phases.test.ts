@@ -183,6 +183,35 @@ describe('runPhases', () => {
     expect(w.traffic).toBe('v1');
   });
 
+  it('a promote request reaches the phases and stops nothing by itself', async () => {
+    const w = world();
+    const promote = new AbortController();
+    const seen: boolean[] = [];
+    const asks: Phase = {
+      name: 'step 25',
+      run: (ctx) => {
+        seen.push(ctx.promoteRequested.aborted);
+        promote.abort(new Error('acme/shop run 99 asked this run to promote the canary now'));
+        return Promise.resolve();
+      },
+    };
+    const after: Phase = {
+      name: 'promote',
+      run: (ctx) => {
+        seen.push(ctx.promoteRequested.aborted);
+        return Promise.resolve();
+      },
+    };
+    const outcome = await runPhases(
+      options([switchTo(w, 'v2'), asks, after], {
+        signals: { cancel: new AbortController().signal, promoteRequested: promote.signal },
+      }),
+    );
+    expect(outcome).toMatchObject({ ok: true, compensation: 'none' });
+    expect(seen).toEqual([false, true]);
+    expect(w.traffic).toBe('v2');
+  });
+
   it('a deadline stops a phase that waits and undoes its writes', async () => {
     const w = world();
     const forever: Phase = {

@@ -33,6 +33,11 @@ export interface PhaseContext {
   undoOnce(key: string, undo: Undo): void;
   /** Says a write was made that needs no undo (it serves no traffic): a stop after it cannot claim "nothing was changed". */
   wrote(): void;
+  /**
+   * Aborts when another run asks this one to promote now (a canary's `action: promote`; never
+   * for the other strategies). Not part of `signal`: the phases decide what it cuts short.
+   */
+  promoteRequested: AbortSignal;
 }
 
 export interface Phase {
@@ -72,7 +77,14 @@ export interface RunPhasesOptions {
   phases: readonly Phase[];
   runner: Runner;
   /** Cancel (the runner's SIGINT), a lost lock, another run's stop request, a deadline: any abort stops the phases. */
-  signals: { cancel: AbortSignal; lockLost?: AbortSignal; stopRequested?: AbortSignal; deadline?: number };
+  signals: {
+    cancel: AbortSignal;
+    lockLost?: AbortSignal;
+    stopRequested?: AbortSignal;
+    /** Passed to the phases as `promoteRequested`: it stops nothing by itself. */
+    promoteRequested?: AbortSignal;
+    deadline?: number;
+  };
   /** Whether to undo after this kind of stop (auto-rollback, on-cancel). */
   shouldUndo(reason: StopReason): boolean;
   /** How long compensation may take after this kind of stop. */
@@ -114,6 +126,7 @@ export async function runPhases(o: RunPhasesOptions): Promise<EngineOutcome> {
     signal,
     note,
     runner: o.runner,
+    promoteRequested: o.signals.promoteRequested ?? new AbortController().signal,
     undoWith: (undo) => {
       o.runner.debug(`undo registered: ${undo.what}`);
       undos.push(undo);

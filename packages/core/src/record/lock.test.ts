@@ -448,16 +448,55 @@ describe('holding the lease', () => {
 });
 
 describe('stop requests', () => {
-  const ask = (waitMs: number, runId = '999'): Promise<LockHolder | undefined> =>
+  const ask = (
+    waitMs: number,
+    runId = '999',
+    intent: 'abort' | 'promote' = 'abort',
+  ): Promise<LockHolder | undefined> =>
     requestStop({
       objects,
       namespace: 'shop',
       app: 'web',
       run: run('1', runId),
-      why: 'abort the canary',
+      intent,
+      why: intent === 'abort' ? 'abort the canary' : 'promote the canary now',
       waitMs,
       log: (text) => logs.push(text),
     });
+
+  it('a promote request aborts promoteRequested alone; an abort asked after it still stops the holder', async () => {
+    const watching = new Promise<void>((resolve) => (store.onWatch = resolve));
+    const lock = await acquire({ stoppable: true });
+    await watching;
+    // The holder does not release when asked to promote, as a run still promoting: the asker waits on.
+    const promoting = ask(60_000, '777', 'promote');
+    await until(() => lock.promoteRequested.aborted, 'the promote request to be seen');
+    expect((lock.promoteRequested.reason as Error).message).toBe(
+      'acme/shop run 777 (https://github.com/acme/shop/actions/runs/777) asked this run to promote the canary now',
+    );
+    expect(lock.stopRequested.aborted).toBe(false);
+    expect(store.lease?.metadata.annotations?.['cd-actions.dev/stop-request']).toBeUndefined();
+    // An abort asked later is its own annotation: the promote request stays, and the holder is stopped.
+    lock.stopRequested.addEventListener('abort', () => void lock.release());
+    const aborting = ask(60_000, '888');
+    await until(() => lock.stopRequested.aborted, 'the abort request to be seen');
+    expect((lock.stopRequested.reason as StopRequestedError).request.runId).toBe('888');
+    expect((await promoting)?.runId).toBe('4242');
+    expect((await aborting)?.runId).toBe('4242');
+    expect(store.lease).toBeUndefined();
+  });
+
+  it('a holder that releases between the read and the request leaves nothing to ask (404 read again)', async () => {
+    store.put(heldBy('4242', '1'));
+    const handle = api.handler;
+    api.handler = (req, res) => {
+      // The holder releases just before the request reaches the server.
+      if (req.method === 'PUT') store.put(undefined);
+      return handle(req, res);
+    };
+    expect(await ask(10_000)).toBeUndefined();
+    expect(store.lease).toBeUndefined();
+  });
 
   it('a stoppable holder is asked at once through its watch, and the asker waits for its release', async () => {
     // The fake replays no events from before a watch opened, as a real API server would: ask once it is open.

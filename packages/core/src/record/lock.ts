@@ -11,13 +11,16 @@
  * holder writes to the lease no more, so there are never two writers. Every write the server may
  * have stored without our seeing the answer is settled by reading the lease back.
  *
- * A run that must not wait for the holder (`action: abort` while a canary step runs) asks it to
- * stop instead: `requestStop` writes the request on the lease, addressed to that very holder, and
- * waits for the lease to be released. A holder that took the lock as `stoppable` watches its lease
- * and aborts `stopRequested`; the engine then puts back what the run changed, as for a failure.
+ * A run that must not wait for the holder (`action: abort` or `promote` while a canary step runs)
+ * asks it instead: `requestStop` writes the request on the lease, addressed to that very holder,
+ * and waits for the lease to be released. A holder that took the lock as `stoppable` watches its
+ * lease. Asked to abort, it aborts `stopRequested`, and the engine puts back what the run changed,
+ * as for a failure. Asked to promote, it aborts `promoteRequested`, and the strategy cuts its
+ * judging short and promotes. Each ask has its own annotation, so an abort always overrides a
+ * promotion asked earlier.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { isAlreadyExists, isConflict, KubeApiError } from '../kube/errors.js';
+import { isAlreadyExists, isConflict, isNotFound, KubeApiError } from '../kube/errors.js';
 import { LEASES, resourcePath, type KubeObjects } from '../kube/objects.js';
 import { httpErrorInfo, sleep, withRetry } from '../net/retry.js';
 import { watchObjects, WatchTimeoutError } from '../kube/watch.js';
@@ -46,6 +49,12 @@ export interface AppLock {
    * stop (requestStop). Never aborted unless the lock was taken as `stoppable`.
    */
   stopRequested: AbortSignal;
+  /**
+   * Aborted (reason: a StopRequestedError naming who asked) when another run asks this holder to
+   * promote now (requestStop with intent "promote"): the strategy decides what that cuts short.
+   * Never aborted unless the lock was taken as `stoppable`.
+   */
+  promoteRequested: AbortSignal;
   /**
    * Never throws. Deletes the lease if still ours; a failure to release comes back as a warning
    * that says how long the app stays locked and how to free it.
@@ -108,13 +117,16 @@ interface Lease {
   };
 }
 
-/** Another run asked the holder to stop and put back what it changed (requestStop). */
+/** Another run asked the holder to stop and put back what it changed, or to promote now (requestStop). */
 export class StopRequestedError extends Error {
   override readonly name = 'StopRequestedError';
   constructor(readonly request: StopRequest) {
     super(`${request.repository} run ${request.runId} (${request.runUrl}) asked this run to ${request.why}`);
   }
 }
+
+/** What the holder is asked: to abort (put back what it changed), or to promote now. */
+export type StopIntent = 'abort' | 'promote';
 
 /** What requestStop writes on the lease: who asks, why, and the holder it is meant for. */
 export interface StopRequest {
@@ -133,7 +145,11 @@ export function lockName(app: string): string {
 }
 
 const ANNOTATION = 'cd-actions.dev/lock-holder';
-const STOP_ANNOTATION = 'cd-actions.dev/stop-request';
+/** One annotation per intent: a later abort never erases an earlier promote, nor the reverse. */
+const REQUEST_ANNOTATIONS: Record<StopIntent, string> = {
+  abort: 'cd-actions.dev/stop-request',
+  promote: 'cd-actions.dev/promote-request',
+};
 /** After a watch for stop requests failed, the pause before it is opened again. */
 const STOP_WATCH_PAUSE_MS = 5_000;
 /** How long release() keeps trying: a run that ends should not hang on an API that is down. */
@@ -158,8 +174,8 @@ function holderOf(lease: Lease): LockHolder {
   }
 }
 
-function stopRequestOf(lease: Lease): StopRequest | undefined {
-  const text = lease.metadata.annotations?.[STOP_ANNOTATION];
+function requestOf(lease: Lease, intent: StopIntent): StopRequest | undefined {
+  const text = lease.metadata.annotations?.[REQUEST_ANNOTATIONS[intent]];
   if (!text) return undefined;
   try {
     return JSON.parse(text) as StopRequest;
@@ -203,7 +219,7 @@ interface Claim {
   attempt: string;
   leaseSeconds: number;
   acquireTime: Date;
-  /** Watch the lease for stop requests (requestStop) while it is held. */
+  /** Watch the lease for stop and promote requests (requestStop) while it is held. */
   stoppable: boolean;
   log: (text: string) => void;
   /** The lease as we write it: `resourceVersion` is the precondition, `renewTime` the time of this write. */
@@ -228,7 +244,7 @@ export async function acquireLock(options: {
   leaseSeconds?: number;
   /** Ends the wait for another holder; a lock once held ends only by release() or by being lost. */
   signal?: AbortSignal;
-  /** Other runs may ask this holder to stop (requestStop): the lease is watched while held. */
+  /** Other runs may ask this holder to stop or to promote (requestStop): the lease is watched while held. */
   stoppable?: boolean;
   log: (text: string) => void;
 }): Promise<AppLock> {
@@ -334,17 +350,19 @@ function freeBecause(existing: Lease, identity: string, attempt: string, where: 
 }
 
 /**
- * Asks the run holding the app's lock to stop and put back what it changed, and waits up to
- * `waitMs` for it to release the lease. Undefined when nobody holds it (nothing to ask); the holder
- * asked otherwise. The request is written with the lease's resourceVersion, addressed to this
- * holder's claim, so it never reaches a later holder. Throws when the holder is still there at the
- * deadline (a holder that does not listen: an older version, another action).
+ * Asks the run holding the app's lock to stop and put back what it changed (intent "abort", the
+ * default) or to promote now (intent "promote"), and waits up to `waitMs` for it to release the
+ * lease. Undefined when nobody holds it (nothing to ask); the holder asked otherwise. The request
+ * is written with the lease's resourceVersion, addressed to this holder's claim, so it never
+ * reaches a later holder. Throws when the holder is still there at the deadline (a holder that
+ * does not listen: an older version, another action; or one still promoting).
  */
 export async function requestStop(options: {
   objects: KubeObjects;
   namespace: string;
   app: string;
   run: RunContext;
+  intent?: StopIntent;
   why: string;
   waitMs: number;
   signal?: AbortSignal;
@@ -367,7 +385,8 @@ export async function requestStop(options: {
       why: options.why,
       holder: { identity: lease.spec?.holderIdentity ?? '', acquireTime: lease.spec?.acquireTime ?? '' },
     };
-    const asked = { ...lease.metadata.annotations, [STOP_ANNOTATION]: JSON.stringify(request) };
+    const annotation = REQUEST_ANNOTATIONS[options.intent ?? 'abort'];
+    const asked = { ...lease.metadata.annotations, [annotation]: JSON.stringify(request) };
     try {
       // Our own retries are safe: the resourceVersion makes a second write of it a 409, read again below.
       await objects.replace(
@@ -379,8 +398,8 @@ export async function requestStop(options: {
         },
       );
     } catch (error) {
-      // The holder renewed meanwhile: read the lease again and ask on its latest version.
-      if (isConflict(error)) continue;
+      // The holder renewed (or released) meanwhile: read the lease again and ask on its latest version.
+      if (isConflict(error) || isNotFound(error)) continue;
       throw error;
     }
     log(
@@ -410,7 +429,7 @@ export async function requestStop(options: {
       if (Date.now() >= deadline)
         throw new Error(
           `${describeHolder(holder)} still holds lock ${where} ${Math.round(options.waitMs / 1000)} s after it was asked to ${options.why}; ` +
-            'a run of an older cd-actions, or of another action, does not listen for that: cancel that run instead',
+            'a run of an older cd-actions, or of another action, does not listen for that (cancel that run instead), or it has not finished yet',
         );
     }
   }
@@ -515,6 +534,7 @@ function hold(claim: Claim, acquired: Lease): AppLock {
   /** Aborted by release(): ends a renewal in flight and schedules no more. */
   const stopped = new AbortController();
   const stopRequested = new AbortController();
+  const promoteRequested = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let renewing: Promise<void> | undefined;
   let releasing: Promise<{ warning?: string }> | undefined;
@@ -523,18 +543,24 @@ function hold(claim: Claim, acquired: Lease): AppLock {
     `Holding lock ${where} as ${claim.identity} (attempt ${claim.attempt}); renewed every ${Math.round(periodMs / 100) / 10} s`,
   );
 
-  /** A stop request on the lease addressed to this claim (requestStop) aborts stopRequested, once. */
+  /** A request on the lease addressed to this claim (requestStop) aborts its intent's signal, once. */
   const noticeStop = (lease: Lease): void => {
-    if (!claim.stoppable || stopRequested.signal.aborted) return;
-    const request = stopRequestOf(lease);
-    if (
-      request?.holder.identity !== claim.identity ||
-      !sameInstant(request.holder.acquireTime, claim.acquireTime)
-    )
-      return;
-    const error = new StopRequestedError(request);
-    log(error.message);
-    stopRequested.abort(error);
+    if (!claim.stoppable) return;
+    for (const [intent, asked] of [
+      ['abort', stopRequested],
+      ['promote', promoteRequested],
+    ] as const) {
+      const request = requestOf(lease, intent);
+      if (
+        asked.signal.aborted ||
+        request?.holder.identity !== claim.identity ||
+        !sameInstant(request.holder.acquireTime, claim.acquireTime)
+      )
+        continue;
+      const error = new StopRequestedError(request);
+      log(error.message);
+      asked.abort(error);
+    }
   };
 
   /**
@@ -756,6 +782,7 @@ function hold(claim: Claim, acquired: Lease): AppLock {
     name,
     lost: lost.signal,
     stopRequested: stopRequested.signal,
+    promoteRequested: promoteRequested.signal,
     release: () => (releasing ??= releaseOnce().catch((error: unknown) => ({ warning: errorText(error) }))),
   };
 }

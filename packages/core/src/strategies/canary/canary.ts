@@ -71,8 +71,11 @@ export class CanaryDeploy {
   }
 
   async run(): Promise<CanaryOutcome> {
-    // An abort does not queue behind a step in progress: it asks that run to abort, and waits.
-    const asked = this.given.action === 'abort' ? await this.askRunningStepToAbort() : undefined;
+    // An abort or a promote does not queue behind a step in progress: it asks that run to do it, and waits.
+    const asked =
+      this.given.action === 'abort' || this.given.action === 'promote'
+        ? await this.askRunningStep(this.given.action)
+        : undefined;
     const live = await this.inspect();
     this.o = resolveRouting(this.given, live);
     const service = await this.objects.get<KubeObject>(SERVICES, this.o.namespace, this.o.service);
@@ -101,7 +104,9 @@ export class CanaryDeploy {
     }
     if (this.o.action !== 'run' && !live.state) {
       const last = live.record?.canary?.state;
-      if (asked && last === 'aborted') return this.abortedByHolder(live, asked);
+      if (asked && last === 'aborted' && this.o.action === 'abort') return this.abortedByHolder(live, asked);
+      if (asked && last === 'promoted' && this.o.action === 'promote')
+        return this.promotedByHolder(live, asked);
       throw new Error(
         `No canary of ${this.o.app} is in progress in ${this.o.namespace}${last ? ` (the last one was ${last})` : ''}: nothing to ${this.o.action}`,
       );
@@ -124,17 +129,22 @@ export class CanaryDeploy {
   }
 
   /**
-   * `action: abort` while another run holds the app's lock (a step of the ramp in progress): that
-   * run is asked to abort, puts everything back itself and releases the lock; waited for up to
-   * the timeout (and lock-wait, if longer). Undefined when no run holds the lock.
+   * `action: abort` or `promote` while another run holds the app's lock (a step of the ramp in
+   * progress): that run is asked to do it itself (abort: put everything back; promote: cut its
+   * judging short and promote) and to release the lock; waited for up to the timeout (and
+   * lock-wait, if longer). Undefined when no run holds the lock.
    */
-  private askRunningStepToAbort(): Promise<LockHolder | undefined> {
+  private askRunningStep(intent: 'abort' | 'promote'): Promise<LockHolder | undefined> {
     return requestStop({
       objects: this.objects,
       namespace: this.given.namespace,
       app: this.given.app,
       run: this.given.run,
-      why: 'abort the canary and send all traffic back to the stable (action: abort)',
+      intent,
+      why:
+        intent === 'abort'
+          ? 'abort the canary and send all traffic back to the stable (action: abort)'
+          : 'promote the canary now, cutting its remaining steps short (action: promote)',
       waitMs: Math.max(this.given.timeoutMs, this.given.lockWaitMs),
       signal: this.given.signal,
       log: (text) => this.note(text),
@@ -146,6 +156,14 @@ export class CanaryDeploy {
     const outcome = this.status(live);
     outcome.ok = false;
     outcome.message = `Canary of ${this.o.app} aborted as asked, by ${holder.repository} run ${holder.runId}, which was running a step: it sent all traffic back to the stable and ended red (${holder.runUrl})`;
+    return outcome;
+  }
+
+  /** The run that held the lock promoted at our request: report what the cluster holds now. */
+  private promotedByHolder(live: Live, holder: LockHolder): CanaryOutcome {
+    const outcome = this.status(live);
+    outcome.message = `Canary of ${this.o.app} promoted as asked, by ${holder.repository} run ${holder.runId}, which was running a step: it promoted the canary (${holder.runUrl})`;
+    this.note(outcome.message);
     return outcome;
   }
 
@@ -455,20 +473,38 @@ export class CanaryDeploy {
     const steps = this.o.steps.filter((step) => step.weight > passed && step.weight <= target);
     const phases: Phase[] = steps.map((step) => ({
       name: `step ${step.weight}`,
-      run: (ctx) => runStep(this.c, ctx, s, step),
+      run: (ctx) => {
+        if (!ctx.promoteRequested.aborted) return runStep(this.c, ctx, s, step);
+        this.note(`${step.weight}%: skipped, promoting as asked`);
+        return Promise.resolve();
+      },
     }));
     if (steps.at(-1)?.weight === 100) phases.push(promotePhase(this.c, s), finishPhase(this.c, s));
-    else
-      phases.push({
-        name: 'pause',
-        run: () => {
-          s.state.state = 'paused';
-          this.note(
-            `paused at ${s.weight}%: the next run with a higher "weight", or "action: promote" / "action: abort", continues from here`,
-          );
-          return Promise.resolve();
-        },
+    else {
+      // A run that pauses below 100% promotes only when another run asked it to (action: promote),
+      // decided once, at the pause: a request that comes later finds the lock free soon after.
+      let asked = false;
+      const whenAsked = (phase: Phase): Phase => ({
+        name: phase.name,
+        run: (ctx) => (asked ? phase.run(ctx) : Promise.resolve()),
       });
+      phases.push(
+        {
+          name: 'pause',
+          run: (ctx) => {
+            asked = ctx.promoteRequested.aborted;
+            if (asked) return Promise.resolve();
+            s.state.state = 'paused';
+            this.note(
+              `paused at ${s.weight}%: the next run with a higher "weight", or "action: promote" / "action: abort", continues from here`,
+            );
+            return Promise.resolve();
+          },
+        },
+        whenAsked(promotePhase(this.c, s)),
+        whenAsked(finishPhase(this.c, s)),
+      );
+    }
     return phases;
   }
 

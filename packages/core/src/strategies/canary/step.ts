@@ -3,7 +3,7 @@ import { runGate } from '../../gate/index.js';
 import { createPrometheusClient } from '../../gate/prometheus-client.js';
 import { DEPLOYMENTS } from '../../kube/objects.js';
 import { type Deployment } from '../../kube/rollout.js';
-import { PhaseFailed, type PhaseContext } from '../../engine/phases.js';
+import { errorText, PhaseFailed, type PhaseContext } from '../../engine/phases.js';
 import { writeRecord, type CanaryState } from '../../record/record.js';
 import { confirmSplit, trafficQuery } from '../../traffic/observe.js';
 import {
@@ -36,9 +36,10 @@ export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, st
   };
   s.state.history.push(entry);
   // The split is confirmed while the gate already judges: a bad canary is caught as early as the
-  // checks allow, and whichever fails first stops the other.
+  // checks allow, and whichever fails first stops the other. A promote asked by another run ends
+  // the judging too (the weight written above stays, for the promotion to take over).
   const stop = new AbortController();
-  const both = { ...ctx, signal: AbortSignal.any([ctx.signal, stop.signal]) };
+  const both = { ...ctx, signal: AbortSignal.any([ctx.signal, stop.signal, ctx.promoteRequested]) };
   const first = (work: Promise<void>): Promise<void> =>
     work.catch((error: unknown) => {
       stop.abort(error);
@@ -64,7 +65,7 @@ export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, st
             ),
           ),
         ];
-  await Promise.all([
+  const judgement = Promise.all([
     // The split may take as long as the step: a quiet service needs the whole pause for enough requests.
     judge(
       confirmTraffic(
@@ -83,7 +84,16 @@ export async function runStep(c: CanaryContext, ctx: PhaseContext, s: Shared, st
     judge(gateStep(c, both, s, step, entry)),
     ...guard,
   ]);
-  if (c.o.route !== 'replicas') await confirmRouteHeld(c, routed);
+  const cutShort = await judgement.then(
+    () => false,
+    (error: unknown) => {
+      // A cancel, a lost lock or an abort asked wins over a promote asked.
+      if (ctx.signal.aborted || !ctx.promoteRequested.aborted) throw error;
+      return true;
+    },
+  );
+  if (cutShort) c.note(`${step.weight}%: judging cut short: ${errorText(ctx.promoteRequested.reason)}`);
+  else if (c.o.route !== 'replicas') await confirmRouteHeld(c, routed);
   s.record.weight = s.weight;
   await writeRecord(c.objects, DEPLOYMENTS, c.o.namespace, c.names.deployment, s.record);
 }
@@ -203,9 +213,11 @@ export async function gateStep(
     ...(c.o.prometheus?.access ? { prometheus: c.o.prometheus.access } : {}),
   });
   c.gates.push({ name: `${step.weight}%`, decision });
+  c.note(`${step.weight}%: ${decision.verdict}: ${decision.reason}`);
+  // A gate that a promote request cut short decided nothing: the step keeps no verdict.
+  if (ctx.promoteRequested.aborted) ctx.signal.throwIfAborted();
   s.verdict = decision.verdict;
   entry.verdict = decision.verdict;
-  c.note(`${step.weight}%: ${decision.verdict}: ${decision.reason}`);
   ctx.signal.throwIfAborted();
   if (!decision.passed)
     throw new PhaseFailed(
